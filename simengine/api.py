@@ -1,0 +1,197 @@
+"""The Python API: load a scenario, simulate it, compare scenarios on common random numbers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from simengine import __version__
+from simengine.exceptions import SimulationError
+from simengine.params import ModelParams, default_model_path, model_file_hash
+from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
+from simengine.rng import BLOCK
+from simengine.scenario import build_scenario
+from simengine.simulate import RunConfig, run_scenarios, series_names
+from simengine.spec import ScenarioSpec, check_assets, load_scenario
+from simengine.spec.model_file import load_model_file
+
+__all__ = ["compare", "load_model", "load_params_for", "load_scenario", "simulate"]
+
+Progress = Callable[[int, int], None]
+
+
+@lru_cache(maxsize=16)
+def _load_model_cached(path: str) -> ModelParams:
+    model = load_model_file(path)
+    return ModelParams.from_model_file(model, model_hash=model_file_hash(model), source=path)
+
+
+def load_model(model: str | Path = "default") -> ModelParams:
+    """Point parameters from a model file (``"default"`` = the packaged default model)."""
+    path = default_model_path() if str(model) == "default" else Path(model)
+    return _load_model_cached(str(path.resolve()))
+
+
+def load_params_for(spec: ScenarioSpec, method: str | None = None) -> ModelParams:
+    """The parameters a spec asks for: its model file, with posterior draws for ``bayesian``."""
+    model_path = spec.resolve_path(spec.model)
+    params = load_model(model_path or "default")
+    if (method or spec.method) == "bayesian":
+        from simengine.bayes.store import params_from_posterior
+
+        posterior_path = spec.resolve_path(spec.posterior) if spec.posterior else None
+        params = params_from_posterior(params, posterior_path)
+    check_assets(spec, params.assets)
+    return params.select_assets(spec.assets)
+
+
+def _resolve_run(
+    specs: Sequence[ScenarioSpec],
+    n_paths: int | None,
+    seed: int | None,
+    method: str | None,
+    antithetic: bool | None,
+) -> tuple[ModelParams, int, int, bool, str]:
+    names = [s.name for s in specs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SimulationError(f"scenario names must be unique in a comparison; repeated: {dupes}")
+    first = specs[0]
+    method = method or first.method
+    params = load_params_for(first, method)
+    for spec in specs[1:]:
+        other = load_params_for(spec, method)
+        if (other.model_hash, other.posterior_hash, other.assets) != (
+            params.model_hash,
+            params.posterior_hash,
+            params.assets,
+        ):
+            raise SimulationError(
+                f"scenarios {first.name!r} and {spec.name!r} use different models, posteriors or assets; "
+                "common random numbers need the same parameters: set the same `model:` and `assets:`"
+            )
+    n = int(n_paths if n_paths is not None else first.paths)
+    s = int(seed if seed is not None else first.seed)
+    anti = bool(first.antithetic if antithetic is None else antithetic)
+    return params, n, s, anti, method
+
+
+def _start_levels(spec: ScenarioSpec, params: ModelParams) -> dict[str, float]:
+    levels = dict(zip(params.assets, params.start_levels, strict=True))
+    levels.update(dict(spec.initial.index_levels or {}))
+    return {k: float(v) for k, v in levels.items() if k in params.assets}
+
+
+def _run(
+    specs: Sequence[ScenarioSpec],
+    n_paths: int | None,
+    seed: int | None,
+    chunk_size: int | None,
+    method: str | None,
+    antithetic: bool | None,
+    n_sample: int,
+    threads: int,
+    progress: Progress | None,
+) -> SimulationResult:
+    if not specs:
+        raise SimulationError("no scenario to simulate")
+    params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
+    models = [build_scenario(spec) for spec in specs]
+    cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
+    accs, samples = run_scenarios(models, params, cfg, progress)
+    attrs = {
+        "seed": str(s),
+        "n_paths_requested": str(n),
+        "method": method,
+        "antithetic": str(anti),
+        "model_hash": params.model_hash,
+        "posterior_hash": params.posterior_hash,
+        "simengine_version": __version__,
+        "created": now_iso(),
+        "spec_hashes": json.dumps({spec.name: spec.spec_hash() for spec in specs}),
+        "specs": json.dumps({spec.name: spec.to_data() for spec in specs}, default=str),
+        "start_levels": json.dumps(_start_levels(specs[0], params)),
+        "labels": json.dumps(dict(zip(params.assets, params.labels, strict=True))),
+    }
+    ds = build_dataset(
+        accs,
+        samples,
+        scenario_names=[spec.name for spec in specs],
+        series=series_names(params.assets),
+        dates=models[0].grid.dates,
+        attrs=attrs,
+    )
+    return (Comparison if len(specs) > 1 else SimulationResult)(ds)
+
+
+def simulate(
+    spec: ScenarioSpec | str | Path,
+    n_paths: int | None = None,
+    seed: int | None = None,
+    *,
+    chunk_size: int | None = None,
+    method: str | None = None,
+    antithetic: bool | None = None,
+    n_sample: int = 200,
+    threads: int = 1,
+    progress: Progress | None = None,
+) -> SimulationResult:
+    """Simulate one scenario.
+
+    Parameters
+    ----------
+    spec : ScenarioSpec or path
+        A loaded spec, or the path of a scenario file.
+    n_paths, seed : int, optional
+        Override the spec's ``paths`` and ``seed``.
+    chunk_size : int, optional
+        Paths per chunk (rounded up to a multiple of :data:`simengine.rng.BLOCK`); changes
+        memory and speed, never the numbers.
+    method : {"monte_carlo", "bayesian"}, optional
+        Override the spec's method; ``bayesian`` gives each path a posterior draw.
+    antithetic : bool, optional
+        Antithetic pairs of paths (override the spec).
+    n_sample : int
+        Paths kept whole in the result (for plots), at most 4096.
+    threads : int
+        Worker threads over chunks (numbers do not depend on it).
+    progress : callable, optional
+        ``progress(done, total)`` after each chunk.
+
+    Returns
+    -------
+    SimulationResult
+    """
+    if not isinstance(spec, ScenarioSpec):
+        spec = load_scenario(spec)
+    return _run([spec], n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress)
+
+
+def compare(
+    specs: Sequence[ScenarioSpec | str | Path],
+    n_paths: int | None = None,
+    seed: int | None = None,
+    *,
+    chunk_size: int | None = None,
+    method: str | None = None,
+    antithetic: bool | None = None,
+    n_sample: int = 200,
+    threads: int = 1,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Simulate several scenarios on common random numbers (same shocks, same parameter draws).
+
+    The first scenario is the reference: :meth:`Comparison.difference_summary` describes the
+    path-by-path difference of each other scenario from it. Path count and seed default to the
+    first scenario's. Arguments as in :func:`simulate`.
+    """
+    loaded = [s if isinstance(s, ScenarioSpec) else load_scenario(s) for s in specs]
+    if len(loaded) < 2:
+        raise SimulationError(f"compare needs at least two scenarios, got {len(loaded)}")
+    result = _run(
+        loaded, n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress
+    )
+    assert isinstance(result, Comparison)
+    return result

@@ -1,0 +1,22 @@
+"""Shared test fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SCENARIOS = ROOT / "scenarios"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data folder ``../shared/data``; skips the test when it is absent."""
+    if not (SHARED_DATA / "README.md").exists():
+        pytest.skip(
+            f"real data not available: {SHARED_DATA} does not exist (tests on fixtures still run)"
+        )
+    return SHARED_DATA
