@@ -141,6 +141,13 @@ class SimulationResult:
         return dict(self._ds.attrs)
 
     @property
+    def plot(self):  # noqa: ANN201 - simengine.plotting.PlotAccessor, imported lazily
+        """Plots of this result (``res.plot.fan()``, ``cmp.plot.difference()``; matplotlib)."""
+        from simengine.plotting import PlotAccessor
+
+        return PlotAccessor(self)
+
+    @property
     def specs(self) -> dict[str, dict[str, Any]]:
         """The resolved scenario specs (as plain dicts), by scenario name."""
         return json.loads(self._ds.attrs.get("specs", "{}"))

@@ -1,0 +1,53 @@
+"""Shared pieces of the command line: consoles, a progress bar that appears after a second."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+__all__ = ["console", "err_console", "progress_bar"]
+
+console = Console()
+err_console = Console(stderr=True)
+SHOW_AFTER_S = 1.0
+
+
+@contextmanager
+def progress_bar(description: str, enabled: bool = True) -> Iterator:
+    """Yield a ``callback(done, total)`` that shows a rich progress bar once work has run 1 s.
+
+    Short runs print nothing; long ones get a bar with a time estimate (on stderr, so JSON on
+    stdout stays clean).
+    """
+    start = time.monotonic()
+    state: dict = {"bar": None, "task": None}
+
+    def update(done: int, total: int) -> None:
+        if not enabled:
+            return
+        if state["bar"] is None:
+            if time.monotonic() - start < SHOW_AFTER_S and done < total:
+                return
+            if done >= total:
+                return
+            bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err_console,
+                transient=True,
+            )
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task(description, total=total)
+        state["bar"].update(state["task"], completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if state["bar"] is not None:
+            state["bar"].stop()

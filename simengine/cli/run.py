@@ -1,0 +1,278 @@
+"""``simengine run``, ``simengine compare`` and ``simengine validate``."""
+
+from __future__ import annotations
+
+import json
+import math
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from simengine.cli.common import console, err_console, progress_bar
+from simengine.exceptions import SimengineError, SpecError
+
+__all__ = ["register", "result_json"]
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Method(str, Enum):
+    monte_carlo = "monte_carlo"
+    bayesian = "bayesian"
+
+
+Files = Annotated[list[Path], typer.Argument(help="Scenario YAML files.", exists=False)]
+PathsOpt = Annotated[int | None, typer.Option("--paths", "-n", help="Number of paths (default: the scenario's).")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", "-s", help="Random seed (default: the scenario's).")]
+ChunkOpt = Annotated[
+    int | None,
+    typer.Option("--chunk-size", help="Paths per chunk (rounded up to a multiple of 4096); never changes results."),
+]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the full result (NetCDF) and summary CSV.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="table (people), json or csv (machines).")]
+MethodOpt = Annotated[Method | None, typer.Option("--method", "-m", help="monte_carlo or bayesian (posterior draws).")]
+AntiOpt = Annotated[bool | None, typer.Option("--antithetic/--no-antithetic", help="Antithetic paths.")]
+ThreadsOpt = Annotated[int, typer.Option("--threads", help="Worker threads (results do not depend on it).")]
+PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Folder for PNG plots.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
+
+PERCENT_COLUMNS = {"param_var_share", "prob_loss", "prob_small_beats_large", "prob_squeeze", "prob_positive"}
+
+
+def _finite(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        raise SimengineError(f"refusing to print a non-finite number ({x}) in the output")
+    return x
+
+
+def _frame_dict(frame: pd.DataFrame) -> dict[str, dict[str, dict[str, Any]]]:
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for (scenario, series), row in frame.iterrows():
+        out.setdefault(scenario, {})[series] = {k: _finite(v) for k, v in row.to_dict().items()}
+    return out
+
+
+def result_json(result: Any) -> dict[str, Any]:
+    """The machine-readable output of ``run`` / ``compare`` (keys documented in the README).
+
+    Deterministic for a given seed: no timestamps, no chunk size.
+    """
+    attrs = result.attrs
+    hashes = json.loads(attrs.get("spec_hashes", "{}"))
+    summary = _frame_dict(result.summary())
+    doc: dict[str, Any] = {
+        "simengine_version": attrs.get("simengine_version"),
+        "method": attrs.get("method"),
+        "seed": int(attrs["seed"]),
+        "n_paths": int(result.dataset["n_paths"].values[0]),
+        "antithetic": attrs.get("antithetic") == "True",
+        "model_hash": attrs.get("model_hash"),
+        "posterior_hash": attrs.get("posterior_hash") or None,
+        "horizon": str(result.dataset["time"].values[-1])[:10],
+        "scenarios": {name: {"spec_hash": hashes.get(name), "summary": summary[name]} for name in result.scenarios},
+    }
+    if hasattr(result, "difference_summary"):
+        diffs = result.difference_summary()
+        doc["reference"] = result.reference
+        doc["differences"] = _frame_dict(diffs.drop(columns="reference"))
+    return doc
+
+
+def _fmt(col: str, value: float) -> str:
+    if col in PERCENT_COLUMNS or col.startswith(("q", "var_", "es_", "max_drawdown")) or col in {"mean", "median", "std"}:
+        return f"{100 * value:.2f}%"
+    return f"{value:,.2f}"
+
+
+def _print_table(title: str, frame: pd.DataFrame, percent: bool = True) -> None:
+    table = Table(title=title, title_justify="left")
+    table.add_column("statistic")
+    for series in frame.index:
+        table.add_column(str(series), justify="right")
+    for col in frame.columns:
+        cells = (float(frame.loc[s, col]) for s in frame.index)
+        table.add_row(col, *(_fmt(col, v) if percent else f"{v:,.2f}" for v in cells))
+    console.print(table)
+
+
+def _print_result(result: Any) -> None:
+    summary = result.summary()
+    attrs = result.attrs
+    n = int(result.dataset["n_paths"].values[0])
+    console.print(
+        f"[bold]{n:,} paths[/], seed {attrs['seed']}, method {attrs['method']}, horizon "
+        f"{str(result.dataset['time'].values[-1])[:10]} (returns are cumulative simple returns; "
+        "pair = long large_cap / short small_cap, per $1 a side)"
+    )
+    for name in result.scenarios:
+        _print_table(f"{name}: return to the horizon", summary.loc[name])
+    levels = result.levels()
+    for name in result.scenarios:
+        _print_table(f"{name}: index level at the horizon", levels.loc[name], percent=False)
+    if hasattr(result, "difference_summary"):
+        diffs = result.difference_summary().drop(columns="reference")
+        for name in result.scenarios[1:]:
+            _print_table(
+                f"{name} minus {result.reference}: path-by-path difference (same shocks)", diffs.loc[name]
+            )
+
+
+def _emit(result: Any, fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(result_json(result), indent=2))
+    elif fmt is OutputFormat.csv:
+        frame = result.summary().reset_index()
+        frame.insert(0, "kind", "summary")
+        if hasattr(result, "difference_summary"):
+            diffs = result.difference_summary().reset_index()
+            diffs.insert(0, "kind", "difference")
+            frame = pd.concat([frame, diffs], ignore_index=True)
+        typer.echo(frame.to_csv(index=False), nl=False)
+    else:
+        _print_result(result)
+
+
+def _save(result: Any, out: Path | None, stem: str, force: bool, plot: Path | None) -> None:
+    if out is not None:
+        nc = result.to_netcdf(out / f"{stem}.nc", overwrite=force)
+        csv = result.write_summary(out / f"{stem}_summary.csv", overwrite=force)
+        written = [nc, csv]
+        if hasattr(result, "difference_summary"):
+            from simengine.io import atomic_write
+
+            path = out / f"{stem}_differences.csv"
+            with atomic_write(path, overwrite=force) as tmp:
+                result.difference_summary().reset_index().to_csv(tmp, index=False)
+            written.append(path)
+        err_console.print("wrote " + ", ".join(map(str, written)))
+    if plot is not None:
+        from simengine.plotting import save_plots
+
+        paths = save_plots(result, plot, overwrite=force)
+        err_console.print(f"wrote {len(paths)} plot(s) to {plot}")
+
+
+def _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads) -> dict[str, Any]:  # noqa: ANN001
+    return {
+        "n_paths": paths,
+        "seed": seed,
+        "chunk_size": chunk_size,
+        "method": method.value if method else None,
+        "antithetic": antithetic,
+        "threads": threads,
+    }
+
+
+def run(
+    files: Files,
+    paths: PathsOpt = None,
+    seed: SeedOpt = None,
+    chunk_size: ChunkOpt = None,
+    out: OutOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+    method: MethodOpt = None,
+    antithetic: AntiOpt = None,
+    threads: ThreadsOpt = 1,
+    plot: PlotOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Simulate each scenario file and print the distribution of returns to the horizon."""
+    from simengine.api import simulate
+
+    specs = _load_all(files)
+    kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads)
+    for spec in specs:
+        with progress_bar(f"simulating {spec.name}", fmt is OutputFormat.table) as bar:
+            result = simulate(spec, progress=bar, **kwargs)
+        _emit(result, fmt)
+        _save(result, out, spec.name, force, plot / spec.name if plot and len(specs) > 1 else plot)
+
+
+def compare(
+    files: Files,
+    paths: PathsOpt = None,
+    seed: SeedOpt = None,
+    chunk_size: ChunkOpt = None,
+    out: OutOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+    method: MethodOpt = None,
+    antithetic: AntiOpt = None,
+    threads: ThreadsOpt = 1,
+    plot: PlotOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Simulate scenarios on common random numbers and print each one and their differences.
+
+    The first file is the reference; differences are path by path (same shocks, same
+    parameter draws), so they show the effect of the scenario, not Monte Carlo noise.
+    """
+    from simengine.api import compare as compare_api
+
+    specs = _load_all(files)
+    kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads)
+    with progress_bar(f"simulating {len(specs)} scenarios", fmt is OutputFormat.table) as bar:
+        result = compare_api(specs, progress=bar, **kwargs)
+    _emit(result, fmt)
+    _save(result, out, "comparison", force, plot)
+
+
+def _load_all(files: list[Path]) -> list[Any]:
+    """Load every file, collecting all problems of all files before failing."""
+    from simengine.spec import load_scenario
+
+    specs, issues = [], []
+    for f in files:
+        try:
+            specs.append(load_scenario(f))
+        except SpecError as err:
+            issues.extend(err.issues)
+    if issues:
+        raise SpecError(issues)
+    return specs
+
+
+def validate(files: Files) -> None:
+    """Check scenario (and sweep) files: schema, dates, meetings, and assets against the model."""
+    from simengine.api import load_params_for
+    from simengine.calendar import TimeGrid
+
+    issues = []
+    for f in files:
+        try:
+            for spec in _expand(f):
+                load_params_for(spec)
+                grid = TimeGrid(spec.start, spec.horizon, spec.frequency)
+                meetings = ", ".join(str(m) for m in grid.meetings(spec.calendar))
+                console.print(
+                    f"[green]ok[/] {f}: {spec.name} ({grid.n_steps} {spec.frequency} steps "
+                    f"{spec.start}..{spec.horizon}; meetings {meetings or 'none'})"
+                )
+        except SpecError as err:
+            issues.extend(err.issues)
+    if issues:
+        raise SpecError(issues)
+
+
+def _expand(path: Path) -> list[Any]:
+    from simengine.spec import load_scenario
+
+    try:
+        from simengine.spec.sweep import expand_sweep, is_sweep_file
+    except ImportError:
+        return [load_scenario(path)]
+    return list(expand_sweep(path)) if is_sweep_file(path) else [load_scenario(path)]
+
+
+def register(app: typer.Typer) -> None:
+    """Add run, compare and validate to the main app."""
+    app.command("run")(run)
+    app.command("compare")(compare)
+    app.command("validate")(validate)
