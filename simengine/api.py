@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from simengine import __version__
 from simengine.exceptions import SimulationError
 from simengine.params import ModelParams, default_model_path, model_file_hash
@@ -54,6 +56,7 @@ def _resolve_run(
     method: str | None,
     antithetic: bool | None,
 ) -> tuple[ModelParams, int, int, bool, str]:
+    """Parameters, path count, seed, antithetic flag and method of a run (overrides win)."""
     names = [s.name for s in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -73,7 +76,9 @@ def _resolve_run(
                 "common random numbers need the same parameters: set the same `model:` and `assets:`"
             )
     n = int(n_paths if n_paths is not None else first.paths)
-    s = int(seed if seed is not None else first.seed)
+    s = seed if seed is not None else first.seed
+    if s is None:  # no seed anywhere: fresh entropy, recorded on the result so it can be replayed
+        s = int(np.random.SeedSequence().entropy)
     anti = bool(first.antithetic if antithetic is None else antithetic)
     return params, n, s, anti, method
 

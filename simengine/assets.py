@@ -47,6 +47,7 @@ def asset_returns(
     z: np.ndarray,
     dtau: np.ndarray,
     policy: np.ndarray,
+    surprise: np.ndarray,
     eps: np.ndarray,
     jump_u: np.ndarray,
     jump_z: np.ndarray,
@@ -63,6 +64,8 @@ def asset_returns(
         Tariff change per step (pp).
     policy : ndarray (m or 1, T)
         Policy rate at step ends (%).
+    surprise : ndarray (m or 1, T)
+        Policy surprise in each step (pp).
     eps : ndarray (m, T, N)
         Unit-variance residual shocks (normal or Student-t with a shared mixing variable).
     jump_u, jump_z : ndarray (m, T)
@@ -79,8 +82,9 @@ def asset_returns(
 
     Notes
     -----
-    ``r_{a,t} = (mu_a - kappa_a (p_{t-1} - n)) dt_t + beta_a . x_t + sigma_a sqrt(dt_t) (L e_t)_a
-    + l_a J_t`` with ``J_t = N_t jump_mean + sqrt(N_t) jump_sd z_t`` (the sum of ``N_t`` normal
+    ``r_{a,t} = (mu_a - kappa_a (p_{t-1} - n)) dt_t + beta_a . x_t + b_a surprise_t
+    + sigma_a sqrt(dt_t) (L e_t)_a + l_a J_t``: carry, factor loadings, the announcement effect of
+    a policy surprise, residual and squeeze jump with ``J_t = N_t jump_mean + sqrt(N_t) jump_sd z_t`` (the sum of ``N_t`` normal
     jump sizes), ``N_t ~ Poisson(lambda dt_t)``.
     """
     dt = pp.dt  # (T,)
@@ -98,5 +102,6 @@ def asset_returns(
     lam_dt = squeeze_intensity(pp, scn.short_interest_bn)[:, None] * dt[None, :]
     n_jumps = squeeze_counts(jump_u, lam_dt)
     jump = n_jumps * pp.jump_mean[:, None] + np.sqrt(n_jumps) * pp.jump_sd[:, None] * jump_z
-    r = drift + loading + resid + pp.squeeze_loading[:, None, :] * jump[..., None]
+    announcement = pp.surprise_beta[:, None, :] * surprise[..., None]
+    r = drift + loading + announcement + resid + pp.squeeze_loading[:, None, :] * jump[..., None]
     return r, n_jumps

@@ -34,6 +34,7 @@ class PathParams:
             "kappa",
             "beta",
             "sigma",
+            "surprise_beta",
             "chol_a",
             "squeeze_loading",
         ):

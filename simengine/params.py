@@ -74,7 +74,8 @@ class ModelParams:
 
     Assets ``a = 1..N`` with exposures ``x_t = (rates, dtau, growth, inflation, credit)``::
 
-        r_{a,t} = (mu_a - kappa_a (p_{t-1} - n)) dt + beta_a . x_t + sigma_a sqrt(dt) e_{a,t} + l_a J_t
+        r_{a,t} = (mu_a - kappa_a (p_{t-1} - n)) dt + beta_a . x_t + b_a surprise_t
+                  + sigma_a sqrt(dt) e_{a,t} + l_a J_t
     """
 
     assets: tuple[str, ...]
@@ -90,6 +91,7 @@ class ModelParams:
     kappa: np.ndarray  # (D, N) annual drift lost per pp of (p - n)
     beta: np.ndarray  # (D, N, 5)
     sigma: np.ndarray  # (D, N) annual residual volatility
+    surprise_beta: np.ndarray  # (D, N) log return per pp of policy surprise (announcement)
     chol_a: np.ndarray  # (D, N, N) Cholesky factor of the residual correlation
     nu_a: np.ndarray  # (D,) residual dof, inf = Gaussian
     squeeze_loading: np.ndarray  # (D, N)
@@ -139,6 +141,7 @@ class ModelParams:
             kappa=np.array([[a.kappa for a in assets]]),
             beta=np.array([[_vector(a.beta, ASSET_EXPOSURES) for a in assets]]),
             sigma=np.array([[a.sigma for a in assets]]),
+            surprise_beta=np.array([[a.surprise_response for a in assets]]),
             chol_a=cholesky_or_raise(corr_a, "residuals.corr")[None],
             nu_a=one(model.residuals.dof),
             squeeze_loading=np.array([[a.squeeze_loading for a in assets]]),
@@ -195,6 +198,7 @@ class ModelParams:
             kappa=self.kappa[:, idx],
             beta=self.beta[:, idx],
             sigma=self.sigma[:, idx],
+            surprise_beta=self.surprise_beta[:, idx],
             chol_a=_sub_chol(self.chol_a, idx),
             squeeze_loading=self.squeeze_loading[:, idx],
             start_levels=tuple(self.start_levels[i] for i in idx),
@@ -208,7 +212,7 @@ class ModelParams:
 
 _ARRAY_FIELDS: tuple[str, ...] = tuple(
     (
-        "c A chol nu_f g s m neutral mu kappa beta sigma chol_a nu_a squeeze_loading "
+        "c A chol nu_f g s m neutral mu kappa beta sigma surprise_beta chol_a nu_a squeeze_loading "
         "base_intensity normal_si elasticity jump_mean jump_sd"
     ).split()
 )

@@ -141,7 +141,7 @@ class SimulationResult:
         return dict(self._ds.attrs)
 
     @property
-    def plot(self):  # noqa: ANN201 - simengine.plotting.PlotAccessor, imported lazily
+    def plot(self):
         """Plots of this result (``res.plot.fan()``, ``cmp.plot.difference()``; matplotlib)."""
         from simengine.plotting import PlotAccessor
 

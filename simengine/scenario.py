@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simengine.calendar import FOMC_DECISION_DATES, TimeGrid
+from simengine.exceptions import SpecError
 from simengine.spec.model_file import STOCHASTIC_FACTORS
 
 if TYPE_CHECKING:
@@ -197,11 +198,23 @@ def _overlays(spec: ScenarioSpec, grid: TimeGrid) -> dict[str, np.ndarray]:
         shift[first : last + 1, _factor_index(d.factor)] += d.shift
     for s in spec.shocks:
         shock[grid.step_of(s.date), _factor_index(s.factor)] += s.size
-    for p in spec.pins:
+    problems = []
+    for i, p in enumerate(spec.pins):
         k = _factor_index(p.factor)
         for day, value in p.values.items():
             t = grid.step_of(day)
+            if pin_mask[t, k]:
+                problems.append(
+                    spec.issue(
+                        ("pins", i, "values", str(day)),
+                        f"{day} falls in the same {spec.frequency} step (ending {grid.dates[t]}) as another "
+                        f"pinned date of {p.factor}",
+                        "give one value per step, or use a finer frequency",
+                    )
+                )
             pin_mask[t, k], pin_value[t, k] = True, value
+    if problems:
+        raise SpecError(problems)
     return {"shift": shift, "shock": shock, "pin_mask": pin_mask, "pin_value": pin_value}
 
 

@@ -169,7 +169,7 @@ class _Engine:
         z0 = scn.z0[None] if scn.z0 is not None else unconditional_mean(pp.A_month, pp.c_month)
         z = propagate(z0, draws.factor, exog, pp, scn)
         r, n_jumps = asset_returns(
-            z, dtau, policy, draws.asset, draws.jump_u, draws.jump_z, pp, scn
+            z, dtau, policy, surprise, draws.asset, draws.jump_u, draws.jump_z, pp, scn
         )
         R = np.expm1(np.cumsum(r, axis=1))
         if self.legs is not None:

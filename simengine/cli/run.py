@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,33 +18,57 @@ from simengine.exceptions import SimengineError, SpecError
 __all__ = ["register", "result_json"]
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
 
 
-class Method(str, Enum):
+class Method(StrEnum):
     monte_carlo = "monte_carlo"
     bayesian = "bayesian"
 
 
 Files = Annotated[list[Path], typer.Argument(help="Scenario YAML files.", exists=False)]
-PathsOpt = Annotated[int | None, typer.Option("--paths", "-n", help="Number of paths (default: the scenario's).")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", "-s", help="Random seed (default: the scenario's).")]
+PathsOpt = Annotated[
+    int | None, typer.Option("--paths", "-n", help="Number of paths (default: the scenario's).")
+]
+SeedOpt = Annotated[
+    int | None, typer.Option("--seed", "-s", help="Random seed (default: the scenario's).")
+]
 ChunkOpt = Annotated[
     int | None,
-    typer.Option("--chunk-size", help="Paths per chunk (rounded up to a multiple of 4096); never changes results."),
+    typer.Option(
+        "--chunk-size",
+        help="Paths per chunk (rounded up to a multiple of 4096); never changes results.",
+    ),
 ]
-OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the full result (NetCDF) and summary CSV.")]
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="table (people), json or csv (machines).")]
-MethodOpt = Annotated[Method | None, typer.Option("--method", "-m", help="monte_carlo or bayesian (posterior draws).")]
-AntiOpt = Annotated[bool | None, typer.Option("--antithetic/--no-antithetic", help="Antithetic paths.")]
-ThreadsOpt = Annotated[int, typer.Option("--threads", help="Worker threads (results do not depend on it).")]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", help="Folder for the full result (NetCDF) and summary CSV."),
+]
+FormatOpt = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="table (people), json or csv (machines).")
+]
+MethodOpt = Annotated[
+    Method | None, typer.Option("--method", "-m", help="monte_carlo or bayesian (posterior draws).")
+]
+AntiOpt = Annotated[
+    bool | None, typer.Option("--antithetic/--no-antithetic", help="Antithetic paths.")
+]
+ThreadsOpt = Annotated[
+    int, typer.Option("--threads", help="Worker threads (results do not depend on it).")
+]
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Folder for PNG plots.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
 
-PERCENT_COLUMNS = {"param_var_share", "prob_loss", "prob_small_beats_large", "prob_squeeze", "prob_positive"}
+PERCENT_COLUMNS = {
+    "param_var_share",
+    "prob_loss",
+    "prob_small_beats_large",
+    "prob_squeeze",
+    "prob_positive",
+}
 
 
 def _finite(x: Any) -> Any:
@@ -77,7 +101,10 @@ def result_json(result: Any) -> dict[str, Any]:
         "model_hash": attrs.get("model_hash"),
         "posterior_hash": attrs.get("posterior_hash") or None,
         "horizon": str(result.dataset["time"].values[-1])[:10],
-        "scenarios": {name: {"spec_hash": hashes.get(name), "summary": summary[name]} for name in result.scenarios},
+        "scenarios": {
+            name: {"spec_hash": hashes.get(name), "summary": summary[name]}
+            for name in result.scenarios
+        },
     }
     if hasattr(result, "difference_summary"):
         diffs = result.difference_summary()
@@ -87,7 +114,11 @@ def result_json(result: Any) -> dict[str, Any]:
 
 
 def _fmt(col: str, value: float) -> str:
-    if col in PERCENT_COLUMNS or col.startswith(("q", "var_", "es_", "max_drawdown")) or col in {"mean", "median", "std"}:
+    if (
+        col in PERCENT_COLUMNS
+        or col.startswith(("q", "var_", "es_", "max_drawdown"))
+        or col in {"mean", "median", "std"}
+    ):
         return f"{100 * value:.2f}%"
     return f"{value:,.2f}"
 
@@ -121,7 +152,8 @@ def _print_result(result: Any) -> None:
         diffs = result.difference_summary().drop(columns="reference")
         for name in result.scenarios[1:]:
             _print_table(
-                f"{name} minus {result.reference}: path-by-path difference (same shocks)", diffs.loc[name]
+                f"{name} minus {result.reference}: path-by-path difference (same shocks)",
+                diffs.loc[name],
             )
 
 
@@ -160,7 +192,7 @@ def _save(result: Any, out: Path | None, stem: str, force: bool, plot: Path | No
         err_console.print(f"wrote {len(paths)} plot(s) to {plot}")
 
 
-def _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads) -> dict[str, Any]:  # noqa: ANN001
+def _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads) -> dict[str, Any]:
     return {
         "n_paths": paths,
         "seed": seed,

@@ -94,7 +94,11 @@ class Dynamics(BaseModel):
 
 
 class AssetParams(BaseModel):
-    """One asset: ``r_t = (mu - kappa (p_{t-1} - n)) dt + beta . x_t + sigma sqrt(dt) e_t + loading J_t``."""
+    """One asset.
+
+    ``r_t = (mu - kappa (p_{t-1} - n)) dt + beta . x_t + surprise_response surprise_t
+    + sigma sqrt(dt) e_t + squeeze_loading J_t``.
+    """
 
     model_config = _FROZEN
 
@@ -105,6 +109,7 @@ class AssetParams(BaseModel):
     kappa: float
     beta: dict[str, float]
     sigma: float = Field(gt=0)
+    surprise_response: float = 0.0
     squeeze_loading: float = 0.0
 
     @field_validator("beta")

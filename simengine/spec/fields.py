@@ -1,0 +1,103 @@
+"""Field types shared by the scenario models: ISO dates, strict numbers, bp outcomes.
+
+Numbers are strict (``"100"`` in quotes is text, not a number; ``true`` is not 1) and never
+NaN or infinite; dates are ``datetime.date`` or ISO ``YYYY-MM-DD`` text only.
+"""
+
+import math
+import os
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, Strict
+
+from simengine.spec.errors import custom_error
+
+__all__ = [
+    "FACTORS",
+    "MAX_HORIZON_YEARS",
+    "MAX_PATHS",
+    "PROB_TOLERANCE",
+    "AssetName",
+    "Bp",
+    "Factor",
+    "IsoDate",
+    "Num",
+    "Outcomes",
+    "Positive",
+    "Prob",
+    "TariffLevel",
+    "limit",
+]
+
+FACTORS: tuple[str, ...] = ("rates", "growth", "inflation", "credit")
+Factor = Literal["rates", "growth", "inflation", "credit"]
+
+MAX_PATHS = 100_000_000
+"""Default limit on ``paths``; raise it with the environment variable ``SIMENGINE_MAX_PATHS``."""
+MAX_HORIZON_YEARS = 10
+"""Default limit on horizon - start; raise it with ``SIMENGINE_MAX_HORIZON_YEARS``."""
+
+PROB_TOLERANCE = 1e-6
+_ASSET_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def limit(env: str, default: int) -> int:
+    """A safety limit, overridable through an environment variable."""
+    try:
+        return int(os.environ.get(env, default))
+    except ValueError:
+        return default
+
+
+# ----------------------------------------------------------------------------- field types
+
+
+def _iso_date(value: Any) -> date:
+    """Accept a ``datetime.date`` or an ISO ``YYYY-MM-DD`` string, nothing else."""
+    if isinstance(value, datetime):
+        raise custom_error(f"received the date-time {value}; expected a date YYYY-MM-DD")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _DATE_RE.match(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise custom_error(f"received {value!r}, which is not a calendar date") from None
+    shown = repr(value) if isinstance(value, str) else str(value)
+    raise custom_error(
+        f"received {shown}; expected an ISO date YYYY-MM-DD",
+        "write year-month-day, e.g. 2025-09-17",
+    )
+
+
+def _check_outcomes(value: dict[int, float]) -> dict[int, float]:
+    if not value:
+        raise custom_error("received an empty mapping; expected bp change -> probability")
+    total = math.fsum(value.values())
+    if abs(total - 1.0) > PROB_TOLERANCE:
+        raise custom_error(
+            f"probabilities sum to {total:.6g}; expected 1 (within {PROB_TOLERANCE:g})",
+            "e.g. {0: 0.4, -25: 0.6}",
+        )
+    return value
+
+
+def _check_asset_name(value: str) -> str:
+    if not _ASSET_RE.match(value):
+        raise custom_error(
+            f"received {value!r}; expected an identifier (letters, digits, '_')", "e.g. small_cap"
+        )
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+Num = Annotated[float, Strict()]
+Bp = Annotated[int, Strict()]
+Prob = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
+Outcomes = Annotated[dict[Bp, Prob], AfterValidator(_check_outcomes)]
+AssetName = Annotated[str, Strict(), AfterValidator(_check_asset_name)]
+TariffLevel = Annotated[float, Strict(), Field(ge=0.0, le=100.0)]
+Positive = Annotated[float, Strict(), Field(gt=0.0)]

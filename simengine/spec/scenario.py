@@ -1,0 +1,566 @@
+"""Pydantic models of a scenario file (``ScenarioSpec`` and its parts).
+
+Every model is frozen and rejects unknown keys. Field-level rules (types, ranges, choices)
+live on the fields (:mod:`simengine.spec.fields`); rules that relate fields (meeting dates
+against the calendar and the scenario window, bp sizes against ``allow_any_bp``) run in field
+validators that read the fields declared before them (:mod:`simengine.spec.checks`), so a
+scenario reports as many problems as possible at once.
+
+The YAML side (line numbers, ``extends:``) is in :mod:`simengine.spec.loader`.
+"""
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from simengine.calendar import FOMC_DECISION_DATES
+from simengine.exceptions import Issue, SpecError
+from simengine.spec.checks import (
+    Window,
+    add_years,
+    check_dated,
+    check_meetings,
+    duplicate_names,
+    raise_problems,
+)
+from simengine.spec.errors import (
+    Loc,
+    Locations,
+    custom_error,
+    did_you_mean,
+    format_field,
+    issues_from_validation_error,
+    locate,
+)
+from simengine.spec.fields import (
+    FACTORS,
+    MAX_HORIZON_YEARS,
+    MAX_PATHS,
+    AssetName,
+    Bp,
+    Factor,
+    IsoDate,
+    Num,
+    Outcomes,
+    Positive,
+    TariffLevel,
+    limit,
+)
+
+__all__ = [
+    "FACTORS",
+    "MAX_HORIZON_YEARS",
+    "MAX_PATHS",
+    "Drift",
+    "Factor",
+    "FomcDecision",
+    "InitialState",
+    "MarketPricing",
+    "Pin",
+    "Positioning",
+    "ScenarioSpec",
+    "Shock",
+    "TariffStep",
+    "check_assets",
+]
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+# ----------------------------------------------------------------------------- parts
+
+
+class InitialState(_Part):
+    """State on the start date."""
+
+    policy_rate: Annotated[float, Strict(), Field(ge=-5.0, le=30.0)] = Field(
+        description="fed funds target midpoint on the start date, % (e.g. 4.375)"
+    )
+    tariff: TariffLevel = Field(
+        description="effective tariff rate on the start date, % (e.g. 15.3)"
+    )
+    factors: dict[Factor, Num] = Field(
+        default_factory=dict, description="VAR state z_0 by factor (missing = 0)"
+    )
+    index_levels: dict[AssetName, Positive] = Field(
+        default_factory=dict, description="index level per asset on the start date"
+    )
+
+
+def _exactly_one(obj: BaseModel, a: str, b: str) -> None:
+    given = [k for k in (a, b) if getattr(obj, k) is not None]
+    if len(given) != 1:
+        what = "both" if given else "neither"
+        raise custom_error(
+            f"{what} of {a!r} and {b!r} given; expected exactly one", f"give {a} or {b}"
+        )
+
+
+class MarketPricing(_Part):
+    """What futures price for one FOMC meeting."""
+
+    fomc: IsoDate = Field(description="FOMC decision date, e.g. 2025-09-17")
+    outcomes: Outcomes | None = Field(
+        None, description="bp change -> probability, e.g. {0: 0.4, -25: 0.6}"
+    )
+    expected_bp: Num | None = Field(None, description="expected change in bp, e.g. -15")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "MarketPricing":
+        _exactly_one(self, "outcomes", "expected_bp")
+        return self
+
+
+class FomcDecision(_Part):
+    """The scenario's decision at one FOMC meeting: fixed or random."""
+
+    meeting: IsoDate = Field(description="FOMC decision date, e.g. 2025-09-17")
+    change_bp: Bp | None = Field(None, description="fixed change in bp, e.g. -25")
+    outcomes: Outcomes | None = Field(None, description="bp change -> probability")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "FomcDecision":
+        _exactly_one(self, "change_bp", "outcomes")
+        return self
+
+
+class TariffStep(_Part):
+    """A dated tariff level (step function), optionally random."""
+
+    date: IsoDate = Field(description="date the level takes effect, e.g. 2025-08-01")
+    level: TariffLevel = Field(description="effective tariff rate, % in [0, 100]")
+    probability: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] | None = Field(
+        None, description="probability the step happens (else the previous level stays)"
+    )
+
+
+class Drift(_Part):
+    """A mean shift of a stochastic factor over a date range."""
+
+    factor: Factor = Field(description="one of rates, growth, inflation, credit")
+    shift: Num = Field(description="mean shift in the factor's units")
+    start: IsoDate | None = Field(None, description="first date (default: scenario start)")
+    end: IsoDate | None = Field(None, description="last date (default: horizon)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Drift":
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise custom_error(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class Shock(_Part):
+    """A one-off additive shock to a factor in the step containing ``date``."""
+
+    factor: Factor = Field(description="one of rates, growth, inflation, credit")
+    date: IsoDate = Field(description="date of the shock")
+    size: Num = Field(description="size in the factor's units")
+
+
+class Pin(_Part):
+    """Force a factor to given values (date -> value; the step containing the date)."""
+
+    factor: Factor = Field(description="one of rates, growth, inflation, credit")
+    values: dict[IsoDate, Num] = Field(description="date -> value, e.g. {2025-08-31: 1.0}")
+
+    @field_validator("values")
+    @classmethod
+    def _not_empty(cls, value: dict[date, float]) -> dict[date, float]:
+        if not value:
+            raise custom_error("received an empty mapping; expected date -> value")
+        return value
+
+
+class Positioning(_Part):
+    """Market positioning that drives the squeeze intensity."""
+
+    short_interest_bn: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] = Field(
+        description="$bn short Russell 2000 futures, e.g. 16.0"
+    )
+
+
+# ----------------------------------------------------------------------------- the spec
+
+
+class ScenarioSpec(_Part):
+    """A validated scenario (see the "Scenario file" section of docs/architecture.md).
+
+    Build it with :func:`simengine.spec.load_scenario` (file:line errors, ``extends:``) or
+    :meth:`from_data`. ``source`` (the file it came from) is not a field: it is excluded from
+    dumps, hashing and equality.
+    """
+
+    name: str = Field(description="scenario name, [a-z0-9][a-z0-9._-]* (used as a file name)")
+    description: Annotated[str, Strict()] = Field("", description="what the scenario assumes")
+    start: IsoDate = Field(description="as-of date, e.g. 2025-07-16")
+    horizon: IsoDate = Field(description="last simulated date, e.g. 2025-12-31")
+    frequency: Literal["monthly", "weekly", "daily"] = Field("monthly", description="step length")
+    allow_any_bp: Annotated[bool, Strict()] = Field(False, description="allow non-25bp moves")
+    fomc_calendar: tuple[IsoDate, ...] | None = Field(
+        None, description="override of the built-in FOMC decision dates"
+    )
+    assets: tuple[AssetName, ...] = Field(description="asset names from the model file")
+    initial: InitialState = Field(description="policy_rate, tariff, factors, index_levels")
+    market_pricing: tuple[MarketPricing, ...] = Field((), description="priced outcome per meeting")
+    fomc: tuple[FomcDecision, ...] = Field((), description="scenario decisions per meeting")
+    tariffs: tuple[TariffStep, ...] = Field((), description="dated tariff levels")
+    drifts: tuple[Drift, ...] = Field((), description="factor mean shifts")
+    shocks: tuple[Shock, ...] = Field((), description="one-off factor shocks")
+    pins: tuple[Pin, ...] = Field((), description="factors forced to a path")
+    positioning: Positioning | None = Field(None, description="short_interest_bn")
+    model: Annotated[str, Strict(), Field(min_length=1)] = Field(
+        "default", description="'default' or a model file path (relative to the scenario file)"
+    )
+    method: Literal["monte_carlo", "bayesian"] = Field("monte_carlo", description="engine")
+    posterior: Annotated[str, Strict(), Field(min_length=1)] = Field(
+        "default", description="for method bayesian: 'default' or a .nc path"
+    )
+    paths: Annotated[int, Strict()] = Field(100_000, description="number of Monte Carlo paths")
+    seed: Annotated[int, Strict(), Field(ge=0, lt=2**128)] | None = Field(
+        None, description="non-negative integer seed (null: fresh entropy)"
+    )
+    antithetic: Annotated[bool, Strict()] = Field(False, description="antithetic variates")
+
+    _source: Path | None = PrivateAttr(None)
+    _locations: Locations = PrivateAttr(default_factory=dict)
+
+    # -- single fields -------------------------------------------------------------------
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not isinstance(value, str) or not _NAME_RE.match(value) or ".." in value:
+            shown = repr(value) if isinstance(value, str) else str(value)
+            raise custom_error(
+                f"received {shown}; expected lowercase letters, digits, '.', '_', '-' "
+                "(starting with a letter or digit, at most 80 characters, no '..')",
+                "the name becomes a file name, e.g. fed-cut-september",
+            )
+        return value
+
+    @field_validator("horizon")
+    @classmethod
+    def _horizon(cls, value: date, info: ValidationInfo) -> date:
+        start = info.data.get("start")
+        if start is None:
+            return value
+        if value <= start:
+            raise custom_error(f"horizon {value} is not after start {start}")
+        years = limit("SIMENGINE_MAX_HORIZON_YEARS", MAX_HORIZON_YEARS)
+        if value > add_years(start, years):
+            raise custom_error(
+                f"horizon {value} is more than {years} years after start {start} (a safety limit)",
+                "shorten the horizon, or raise the limit with SIMENGINE_MAX_HORIZON_YEARS=<years>",
+            )
+        return value
+
+    @field_validator("fomc_calendar")
+    @classmethod
+    def _calendar(cls, value: tuple[date, ...] | None) -> tuple[date, ...] | None:
+        if value is not None and (not value or list(value) != sorted(set(value))):
+            raise custom_error("expected a non-empty list of distinct dates in increasing order")
+        return value
+
+    @field_validator("assets")
+    @classmethod
+    def _assets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise custom_error(
+                "received an empty list; expected at least one asset", "e.g. [small_cap, large_cap]"
+            )
+        raise_problems(duplicate_names(value))
+        return value
+
+    @field_validator("paths")
+    @classmethod
+    def _paths(cls, value: int) -> int:
+        most = limit("SIMENGINE_MAX_PATHS", MAX_PATHS)
+        if value < 1:
+            raise custom_error(f"received {value}; expected at least 1 path")
+        if value > most:
+            raise custom_error(
+                f"received {value:_} paths; the limit is {most:_} (a safety limit)",
+                "run several batches with different seeds, or raise the limit with "
+                "SIMENGINE_MAX_PATHS=<n>",
+            )
+        return value
+
+    # -- fields that depend on earlier ones ----------------------------------------------
+
+    @field_validator("initial")
+    @classmethod
+    def _initial(cls, value: InitialState, info: ValidationInfo) -> InitialState:
+        assets = info.data.get("assets")
+        if assets is not None:
+            problems = [
+                (("index_levels", k), f"{k!r} is not in assets", did_you_mean(k, assets))
+                for k in value.index_levels
+                if k not in assets
+            ]
+            raise_problems(problems)
+        return value
+
+    @field_validator("market_pricing")
+    @classmethod
+    def _pricing(
+        cls, value: tuple[MarketPricing, ...], info: ValidationInfo
+    ) -> tuple[MarketPricing, ...]:
+        check_meetings(value, "fomc", Window(info.data))
+        return value
+
+    @field_validator("fomc")
+    @classmethod
+    def _fomc(
+        cls, value: tuple[FomcDecision, ...], info: ValidationInfo
+    ) -> tuple[FomcDecision, ...]:
+        check_meetings(value, "meeting", Window(info.data))
+        return value
+
+    @field_validator("tariffs")
+    @classmethod
+    def _tariffs(
+        cls, value: tuple[TariffStep, ...], info: ValidationInfo
+    ) -> tuple[TariffStep, ...]:
+        problems = check_dated(value, "date", Window(info.data), "tariff date")
+        for i in range(1, len(value)):
+            if value[i].date <= value[i - 1].date:
+                problems.append(
+                    (
+                        (i, "date"),
+                        f"{value[i].date} is not after the previous step's {value[i - 1].date}",
+                        "list tariff steps in increasing date order, one per date",
+                    )
+                )
+        raise_problems(problems)
+        return value
+
+    @field_validator("drifts")
+    @classmethod
+    def _drifts(cls, value: tuple[Drift, ...], info: ValidationInfo) -> tuple[Drift, ...]:
+        w = Window(info.data)
+        problems = []
+        for i, d in enumerate(value):
+            for key in ("start", "end"):
+                day = getattr(d, key)
+                if day is not None and w.known and not (w.start <= day <= w.horizon):
+                    problems.append(
+                        (
+                            (i, key),
+                            f"{key} {day} is outside the scenario [{w.start}, {w.horizon}]",
+                            "",
+                        )
+                    )
+        raise_problems(problems)
+        return value
+
+    @field_validator("shocks")
+    @classmethod
+    def _shocks(cls, value: tuple[Shock, ...], info: ValidationInfo) -> tuple[Shock, ...]:
+        raise_problems(check_dated(value, "date", Window(info.data), "shock date"))
+        return value
+
+    @field_validator("pins")
+    @classmethod
+    def _pins(cls, value: tuple[Pin, ...], info: ValidationInfo) -> tuple[Pin, ...]:
+        w = Window(info.data)
+        problems: list[tuple[Loc, str, str]] = []
+        seen: dict[str, int] = {}
+        for i, pin in enumerate(value):
+            if pin.factor in seen:
+                problems.append(
+                    (
+                        (i, "factor"),
+                        f"factor {pin.factor!r} is pinned twice",
+                        f"merge its values into item [{seen[pin.factor]}]",
+                    )
+                )
+            seen.setdefault(pin.factor, i)
+            problems += [
+                (
+                    (i, "values", day.isoformat()),
+                    f"pin date {day} is outside the scenario window {w.describe()}",
+                    "",
+                )
+                for day in pin.values
+                if w.outside(day)
+            ]
+        raise_problems(problems)
+        return value
+
+    # -- behaviour -----------------------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when every field is equal (``source`` and line locations are ignored)."""
+        if not isinstance(other, ScenarioSpec):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # dict-valued fields: not hashable
+
+    @property
+    def source(self) -> Path | None:
+        """The file this spec was loaded from (None when built in code)."""
+        return self._source
+
+    @property
+    def calendar(self) -> tuple[date, ...]:
+        """FOMC decision dates in force: ``fomc_calendar`` or the built-in calendar."""
+        return self.fomc_calendar or FOMC_DECISION_DATES
+
+    @classmethod
+    def from_data(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        source: str | os.PathLike[str] | None = None,
+        locations: Locations | None = None,
+    ) -> "ScenarioSpec":
+        """Validate a mapping (as read from YAML) into a spec, raising :class:`SpecError`.
+
+        Parameters
+        ----------
+        data : mapping
+            The scenario's keys (``extends:`` already resolved).
+        source : path-like, optional
+            File the data came from; kept as :attr:`source`.
+        locations : mapping, optional
+            Field path -> (file, line), used to place every issue.
+
+        Returns
+        -------
+        ScenarioSpec
+
+        Raises
+        ------
+        SpecError
+            With one :class:`Issue` per problem found.
+        """
+        locations = dict(locations or {})
+        shown = str(source) if source is not None else "<scenario>"
+        if not isinstance(data, Mapping):
+            raise SpecError([Issue(shown, None, "", "expected a mapping of scenario keys")])
+        try:
+            spec = cls.model_validate(dict(data))
+        except ValidationError as err:
+            issues = issues_from_validation_error(err, cls, locations, shown)
+            raise SpecError(sorted(issues, key=_issue_order)) from None
+        spec._source = (
+            Path(source) if source is not None and not str(source).startswith("<") else None
+        )
+        spec._locations = locations
+        return spec
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data (dicts, lists, dates, numbers) that :meth:`from_data` accepts back."""
+        return _plain(self.model_dump(mode="python", exclude_none=True))
+
+    def to_yaml(self) -> str:
+        """The spec as a YAML document that loads back to an equal spec."""
+        return yaml.safe_dump(self.to_data(), sort_keys=False, allow_unicode=True)
+
+    def canonical_json(self) -> str:
+        """Canonical JSON of the resolved spec (sorted keys, no whitespace, no ``source``)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def spec_hash(self) -> str:
+        """SHA-256 hex digest of :meth:`canonical_json`."""
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def with_overrides(self, **changes: Any) -> "ScenarioSpec":
+        """A re-validated copy with top-level fields replaced (``paths=10_000, seed=1``).
+
+        Raises
+        ------
+        SpecError
+            When the changed spec is invalid (unknown field, bad value).
+        """
+        data = self.model_dump(mode="python")
+        data.update(changes)
+        shown = str(self._source) if self._source is not None else "<scenario>"
+        kept = {loc: at for loc, at in self._locations.items() if not loc or loc[0] not in changes}
+        kept.update({(key,): (shown, None) for key in changes})  # set in code: no line
+        return type(self).from_data(data, source=self._source, locations=kept)
+
+    def issue(self, loc: Loc, message: str, hint: str = "") -> Issue:
+        """An :class:`Issue` placed at the file and line of field ``loc`` (for later checks)."""
+        default = str(self._source) if self._source is not None else "<scenario>"
+        file, line = locate(tuple(loc), self._locations, default)
+        return Issue(file, line, format_field(tuple(loc)), message, hint)
+
+    def resolve_path(self, value: str) -> Path | None:
+        """Resolve a ``model`` / ``posterior`` value: None for 'default', else a path.
+
+        Relative paths are relative to the scenario file (the loader already rebased paths
+        inherited through ``extends:``).
+        """
+        if value == "default":
+            return None
+        path = Path(value).expanduser()
+        if not path.is_absolute() and self._source is not None:
+            path = self._source.parent / path
+        return path
+
+
+def _issue_order(issue: Issue) -> tuple[str, int]:
+    return issue.file, issue.line if issue.line is not None else 1 << 30
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def check_assets(spec: ScenarioSpec, available: Sequence[str]) -> None:
+    """Check the spec's asset names (and ``initial.index_levels``) against the model's.
+
+    Parameters
+    ----------
+    spec : ScenarioSpec
+        A loaded scenario.
+    available : sequence of str
+        Asset names the model file defines.
+
+    Raises
+    ------
+    SpecError
+        Naming the file and line of each unknown asset, with "did you mean" and the valid names.
+    """
+    valid = ", ".join(available)
+    issues = [
+        spec.issue(("assets", i), f"unknown asset {name!r}", _guess_hint(name, available, valid))
+        for i, name in enumerate(spec.assets)
+        if name not in available
+    ]
+    if issues:
+        raise SpecError(issues)
+
+
+def _guess_hint(name: str, available: Sequence[str], valid: str) -> str:
+    guess = did_you_mean(name, available)
+    text = f"the model defines: {valid}" if valid else "the model defines no assets"
+    return f"{guess} {text}" if guess else text
