@@ -7,30 +7,25 @@ Write a scenario in YAML, then::
     res = simengine.simulate(spec, n_paths=100_000, seed=1)
     res.summary()
 
-The public names below are imported on first use, so ``import simengine.spec`` stays light and
-heavy optional components (PyMC, Dask, matplotlib) are imported only where they are used.
+Heavy optional components (PyMC, Dask, matplotlib) are imported only where they are used;
+``run_batch`` (Dask) is imported on first access.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_EXPORTS = {
-    "compare": "simengine.api",
-    "simulate": "simengine.api",
-    "load_model": "simengine.api",
-    "load_scenario": "simengine.spec",
-    "ScenarioSpec": "simengine.spec",
-    "SimulationResult": "simengine.results",
-    "Comparison": "simengine.results",
-    "load_result": "simengine.results",
-    "SimengineError": "simengine.exceptions",
-    "SpecError": "simengine.exceptions",
-    "run_batch": "simengine.batch",
-}
+# The API functions are bound after their modules are imported, so the function
+# ``simengine.simulate`` shadows the module ``simengine.simulate`` as an attribute.
+from simengine.api import compare, load_model, simulate  # noqa: E402
+from simengine.exceptions import SimengineError, SpecError  # noqa: E402
+from simengine.results import Comparison, SimulationResult, load_result  # noqa: E402
+from simengine.spec import ScenarioSpec, load_scenario  # noqa: E402
+
+if TYPE_CHECKING:
+    from simengine.batch import run_batch
 
 __all__ = [
     "Comparison",
@@ -47,22 +42,10 @@ __all__ = [
     "simulate",
 ]
 
-if TYPE_CHECKING:
-    from simengine.api import compare, load_model, simulate
-    from simengine.batch import run_batch
-    from simengine.exceptions import SimengineError, SpecError
-    from simengine.results import Comparison, SimulationResult, load_result
-    from simengine.spec import ScenarioSpec, load_scenario
-
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'simengine' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+    if name == "run_batch":
+        from simengine.batch import run_batch
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+        return run_batch
+    raise AttributeError(f"module 'simengine' has no attribute {name!r}")

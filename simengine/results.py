@@ -172,7 +172,9 @@ class SimulationResult:
         n = ds["n_paths"].values.astype(np.float64)
         mean, std = _moments(ds, t)
         if terminal:
-            q = stats.quantile_from_hist(ds["term_count"].values, stats.FINE, np.array(QUANTILES))
+            q = stats.quantile_from_hist(
+                ds["term_count"].values, stats.FINE, np.array(QUANTILES), ds["term_sum"].values
+            )
         else:
             q = stats.quantile_from_hist(
                 ds["hist_count"].values[:, :, t], stats.COARSE, np.array(QUANTILES)
@@ -197,7 +199,7 @@ class SimulationResult:
 
     def _tails(self) -> dict[str, np.ndarray]:
         counts, sums = self._ds["term_count"].values, self._ds["term_sum"].values
-        q = stats.quantile_from_hist(counts, stats.FINE, np.array([0.05, 0.01]))
+        q = stats.quantile_from_hist(counts, stats.FINE, np.array([0.05, 0.01]), sums)
         return {
             "var_95": -q[..., 0],
             "var_99": -q[..., 1],
@@ -344,7 +346,7 @@ class Comparison(SimulationResult):
         m2 = (bm2 + bn * (bmean - mean[:, None, :]) ** 2).sum(axis=1)
         std = np.sqrt(m2 / np.maximum(n - 1.0, 1.0))
         q = stats.quantile_from_hist(
-            ds["diff_count"].values, stats.FINE, np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+            ds["diff_count"].values, stats.FINE, np.array([0.05, 0.25, 0.5, 0.75, 0.95]), ds["diff_sum"].values
         )
         cols = {"mean": mean, "std": std, "q05": q[..., 0], "q25": q[..., 1], "median": q[..., 2]}
         cols |= {"q75": q[..., 3], "q95": q[..., 4], "prob_positive": ds["diff_pos"].values / n}

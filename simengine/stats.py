@@ -104,7 +104,9 @@ def bincount_exact(index: np.ndarray, values: np.ndarray | None, size: int) -> n
     return np.bincount(index.ravel(), weights=weights, minlength=size)
 
 
-def quantile_from_hist(counts: np.ndarray, grid: BinGrid, q: np.ndarray) -> np.ndarray:
+def quantile_from_hist(
+    counts: np.ndarray, grid: BinGrid, q: np.ndarray, sums: np.ndarray | None = None
+) -> np.ndarray:
     """Quantiles from histogram counts, linear inside the bin.
 
     Parameters
@@ -113,6 +115,10 @@ def quantile_from_hist(counts: np.ndarray, grid: BinGrid, q: np.ndarray) -> np.n
     grid : BinGrid
     q : ndarray (Q,)
         Probabilities in (0, 1).
+    sums : ndarray (..., n_bins + 2), optional
+        Exact per-bin sums (quantised, as accumulated). When given, the values in the bin are
+        taken as spread uniformly over the widest interval inside the bin whose mean is the
+        bin's exact mean, so a point mass gives its exact value.
 
     Returns
     -------
@@ -129,6 +135,12 @@ def quantile_from_hist(counts: np.ndarray, grid: BinGrid, q: np.ndarray) -> np.n
     edges = np.concatenate([[-grid.limit], grid.edges, [grid.limit]])
     lo = np.where(idx == 0, -grid.limit, edges[np.clip(idx - 1, 0, None)])
     hi = np.where(idx == grid.n_bins + 1, grid.limit, edges[np.clip(idx, 0, edges.size - 1)])
+    if sums is not None:
+        bin_sum = np.take_along_axis(sums, idx, axis=-1) / float(2**Q_BIN)
+        bin_n = np.take_along_axis(counts, idx, axis=-1)
+        mean = np.clip(np.divide(bin_sum, bin_n, out=(lo + hi) / 2, where=bin_n > 0), lo, hi)
+        half = np.minimum(mean - lo, hi - mean)
+        lo, hi = mean - half, mean + half
     below = np.take_along_axis(cum, np.clip(idx - 1, 0, None), axis=-1) * (idx > 0)
     inbin = np.take_along_axis(counts, idx, axis=-1)
     frac = np.divide(target - below, inbin, out=np.zeros_like(target), where=inbin > 0)

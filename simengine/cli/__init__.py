@@ -52,7 +52,9 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except SimengineError as err:
-        err_console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {err}", markup=True, highlight=False, soft_wrap=True
+        )
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
