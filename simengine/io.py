@@ -21,6 +21,12 @@ def check_can_write(path: Path, overwrite: bool) -> None:
         )
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_write(path: Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path`` atomically.
@@ -38,6 +44,7 @@ def atomic_write(path: Path, overwrite: bool = False) -> Iterator[Path]:
         yield tmp
         if not overwrite and path.exists():
             raise OutputExistsError(f"{path} appeared while writing; pass --force to replace it")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; use the usual permissions
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -1,0 +1,92 @@
+"""What runs on a worker: reuse a verified result file, or simulate and write one.
+
+The worker writes the full result itself (atomically: temporary file + ``os.replace``) and
+sends back only the summary rows and timings, so the client never holds full results.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from simengine.batch.jobs import Job
+from simengine.exceptions import SimengineError
+
+__all__ = ["execute_job", "reusable_result"]
+
+
+def _matches(attrs: dict[str, Any], job: Job) -> bool:
+    hashes = json.loads(attrs.get("spec_hashes", "{}"))
+    return (
+        hashes.get(job.name) == job.spec_hash
+        and attrs.get("seed") == str(job.seed)
+        and attrs.get("n_paths_requested") == str(job.n_paths)
+        and attrs.get("model_hash") == job.model_hash
+        and (attrs.get("posterior_hash") or "") == job.posterior_hash
+        and attrs.get("simengine_version") == job.version
+    )
+
+
+def reusable_result(path: Path, job: Job) -> Any | None:
+    """The result at ``path`` if it is complete, verified and made for ``job``; else None.
+
+    A truncated or corrupted file fails :func:`simengine.load_result`'s content-hash check
+    and is not used; temporary files (``.*.tmp``) are never looked at.
+    """
+    from simengine.results import load_result
+
+    if not path.is_file():
+        return None
+    try:
+        result = load_result(path)
+    except SimengineError:
+        return None
+    return result if _matches(result.attrs, job) else None
+
+
+def _outcome(job: Job, status: str, **extra: Any) -> dict[str, Any]:
+    return {"ident": job.ident, "status": status, "worker": platform.node(), **extra}
+
+
+def execute_job(job: Job, out_dir: str, force: bool = False) -> dict[str, Any]:
+    """Run one job: reuse its verified result file, or simulate and write it.
+
+    Parameters
+    ----------
+    job : Job
+        A keyed job (``job.spec`` set).
+    out_dir : str
+        The batch folder (shared with the client).
+    force : bool
+        Recompute even when a verified result exists.
+
+    Returns
+    -------
+    dict
+        ``status`` (``done``, ``skipped`` or ``failed``), ``summary`` (DataFrame, not for
+        failures), ``error``, ``timings`` (seconds) and ``worker`` (host name).
+    """
+    from simengine.api import simulate
+
+    t0 = time.perf_counter()
+    path = Path(out_dir) / job.result_file
+    try:
+        existing = None if force else reusable_result(path, job)
+        if existing is not None:
+            summary = existing.summary()
+            return _outcome(job, "skipped", summary=summary, timings=_since(t0))
+        result = simulate(job.spec, n_paths=job.n_paths, seed=job.seed, threads=1)
+        t1 = time.perf_counter()
+        summary = result.summary()
+        result.to_netcdf(path, overwrite=True)
+        timings = {"simulate_s": t1 - t0, "write_s": time.perf_counter() - t1, **_since(t0)}
+        return _outcome(job, "done", summary=summary, timings=timings)
+    except Exception as err:
+        return _outcome(job, "failed", error=f"{type(err).__name__}: {err}", timings=_since(t0))
+
+
+def _since(t0: float) -> dict[str, float]:
+    return {"total_s": time.perf_counter() - t0}
