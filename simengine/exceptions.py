@@ -26,6 +26,7 @@ __all__ = [
     "SimengineWarning",
     "SimulationError",
     "SpecError",
+    "StoreError",
 ]
 
 
@@ -121,6 +122,12 @@ class ResultVerificationError(SimengineError):
 
 class OutputExistsError(SimengineError):
     """Writing would overwrite something that already exists; pass ``force=True`` / ``--force``."""
+
+    exit_code = 2
+
+
+class StoreError(SimengineError):
+    """A result store (batch output folder) is missing, incomplete or unreadable."""
 
     exit_code = 2
 

@@ -279,3 +279,12 @@ def test_parameter_draws_give_a_variance_share():
     assert share.loc[(scn.name, "large_cap")] < 0.01
     assert 0.05 < share.loc[(scn.name, "small_cap")] < 1 and 0.05 < share.loc[(scn.name, "pair")] < 1
     assert replace(params).n_draws == 1
+
+
+def test_per_step_quantiles_match_the_paths():
+    """Fan-chart quantiles at every step agree with the same quantiles of all kept paths."""
+    res = simengine.simulate(_spec(), n_paths=BLOCK, seed=8, n_sample=BLOCK)
+    paths = res.dataset["sample_returns"].values[0]  # (path, time, series)
+    q = res.quantile_paths((0.1, 0.5, 0.9)).values[0]  # (series, time, quantile)
+    direct = np.quantile(paths, [0.1, 0.5, 0.9], axis=0)  # (quantile, time, series)
+    np.testing.assert_allclose(q, np.transpose(direct, (2, 1, 0)), atol=2e-3)

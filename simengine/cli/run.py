@@ -219,7 +219,7 @@ def run(
     """Simulate each scenario file and print the distribution of returns to the horizon."""
     from simengine.api import simulate
 
-    specs = _load_all(files)
+    specs = load_all(files)
     kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads)
     for spec in specs:
         with progress_bar(f"simulating {spec.name}", fmt is OutputFormat.table) as bar:
@@ -248,7 +248,7 @@ def compare(
     """
     from simengine.api import compare as compare_api
 
-    specs = _load_all(files)
+    specs = load_all(files)
     kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads)
     with progress_bar(f"simulating {len(specs)} scenarios", fmt is OutputFormat.table) as bar:
         result = compare_api(specs, progress=bar, **kwargs)
@@ -256,7 +256,7 @@ def compare(
     _save(result, out, "comparison", force, plot)
 
 
-def _load_all(files: list[Path]) -> list[Any]:
+def load_all(files: list[Path]) -> list[Any]:
     """Load every file, collecting all problems of all files before failing."""
     from simengine.spec import load_scenario
 

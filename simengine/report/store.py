@@ -1,0 +1,266 @@
+"""The HTML report of a batch store: every scenario in one table, fan charts for the first few.
+
+A batch store (``simengine batch``) is a folder with ``manifest.json``, ``summary.parquet``
+(one row per scenario x series: summary columns plus the sweep fields) and one NetCDF result
+per scenario (``simengine.load_result``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simengine.exceptions import SimengineError, StoreError
+from simengine.io import check_can_write
+from simengine.report.html import esc, figure, kv_table, page, table, write_html
+from simengine.report.result import pct, share
+
+__all__ = ["build_report_from_store", "write_store_report"]
+
+MAX_CHARTS = 12
+STATS = ("median", "q05", "q95", "prob_loss")
+STAMPS = {
+    "seed",
+    "spec_hash",
+    "spec_hashes",
+    "model_hash",
+    "posterior_hash",
+    "simengine_version",
+    "created",
+    "n_paths",
+}
+SUMMARY_PREFIXES = ("mean", "median", "std", "q", "var_", "es_", "prob_", "max_drawdown", "param_")
+
+
+def _read_manifest(directory: Path) -> dict[str, Any]:
+    path = directory / "manifest.json"
+    if not directory.is_dir():
+        raise StoreError(f"{directory} is not a folder; give a batch store folder")
+    if not path.is_file():
+        raise StoreError(
+            f"{directory} has no manifest.json, so it is not a simengine batch store "
+            "(run `simengine batch` to write one, or give scenario files instead)"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise StoreError(f"{path} is not readable JSON: {err}") from None
+    if not isinstance(manifest, dict):
+        raise StoreError(f"{path} should hold a JSON object, got {type(manifest).__name__}")
+    return manifest
+
+
+def _read_summary(directory: Path) -> pd.DataFrame | None:
+    path = directory / "summary.parquet"
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as err:
+        raise StoreError(f"{path} is not a readable Parquet file: {err}") from None
+
+
+def _result_files(directory: Path) -> list[Path]:
+    files = (p for p in directory.rglob("*.nc") if not p.name.startswith("."))
+    return sorted(files, key=lambda p: str(p.relative_to(directory)))
+
+
+def _is_summary_column(col: str) -> bool:
+    return col in STAMPS or col.startswith(SUMMARY_PREFIXES)
+
+
+def scenario_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per scenario: sweep fields, then median / 5% / 95% / P(loss) of each series.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        ``summary.parquet`` of a store: one row per scenario x series.
+    """
+    if not {"scenario", "series"} <= set(summary.columns):
+        return summary
+    order = list(dict.fromkeys(summary["scenario"]))
+    fields = [
+        c
+        for c in summary.columns
+        if c not in ("scenario", "series") and not _is_summary_column(str(c))
+    ]
+    stats = [s for s in STATS if s in summary.columns]
+    wide = summary.pivot_table(index="scenario", columns="series", values=stats, aggfunc="first")
+    series = list(dict.fromkeys(summary["series"]))
+    wide = wide.reindex(columns=[(st, se) for se in series for st in stats]).reindex(order)
+    wide.columns = [f"{se} {st}" for st, se in wide.columns]
+    if fields:
+        meta = summary.groupby("scenario", sort=False)[fields].first().astype(str)
+        wide = meta.join(wide)
+    wide.index.name = "scenario"
+    return wide
+
+
+def _table_formats(frame: pd.DataFrame) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for col in frame.columns:
+        stat = str(col).rsplit(" ", 1)[-1]
+        if stat == "prob_loss":
+            out[col] = share
+        elif stat in ("median", "q05", "q95"):
+            out[col] = pct
+    return out
+
+
+def _headers(frame: pd.DataFrame) -> dict[str, str]:
+    names = {"q05": "5%", "q95": "95%", "prob_loss": "P(loss)"}
+    out = {}
+    for col in frame.columns:
+        head, _, stat = str(col).rpartition(" ")
+        if head and stat in names:
+            out[col] = f"{head} {names[stat]}"
+    return out
+
+
+def _fallback_table(files: list[Path]) -> pd.DataFrame:
+    from simengine.results import load_result
+
+    frames = []
+    for path in files:
+        try:
+            frames.append(load_result(path).summary().reset_index())
+        except SimengineError:
+            continue
+    return scenario_table(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
+
+
+def _scenarios_section(summary: pd.DataFrame | None, files: list[Path], manifest: dict) -> str:
+    if summary is not None:
+        wide = scenario_table(summary)
+        source = "summary.parquet"
+    else:
+        wide = _fallback_table(files)
+        source = "the result files (no summary.parquet)"
+    if wide.empty:
+        names = manifest.get("scenarios")
+        if isinstance(names, list) and names:
+            rows = [(str(i + 1), _name(entry)) for i, entry in enumerate(names)]
+            return "<p>No results yet; scenarios in the manifest:</p>" + kv_table(rows)
+        return '<p class="note">The store holds no results yet.</p>'
+    intro = (
+        f"<p>{len(wide)} scenario(s), from {esc(source)}. Returns are simple cumulative "
+        "returns to the horizon; P(loss) is the chance of a negative return.</p>"
+    )
+    return intro + table(wide, _table_formats(wide), _headers(wide))
+
+
+def _name(entry: Any) -> str:
+    if isinstance(entry, dict):
+        return str(entry.get("name") or entry.get("scenario") or entry)
+    return str(entry)
+
+
+def _fan_figure(result: Any, dpi: int) -> bytes:
+    from simengine.plotting import _pyplot, fan, figure_to_png
+
+    assets = [s for s in result.series if s != "pair"] or list(result.series)
+    fig, axes = _pyplot().subplots(
+        1, len(assets), figsize=(5.0 * len(assets), 3.6), layout="constrained", squeeze=False
+    )
+    for ax, s in zip(axes[0], assets, strict=True):
+        fan(result, s, levels=True, scenarios=result.scenarios[0], ax=ax)
+        ax.set_title(ax.get_title().split(":")[0], loc="left", fontsize="medium")
+    fig.suptitle(result.scenarios[0], x=0.01, ha="left", fontsize="medium", fontweight="bold")
+    return figure_to_png(fig, dpi=dpi)
+
+
+def _charts_section(directory: Path, files: list[Path], max_charts: int, dpi: int) -> str:
+    from simengine.results import load_result
+
+    parts, failed = ['<div class="grid">'], []
+    for path in files[:max_charts]:
+        try:
+            result = load_result(path)
+        except SimengineError as err:
+            failed.append(f"{path.relative_to(directory)}: {err}")
+            continue
+        caption = f"{', '.join(result.scenarios)} ({path.relative_to(directory)})"
+        parts.append(figure(_fan_figure(result, dpi), f"fan charts of {caption}", caption))
+    parts.append("</div>")
+    if len(files) > max_charts:
+        parts.append(
+            f'<p class="note">Fan charts for the first {max_charts} of {len(files)} results; '
+            "the table above lists every scenario.</p>"
+        )
+    if failed:
+        parts.append('<p class="note">Not shown: ' + "; ".join(esc(f) for f in failed) + "</p>")
+    if not files:
+        return '<p class="note">No result files (*.nc) in the store.</p>'
+    return "".join(parts)
+
+
+def _manifest_section(directory: Path, manifest: dict) -> str:
+    rows: list[tuple[str, Any]] = [("store", str(directory))]
+    for key, value in manifest.items():
+        if isinstance(value, dict | list):
+            rows.append((key, f"{len(value)} entries"))
+        else:
+            rows.append((key, value))
+    return kv_table(rows, code=True)
+
+
+def build_report_from_store(
+    directory: str | Path,
+    *,
+    title: str | None = None,
+    max_charts: int = MAX_CHARTS,
+    dpi: int = 100,
+) -> str:
+    """The HTML report of a batch store folder.
+
+    Parameters
+    ----------
+    directory : path
+        Folder with ``manifest.json``, ``summary.parquet`` and per-scenario NetCDF results.
+    title : str, optional
+    max_charts : int
+        Fan charts are drawn for at most this many results (the table lists every scenario).
+    dpi : int
+
+    Returns
+    -------
+    str
+        A complete, self-contained HTML document.
+
+    Raises
+    ------
+    SimengineError
+        When the folder has no (readable) ``manifest.json``.
+    """
+    directory = Path(directory)
+    manifest = _read_manifest(directory)
+    summary = _read_summary(directory)
+    files = _result_files(directory)
+    sections = [
+        ("scenarios", "Scenarios", _scenarios_section(summary, files, manifest)),
+        ("fans", "Fan charts", _charts_section(directory, files, max_charts, dpi)),
+        ("provenance", "Batch manifest", _manifest_section(directory, manifest)),
+    ]
+    name = manifest.get("name") or directory.name
+    subtitle = f"Batch store {directory}: {len(files)} result file(s)"
+    return page(title or f"simengine batch report: {name}", subtitle, sections,
+                "Self-contained report, opens offline.")  # fmt: skip
+
+
+def write_store_report(
+    directory: str | Path,
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    title: str | None = None,
+    max_charts: int = MAX_CHARTS,
+    dpi: int = 100,
+) -> Path:
+    """Render :func:`build_report_from_store` and write it atomically to ``path``."""
+    check_can_write(Path(path), overwrite)
+    text = build_report_from_store(directory, title=title, max_charts=max_charts, dpi=dpi)
+    return write_html(text, path, overwrite)
