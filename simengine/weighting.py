@@ -160,7 +160,7 @@ def weigh_scenarios(
     *,
     n_paths: int | None = None,
     seed: int | None = None,
-    progress=None,  # noqa: ANN001 - progress callback
+    progress=None,
 ) -> ScenarioWeights:
     """Posterior weights of scenarios given observed factor values, and their mixture.
 
