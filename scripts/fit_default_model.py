@@ -24,56 +24,28 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import yaml
-from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simengine.data import build_table, file_sha256, read_index_csv  # noqa: E402
-from simengine.data.series import mark_stale  # noqa: E402
-
-FACTORS = ("rates", "growth", "inflation", "credit")
-EXPOSURES = ("rates", "tariff", "growth", "inflation", "credit")
-ASSETS = {
-    "small_cap": ("Russell 2000", "RUT", 2226.99, "equity/RUT_index_daily.csv"),
-    "large_cap": ("Nasdaq-100", "NDX", 22907.97, "equity/NDX_index_daily.csv"),
-}
-SAMPLE = ("1997-01", "2025-06")
-COVID = ("2020-03", "2020-06")  # dependent months excluded; the VAR also drops 2020-07 (its lag)
-NEUTRAL = 3.0
-
-# Carry prior (annual drift lost per pp of policy above neutral). Bottom-up: about a third of
-# Russell 2000 debt floats vs under a tenth for large caps (sell-side estimates, e.g. Goldman
-# Sachs 2023), small caps run higher leverage and thinner coverage; 1pp on that floating share is
-# 2-3% of small-cap earnings a year, a fraction of that for the Nasdaq-100. Same centres as the
-# Bayesian priors (simengine/models/priors.yaml), tighter sd because the monthly data cannot tell.
-CARRY_PRIOR = {"small_cap": (0.025, 0.010), "large_cap": (0.005, 0.005)}
-
-# 2025 tariff news: (return window start close, end close, statutory-series dates whose change
-# is attributed to the window, what happened).
-TARIFF_EVENTS = [
-    ("2025-01-31", "2025-02-03", ["2025-02-04"], "China +10% announced Sat 02-01, effective 02-04"),
-    (
-        "2025-04-02",
-        "2025-04-04",
-        ["2025-04-03", "2025-04-05"],
-        "Liberation Day (02 Apr after close): 10% universal baseline + reciprocal schedule; "
-        "autos 25% effective 04-03",
-    ),
-    ("2025-04-07", "2025-04-08", ["2025-04-08"], "US raises China rate to 104% (confirmed 04-08)"),
-    (
-        "2025-04-08",
-        "2025-04-09",
-        ["2025-04-09"],
-        "90-day pause of reciprocal rates (China to 125%)",
-    ),
-    ("2025-04-11", "2025-04-14", ["2025-04-11"], "electronics exemption announced Fri 04-11 night"),
-    ("2025-05-09", "2025-05-12", ["2025-05-12"], "US-China Geneva deal: 145% -> 30%"),
-    ("2025-05-30", "2025-06-02", ["2025-06-03"], "steel/aluminium 25% -> 50% announced 05-30"),
-]
+from simengine.data import build_table, file_sha256  # noqa: E402
+from simengine.data.fit import (  # noqa: E402
+    ASSETS,
+    CARRY_PRIOR,
+    COVID,
+    FACTORS,
+    NEUTRAL,
+    SAMPLE,
+    SQUEEZE_K,
+    SURPRISE_PASS_THROUGH,
+    SURPRISE_TOTAL,
+    fit_assets,
+    fit_var,
+    squeeze_jumps,
+    tariff_events,
+    tariff_pass_through,
+)
 
 LITERATURE = {
     "neutral_rate": "FOMC Summary of Economic Projections, June 2025: median longer-run federal "
@@ -88,190 +60,6 @@ LITERATURE = {
     "impact coefficients with the fitted VAR: m_k = target_k / [(I - A)^-1]_kk, the cumulative "
     "own response (inflation: x12 because the factor is annualised). Rates, credit: 0.",
 }
-PRICE_LEVEL_PER_PP = 0.11  # % price level per pp of effective tariff rate (Yale Budget Lab)
-OUTPUT_LEVEL_PER_PP = -0.05  # % output level per pp (Yale Budget Lab GDP estimate)
-
-
-def month_rows(frame: pd.DataFrame, months: tuple[str, str]) -> pd.Index:
-    return frame.loc[months[0] : months[1]].index
-
-
-def ols(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """OLS coefficients, their standard errors and residuals."""
-    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
-    resid = y - x @ coef
-    s2 = resid @ resid / (len(y) - x.shape[1])
-    se = np.sqrt(np.diag(s2 * np.linalg.inv(x.T @ x)))
-    return coef, se, resid
-
-
-def map_regression(
-    y: np.ndarray, x: np.ndarray, j: int, prior_mean: float, prior_sd: float
-) -> np.ndarray:
-    """Gaussian-prior MAP: flat on every coefficient but ``j``, N(prior_mean, prior_sd^2) on ``j``.
-
-    With the residual variance at its OLS value the MAP is least squares on the data plus one
-    pseudo-observation ``(sigma/prior_sd) * (beta_j - prior_mean) = 0``.
-    """
-    _, _, resid = ols(y, x)
-    sigma = resid.std(ddof=x.shape[1])
-    w = sigma / prior_sd
-    row = np.zeros(x.shape[1])
-    row[j] = w
-    coef, *_ = np.linalg.lstsq(np.vstack([x, row]), np.append(y, w * prior_mean), rcond=None)
-    return coef
-
-
-def t_dof_univariate(z: np.ndarray) -> float:
-    """Student-t degrees of freedom of pooled standardised residuals (location fixed at 0)."""
-    df, _, _ = stats.t.fit(z, floc=0.0)
-    return float(df)
-
-
-def t_dof_multivariate(resid: np.ndarray) -> float:
-    """Profile-likelihood dof of a multivariate t with the sample covariance as its covariance."""
-    cov = np.cov(resid.T)
-    k = resid.shape[1]
-    coarse = np.linspace(2.2, 60.0, 50)
-
-    def loglik(nu: float) -> float:
-        scale = (nu - 2.0) / nu  # shape matrix = cov * (nu-2)/nu
-        return float(
-            np.sum(stats.multivariate_t.logpdf(resid, loc=np.zeros(k), shape=cov * scale, df=nu))
-        )
-
-    best = coarse[int(np.argmax([loglik(nu) for nu in coarse]))]
-    fine = np.linspace(max(2.2, best - 2.0), best + 2.0, 81)
-    return float(fine[int(np.argmax([loglik(nu) for nu in fine]))])
-
-
-def fit_var(table: pd.DataFrame) -> dict:
-    """OLS VAR(1) with a policy-gap term; Covid months (and the month after) excluded."""
-    z = table[list(FACTORS)]
-    lagged = z.shift(1).add_suffix("_lag")
-    gap = (table["policy_rate"].shift(1) - NEUTRAL).rename("gap")
-    data = pd.concat([z, lagged, gap], axis=1).loc[SAMPLE[0] : SAMPLE[1]]
-    covid = pd.date_range(COVID[0], "2020-07", freq="ME")
-    data = data.drop(index=covid.intersection(data.index)).dropna()
-    x = np.column_stack([np.ones(len(data)), data[lagged.columns], data["gap"]])
-    coefs, ses, resids = {}, {}, {}
-    for f in FACTORS:
-        coefs[f], ses[f], resids[f] = ols(data[f].to_numpy(), x)
-    resid = np.column_stack([resids[f] for f in FACTORS])
-    sd = resid.std(axis=0, ddof=x.shape[1])
-    a = np.array([coefs[f][1:5] for f in FACTORS])
-    return {
-        "rows": data.index,
-        "const": {f: coefs[f][0] for f in FACTORS},
-        "ar": a,
-        "ar_se": np.array([ses[f][1:5] for f in FACTORS]),
-        "policy_gap": {f: coefs[f][5] for f in FACTORS},
-        "policy_gap_se": {f: ses[f][5] for f in FACTORS},
-        "sd": dict(zip(FACTORS, sd, strict=True)),
-        "corr": np.corrcoef(resid.T),
-        "dof": t_dof_univariate((resid / sd).ravel()),
-        "spectral_radius": float(np.max(np.abs(np.linalg.eigvals(a)))),
-    }
-
-
-def tariff_events(data_dir: Path) -> dict:
-    """Event-day tariff loadings: log return over each news window on attributed tariff change."""
-    level = pd.read_csv(data_dir / "tariffs/import_weighted_statutory_tariff_daily.csv")
-    level = level.set_index(pd.to_datetime(level["date"]))["import_weighted_avg_tariff"]
-    change = level.diff()
-    closes = {a: read_index_csv(data_dir / spec[3])["Close"] for a, spec in ASSETS.items()}
-    rows = []
-    for start, end, dates, label in TARIFF_EVENTS:
-        dtau = float(sum(change.loc[pd.Timestamp(d)] for d in dates))
-        row = {"window": f"{start}..{end}", "dtariff_pp": dtau, "what": label}
-        for a, close in closes.items():
-            row[a] = float(np.log(close.loc[end] / close.loc[start]))
-        rows.append(row)
-    events = pd.DataFrame(rows)
-    x = events["dtariff_pp"].to_numpy()
-    out = {"events": events}
-    for a in ASSETS:
-        y = events[a].to_numpy()
-        beta = float(x @ y / (x @ x))  # through the origin: the window return is tariff news
-        resid = y - beta * x
-        se = float(np.sqrt(resid @ resid / (len(x) - 1) / (x @ x)))
-        out[a] = (beta, se)
-    return out
-
-
-def fit_assets(table: pd.DataFrame, tariff_beta: dict) -> dict:
-    """Asset regressions (OLS; carry term also by Gaussian-prior MAP)."""
-    gap = (table["policy_rate"].shift(1) - NEUTRAL).rename("gap")
-    data = pd.concat([table, gap], axis=1).loc[SAMPLE[0] : SAMPLE[1]]
-    covid = pd.date_range(COVID[0], COVID[1] + "-28", freq="ME")
-    data = data.drop(index=covid.intersection(data.index))
-    regressors = ["rates", "growth", "inflation", "credit", "gap"]
-    data = data.dropna(subset=[*regressors, *ASSETS])
-    x = np.column_stack([np.ones(len(data)), data[regressors]])
-    out: dict = {"rows": data.index}
-    resid_all = []
-    for a in ASSETS:
-        # tariff loading fixed at the event estimate (the pre-2025 rate barely moves)
-        y = (data[a] - tariff_beta[a][0] * data["dtariff"]).to_numpy()
-        b_ols, se, _ = ols(y, x)
-        prior_kappa, prior_sd = CARRY_PRIOR[a]
-        b_map = map_regression(y, x, 5, -prior_kappa / 12.0, prior_sd / 12.0)
-        resid = y - x @ b_map
-        resid_all.append(resid)
-        out[a] = {
-            "ols": b_ols,
-            "ols_se": se,
-            "map": b_map,
-            "sigma": float(resid.std(ddof=x.shape[1]) * np.sqrt(12.0)),
-        }
-    resid = np.column_stack(resid_all)
-    out["corr"] = float(np.corrcoef(resid.T)[0, 1])
-    out["dof"] = t_dof_multivariate(resid)
-    return out
-
-
-def squeeze_jumps(data_dir: Path, k_sd: float = 4.0, cluster_days: int = 5) -> dict:
-    """Large positive RUT-minus-NDX daily moves (RUT up), 1997 onwards, clustered into episodes."""
-    rets = {
-        a: np.log(mark_stale(read_index_csv(data_dir / spec[3])["Close"])).diff()
-        for a, spec in ASSETS.items()
-    }
-    d = pd.concat(rets, axis=1, sort=True).dropna().loc["1997-01-01":"2025-07-16"]
-    rel = d["small_cap"] - d["large_cap"]
-    robust_sd = 1.4826 * float((rel - rel.median()).abs().median())
-    hit = (rel > k_sd * robust_sd) & (d["small_cap"] > 0)
-    pos = np.flatnonzero(hit.to_numpy())
-    episodes: list[list[int]] = []
-    for p in pos:
-        if episodes and p - episodes[-1][-1] <= cluster_days:
-            episodes[-1].append(p)
-        else:
-            episodes.append([p])
-    sizes = np.array([rel.iloc[e].sum() for e in episodes])
-    years = (d.index[-1] - d.index[0]).days / 365.25
-    return {
-        "robust_sd": robust_sd,
-        "n_days": int(hit.sum()),
-        "n_episodes": len(episodes),
-        "years": years,
-        "intensity": len(episodes) / years,
-        "mean": float(sizes.mean()),
-        "sd": float(sizes.std(ddof=1)),
-        "dates": [str(rel.index[e[0]].date()) for e in episodes],
-        "range": [str(d.index[0].date()), str(d.index[-1].date())],
-    }
-
-
-def tariff_pass_through(a: np.ndarray) -> dict:
-    """Impact coefficients giving the Budget Lab level effects through the fitted VAR."""
-    cum = np.linalg.inv(np.eye(len(FACTORS)) - a)
-    g, i = FACTORS.index("growth"), FACTORS.index("inflation")
-    return {
-        "rates": 0.0,
-        "growth": OUTPUT_LEVEL_PER_PP / cum[g, g],
-        "inflation": 12.0 * PRICE_LEVEL_PER_PP / cum[i, i],
-        "credit": 0.0,
-    }
 
 
 def r(x: float, n: int = 4) -> float:
@@ -485,7 +273,6 @@ def provenance(ctx: dict) -> dict:
     }
 
 
-SQUEEZE_K = 4.0
 CARRY_PRIOR_NOTE = (
     "kappa ~ N(0.025, 0.010^2) for small caps and N(0.005, 0.005^2) for large caps (annual drift "
     "per pp of p - n): same centres as simengine/models/priors.yaml; bottom-up, about a third of "
@@ -493,8 +280,6 @@ CARRY_PRIOR_NOTE = (
     "Goldman Sachs 2023), small firms are about twice as rate-sensitive (Ehrmann & Fratzscher "
     "2004); a judgemental prior, not a published kappa."
 )
-SURPRISE_TOTAL = {"small_cap": -0.06, "large_cap": -0.045}  # event-study total per pp of surprise
-SURPRISE_PASS_THROUGH = 0.5
 RATES_NOTE = (
     "beta.rates is the OLS loading on the monthly change of the 2-year yield. Monthly moves mix "
     "policy surprises with growth news of the opposite sign, so the loading is small. The "

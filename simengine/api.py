@@ -11,11 +11,12 @@ import numpy as np
 
 from simengine import __version__
 from simengine.exceptions import SimulationError
+from simengine.guards import check_run_size, check_scenario_values
 from simengine.params import ModelParams, default_model_path, model_file_hash
 from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
 from simengine.rng import BLOCK
 from simengine.scenario import build_scenario
-from simengine.simulate import RunConfig, run_scenarios, series_names
+from simengine.simulate import RunConfig, default_chunk_size, run_scenarios, series_names
 from simengine.spec import ScenarioSpec, check_assets, load_scenario
 from simengine.spec.model_file import load_model_file
 
@@ -89,6 +90,14 @@ def _start_levels(spec: ScenarioSpec, params: ModelParams) -> dict[str, float]:
     return {k: float(v) for k, v in levels.items() if k in params.assets}
 
 
+def _check_size(cfg: RunConfig, n_steps: int, n_series: int, n_scenarios: int) -> None:
+    """Path-count and memory limits, before any work (:func:`simengine.guards.check_run_size`)."""
+    chunk = cfg.chunk_size or default_chunk_size(n_steps)
+    chunk = min(-(-max(chunk, 1) // BLOCK) * BLOCK, -(-cfg.n_paths // BLOCK) * BLOCK)
+    threads = max(1, min(cfg.threads, -(-cfg.n_paths // max(chunk, 1))))
+    check_run_size(cfg.n_paths, chunk, n_steps, n_series, n_scenarios, threads, cfg.n_sample)
+
+
 def _run(
     specs: Sequence[ScenarioSpec],
     n_paths: int | None,
@@ -103,8 +112,11 @@ def _run(
     if not specs:
         raise SimulationError("no scenario to simulate")
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
+    for spec in specs:
+        check_scenario_values(spec)
     models = [build_scenario(spec) for spec in specs]
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
+    _check_size(cfg, models[0].n_steps, len(series_names(params.assets)), len(models))
     accs, samples = run_scenarios(models, params, cfg, progress)
     attrs = {
         "seed": str(s),
@@ -116,7 +128,7 @@ def _run(
         "simengine_version": __version__,
         "created": now_iso(),
         "spec_hashes": json.dumps({spec.name: spec.spec_hash() for spec in specs}),
-        "specs": json.dumps({spec.name: spec.to_data() for spec in specs}, default=str),
+        "specs": json.dumps({spec.name: spec.model_dump(mode="json") for spec in specs}),
         "start_levels": json.dumps(_start_levels(specs[0], params)),
         "labels": json.dumps(dict(zip(params.assets, params.labels, strict=True))),
     }

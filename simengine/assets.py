@@ -40,7 +40,11 @@ def squeeze_counts(u: np.ndarray, lam_dt: np.ndarray) -> np.ndarray:
     kmax = int(stats.poisson.isf(POISSON_TAIL, float(np.max(lam_dt)))) + 1
     k = np.arange(kmax)
     cdf = stats.poisson.cdf(k, np.asarray(lam_dt)[..., None])  # (.., kmax)
-    return (u[..., None] > cdf).sum(axis=-1)
+    # count the CDF values below u one k at a time: no (m, T, kmax) temporary
+    counts = np.zeros(np.broadcast_shapes(u.shape, cdf.shape[:-1]), np.int64)
+    for j in range(kmax):
+        counts += u > cdf[..., j]
+    return counts
 
 
 def asset_returns(
@@ -94,14 +98,22 @@ def asset_returns(
     x = exposures(z, dtau)
     if pp.beta.shape[0] == 1:
         loading = x @ pp.beta[0].T
+        del x
         resid = eps @ pp.chol_a[0].T
     else:
         loading = np.einsum("mtf,maf->mta", x, pp.beta)
+        del x
         resid = np.einsum("mtj,maj->mta", eps, pp.chol_a)
     resid *= pp.sigma[:, None, :] * np.sqrt(dt)[None, :, None]
     lam_dt = squeeze_intensity(pp, scn.short_interest_bn)[:, None] * dt[None, :]
     n_jumps = squeeze_counts(jump_u, lam_dt)
     jump = n_jumps * pp.jump_mean[:, None] + np.sqrt(n_jumps) * pp.jump_sd[:, None] * jump_z
     announcement = pp.surprise_beta[:, None, :] * surprise[..., None]
-    r = drift + loading + announcement + resid + pp.squeeze_loading[:, None, :] * jump[..., None]
+    # r = drift + loading + announcement + resid + l J, summed left to right in place
+    r = loading
+    r += drift
+    r += announcement
+    r += resid
+    del resid
+    r += pp.squeeze_loading[:, None, :] * jump[..., None]
     return r, n_jumps

@@ -8,9 +8,48 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from simengine.exceptions import OutputExistsError
+from simengine.exceptions import OutputExistsError, SimengineError
 
-__all__ = ["atomic_write", "check_can_write"]
+__all__ = ["atomic_write", "check_can_write", "safe_child"]
+
+
+def safe_child(out_dir: str | os.PathLike[str], name: str) -> Path:
+    """``out_dir / name``, refusing any name that would write outside ``out_dir``.
+
+    Defence in depth: scenario names are validated by the spec, but names also come from code
+    and sweeps. A name must be one plain path component: no separators, no ``..``, not
+    absolute, no NUL, not empty, and the resolved path must stay inside ``out_dir`` (so a
+    symbolic link inside the folder cannot lead out either).
+
+    Raises
+    ------
+    SimengineError
+        (exit code 2) naming the rejected name and the folder.
+    """
+    out = Path(out_dir)
+    bad = (
+        not isinstance(name, str)
+        or name in ("", ".", "..")
+        or "\x00" in name
+        or "/" in name
+        or "\\" in name
+        or os.sep in name
+        or (os.altsep is not None and os.altsep in name)
+        or Path(name).is_absolute()
+        or Path(name).name != name
+    )
+    child = out / str(name)
+    if not bad:
+        root = out.resolve()
+        bad = root != child.resolve().parent and root not in child.resolve().parents
+    if bad:
+        err = SimengineError(
+            f"refusing to write {name!r} into {out}: an output name must be a single file name "
+            "(no '/', '\\', '..' or absolute path), e.g. fed-cut-september"
+        )
+        err.exit_code = 2
+        raise err
+    return child
 
 
 def check_can_write(path: Path, overwrite: bool) -> None:

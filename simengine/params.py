@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from simengine.exceptions import NumericalError, SimulationError
+from simengine.guards import check_dynamics, check_params, correlation_cholesky
 from simengine.spec.model_file import ASSET_EXPOSURES, STOCHASTIC_FACTORS, ModelFile
 
 __all__ = ["GridParams", "ModelParams", "default_model_path"]
@@ -50,16 +51,21 @@ def _corr(mapping: dict[str, dict[str, float]], names: tuple[str, ...], what: st
     return corr
 
 
-def cholesky_or_raise(corr: np.ndarray, what: str) -> np.ndarray:
-    """Cholesky factor of a correlation matrix, with an error naming the matrix if not PD."""
-    try:
-        return np.linalg.cholesky(corr)
-    except np.linalg.LinAlgError:
-        eig = np.linalg.eigvalsh(corr)
-        raise NumericalError(
-            f"{what} is not positive definite (smallest eigenvalue {eig.min():.4g}); "
-            "fix the correlations so that they are jointly possible"
-        ) from None
+def cholesky_or_raise(
+    corr: np.ndarray,
+    what: str,
+    names: tuple[str, ...] | None = None,
+    *,
+    repair: bool = False,
+    repair_field: str = "",
+) -> np.ndarray:
+    """Cholesky factor of a correlation matrix, with an error naming the matrix if not PD.
+
+    With ``repair=True`` the nearest valid correlation matrix (Higham 2002) is used instead,
+    with a warning; see :func:`simengine.guards.correlation_cholesky`.
+    """
+    names = names or tuple(f"x{i}" for i in range(corr.shape[0]))
+    return correlation_cholesky(corr, what, names, repair=repair, repair_field=repair_field)
 
 
 @dataclass(frozen=True)
@@ -112,16 +118,56 @@ class ModelParams:
 
     @classmethod
     def from_model_file(
-        cls, model: ModelFile, model_hash: str = "", source: str = ""
+        cls,
+        model: ModelFile,
+        model_hash: str = "",
+        source: str = "",
+        *,
+        repair_correlation: bool | None = None,
     ) -> ModelParams:
-        """Build point parameters (``D = 1``) from a validated model file."""
+        """Build point parameters (``D = 1``) from a validated model file.
+
+        Parameters
+        ----------
+        model : ModelFile
+        model_hash, source : str
+            Stamped on results; ``source`` also names the file in errors.
+        repair_correlation : bool, optional
+            Override the file's ``dynamics.repair_correlation`` and
+            ``residuals.repair_correlation`` (use the nearest valid correlation matrix when a
+            matrix is not positive definite).
+
+        Raises
+        ------
+        NumericalError
+            A correlation matrix is not positive definite (and no repair was asked), the VAR is
+            explosive beyond :data:`simengine.guards.MAX_SPECTRAL_RADIUS`, or a value is invalid.
+        """
         dyn = model.dynamics
         names = tuple(model.assets)
         assets = [model.assets[a] for a in names]
+        where = f" in {source}" if source else ""
         sd = _vector(dyn.innovation_sd, STOCHASTIC_FACTORS)
         corr_f = _corr(dyn.innovation_corr, STOCHASTIC_FACTORS, "dynamics.innovation_corr")
-        chol = np.diag(sd) @ cholesky_or_raise(corr_f, "dynamics.innovation_corr")
+        chol = np.diag(sd) @ cholesky_or_raise(
+            corr_f,
+            f"dynamics.innovation_corr{where}",
+            STOCHASTIC_FACTORS,
+            repair=dyn.repair_correlation if repair_correlation is None else repair_correlation,
+            repair_field="dynamics.repair_correlation",
+        )
         corr_a = _corr(model.residuals.corr, names, "residuals.corr")
+        chol_a = cholesky_or_raise(
+            corr_a,
+            f"residuals.corr{where}",
+            names,
+            repair=(
+                model.residuals.repair_correlation
+                if repair_correlation is None
+                else repair_correlation
+            ),
+            repair_field="residuals.repair_correlation",
+        )
         sq = model.squeeze
 
         def one(x: float | None) -> np.ndarray:
@@ -142,7 +188,7 @@ class ModelParams:
             beta=np.array([[_vector(a.beta, ASSET_EXPOSURES) for a in assets]]),
             sigma=np.array([[a.sigma for a in assets]]),
             surprise_beta=np.array([[a.surprise_response for a in assets]]),
-            chol_a=cholesky_or_raise(corr_a, "residuals.corr")[None],
+            chol_a=chol_a[None],
             nu_a=one(model.residuals.dof),
             squeeze_loading=np.array([[a.squeeze_loading for a in assets]]),
             base_intensity=one(sq.base_intensity),
@@ -154,7 +200,13 @@ class ModelParams:
             labels=tuple(a.label or n for n, a in zip(names, assets, strict=True)),
             model_hash=model_hash,
             source=source,
-        )
+        )._checked(f"model file{where}", "dynamics.ar")
+
+    def _checked(self, what: str, ar_what: str) -> ModelParams:
+        """Run the numerical guards (:mod:`simengine.guards`) and return ``self``."""
+        check_params(self, what)
+        check_dynamics(self.A, f"{ar_what} ({what})")
+        return self
 
     def with_draws(self, arrays: dict[str, np.ndarray], posterior_hash: str) -> ModelParams:
         """Replace some parameters by posterior draws; the others are tiled along the draw axis.
@@ -182,7 +234,8 @@ class ModelParams:
                 )
             else:
                 out[f] = np.asarray(new, dtype=np.float64)
-        return replace(self, posterior_hash=posterior_hash, **out)
+        result = replace(self, posterior_hash=posterior_hash, **out)
+        return result._checked("posterior draws", "A")
 
     @staticmethod
     def _array_fields() -> tuple[str, ...]:
@@ -266,6 +319,14 @@ def _matrix_power(A: np.ndarray, h: float) -> np.ndarray:
 
 
 def model_file_hash(model: ModelFile) -> str:
-    """sha256 of the canonical JSON of a validated model file."""
-    text = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """sha256 of the canonical JSON of a validated model file.
+
+    The opt-in ``repair_correlation`` flags are left out while false, so that model files
+    written before the flags existed keep their hash.
+    """
+    data = model.model_dump(mode="json")
+    for section in ("dynamics", "residuals"):
+        if not data[section].get("repair_correlation"):
+            data[section].pop("repair_correlation", None)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

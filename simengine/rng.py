@@ -113,7 +113,7 @@ class Draws:
     multiplied by the Student-t scale ``sqrt((nu - 2) / W)``, ``W ~ chi2(nu)``, where ``nu`` is
     finite (one ``W`` per path and step, shared across the factors or across the assets, so the
     assets' shocks are jointly multivariate-t); ``jump_u`` / ``jump_z`` (m, T) drive the squeeze
-    jumps; ``decision_u`` (M, m) and ``tariff_u`` (E, m) are event-major uniforms;
+    jumps (width 0 when the plan has no assets); ``decision_u`` (M, m) and ``tariff_u`` (E, m) are event-major uniforms;
     ``param_draw`` (m,) indexes posterior draws.
     """
 
@@ -156,14 +156,46 @@ def _t_scale(
     n = nu.size
     half = -(-n // 2) if anti else n
     shape = np.where(finite, nu, 4.0)[:half, None] / 2.0
-    w = 2.0 * gen.standard_gamma(np.broadcast_to(shape, (half, n_steps)))
+    if finite.all() and (nu == nu[0]).all():
+        # one shape for the block: the scalar-shape sampler draws the same numbers, faster
+        w = 2.0 * gen.standard_gamma(float(shape[0, 0]), size=(half, n_steps))
+    else:
+        w = 2.0 * gen.standard_gamma(np.broadcast_to(shape, (half, n_steps)))
     scale = np.sqrt((shape * 2.0 - 2.0) / w)
     scale[~finite[:half]] = 1.0
     return np.concatenate([scale, scale[: n - half]]) if anti else scale
 
 
-def _draw_block(root: np.random.SeedSequence, block: int, plan: DrawPlan) -> Draws:
+def _normals_into(gen: np.random.Generator, out: np.ndarray, anti: bool) -> None:
+    """Fill ``out`` (n, ...) with standard normals; the same numbers as :func:`_normals`."""
+    if not anti:
+        gen.standard_normal(out=out)
+        return
+    n = out.shape[0]
+    half = -(-n // 2)
+    gen.standard_normal(out=out[:half])
+    np.negative(out[: n - half], out=out[half:])
+
+
+def _empty_draws(n: int, plan: DrawPlan) -> Draws:
+    T = plan.n_steps
+    return Draws(
+        factor=np.empty((n, T, plan.n_factors)),
+        asset=np.empty((n, T, plan.n_assets)),
+        jump_u=np.empty((n, T if plan.n_assets else 0)),
+        jump_z=np.empty((n, T if plan.n_assets else 0)),
+        decision_u=np.empty((plan.n_meetings, n)),
+        tariff_u=np.empty((plan.n_tariff_events, n)),
+        param_draw=np.empty(n, dtype=np.int64),
+    )
+
+
+def _draw_block_into(
+    root: np.random.SeedSequence, block: int, plan: DrawPlan, out: Draws, lo: int
+) -> None:
+    """Draw block ``block`` into rows ``lo : lo + block_length`` of ``out`` (no concatenation)."""
     n = plan.block_length(block)
+    rows = slice(lo, lo + n)
     anti = plan.antithetic
     half = -(-n // 2) if anti else n
     if plan.n_param_draws > 1:
@@ -171,8 +203,10 @@ def _draw_block(root: np.random.SeedSequence, block: int, plan: DrawPlan) -> Dra
         param_draw = np.concatenate([idx, idx[: n - half]]) if anti else idx
     else:
         param_draw = np.zeros(n, dtype=np.int64)
-    factor = _normals(_stream(root, block, Kind.FACTOR), n, (plan.n_steps, plan.n_factors), anti)
-    asset = _normals(_stream(root, block, Kind.ASSET), n, (plan.n_steps, plan.n_assets), anti)
+    out.param_draw[rows] = param_draw
+    factor, asset = out.factor[rows], out.asset[rows]
+    _normals_into(_stream(root, block, Kind.FACTOR), factor, anti)
+    _normals_into(_stream(root, block, Kind.ASSET), asset, anti)
     nu_f = np.asarray(plan.nu_f)[param_draw]
     nu_a = np.asarray(plan.nu_a)[param_draw]
     scale_f = _t_scale(_stream(root, block, Kind.FACTOR_CHI2), nu_f, plan.n_steps, anti)
@@ -181,37 +215,32 @@ def _draw_block(root: np.random.SeedSequence, block: int, plan: DrawPlan) -> Dra
         factor *= scale_f[:, :, None]
     if scale_a is not None:
         asset *= scale_a[:, :, None]
-    return Draws(
-        factor=factor,
-        asset=asset,
-        jump_u=np.ascontiguousarray(
-            _uniforms(_stream(root, block, Kind.JUMP_U), n, plan.n_steps, anti).T
-        ),
-        jump_z=_normals(_stream(root, block, Kind.JUMP_Z), n, (plan.n_steps,), anti),
-        decision_u=_uniforms(_stream(root, block, Kind.DECISION), n, plan.n_meetings, anti),
-        tariff_u=_uniforms(_stream(root, block, Kind.TARIFF), n, plan.n_tariff_events, anti),
-        param_draw=param_draw,
+    if plan.n_assets:  # squeeze jumps move assets: a factor-only plan needs none
+        out.jump_u[rows] = _uniforms(_stream(root, block, Kind.JUMP_U), n, plan.n_steps, anti).T
+        _normals_into(_stream(root, block, Kind.JUMP_Z), out.jump_z[rows], anti)
+    out.decision_u[:, rows] = _uniforms(_stream(root, block, Kind.DECISION), n, plan.n_meetings, anti)
+    out.tariff_u[:, rows] = _uniforms(
+        _stream(root, block, Kind.TARIFF), n, plan.n_tariff_events, anti
     )
+
+
+def _draw_block(root: np.random.SeedSequence, block: int, plan: DrawPlan) -> Draws:
+    out = _empty_draws(plan.block_length(block), plan)
+    _draw_block_into(root, block, plan, out, 0)
+    return out
 
 
 def draw_blocks(
     root: np.random.SeedSequence, first_block: int, n_blocks: int, plan: DrawPlan
 ) -> Draws:
-    """Draws for the whole blocks ``first_block .. first_block + n_blocks - 1``, concatenated."""
-    parts = [_draw_block(root, b, plan) for b in range(first_block, first_block + n_blocks)]
-    if len(parts) == 1:
-        return parts[0]
+    """Draws for the whole blocks ``first_block .. first_block + n_blocks - 1``, concatenated.
 
-    def cat(name: str, axis: int = 0) -> np.ndarray | None:
-        arrays = [getattr(p, name) for p in parts]
-        return None if arrays[0] is None else np.concatenate(arrays, axis=axis)
-
-    return Draws(
-        factor=cat("factor"),
-        asset=cat("asset"),
-        jump_u=cat("jump_u"),
-        jump_z=cat("jump_z"),
-        decision_u=cat("decision_u", axis=1),
-        tariff_u=cat("tariff_u", axis=1),
-        param_draw=cat("param_draw"),
-    )
+    Each block is drawn straight into its rows of the output arrays (no per-block copies).
+    """
+    blocks = range(first_block, first_block + n_blocks)
+    out = _empty_draws(sum(plan.block_length(b) for b in blocks), plan)
+    lo = 0
+    for b in blocks:
+        _draw_block_into(root, b, plan, out, lo)
+        lo += plan.block_length(b)
+    return out

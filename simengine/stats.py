@@ -61,11 +61,31 @@ class BinGrid:
     def size(self) -> int:
         return self.n_bins + 2
 
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """``asinh(x / scale)``: the coordinate in which the bins are uniform.
+
+        Grids with the same ``scale`` share it, so it is computed once for several histograms.
+        """
+        z = np.divide(x, self.scale)
+        return np.arcsinh(z, out=z)
+
     def index(self, x: np.ndarray) -> np.ndarray:
         """Bin index of each value (0 = underflow, n_bins + 1 = overflow)."""
-        z = np.arcsinh(x / self.scale)
-        idx = np.floor((z + self.z_max) * (self.n_bins / (2.0 * self.z_max))).astype(np.int64) + 1
-        return np.clip(idx, 0, self.n_bins + 1)
+        return self.index_from_z(self.transform(x))
+
+    def index_from_z(self, z: np.ndarray, offset: np.ndarray | float = 0.0) -> np.ndarray:
+        """Bin index (int64) from :meth:`transform` values, plus an integer ``offset`` (broadcast).
+
+        ``offset`` lets several histograms share one flat ``bincount`` (row ``r`` adds
+        ``r * size``). Bit-identical to ``clip(floor((z + z_max) * n / (2 z_max)) + 1, 0, n + 1)``;
+        the work is done in place on a float64 copy (the clip before the cast is exact).
+        """
+        f = np.add(z, self.z_max)
+        f *= self.n_bins / (2.0 * self.z_max)
+        np.floor(f, out=f)
+        np.clip(f, -1.0, float(self.n_bins), out=f)
+        f += np.add(offset, 1.0)
+        return f.astype(np.int64)
 
 
 FINE = BinGrid(n_bins=24_000)
@@ -94,6 +114,42 @@ def quantise(x: np.ndarray, q: int = Q_SUM) -> np.ndarray:
 def quantise_sq(x: np.ndarray) -> np.ndarray:
     """Quantised squares, ``round(x**2 * 2**Q_SQ)`` as int64."""
     return np.rint(np.square(x) * float(2**Q_SQ)).astype(np.int64)
+
+
+SUM_SLICE = 2**19
+"""Paths summed in float64 at a time by :func:`quantised_sum`: with ``|x| <= MAX_ABS`` every
+partial sum of quantised values or squares stays below 2**53, so the float sums are exact integers."""
+
+
+def quantised_sum(
+    x: np.ndarray, axis: int, square: bool = False, checked: bool = False
+) -> np.ndarray:
+    """Exact ``quantise(x).sum(axis)`` (or ``quantise_sq``) as int64, without int64 temporaries.
+
+    Values are quantised in float64 (``rint`` of a power-of-two multiple, so bit-identical to
+    :func:`quantise` / :func:`quantise_sq`) and summed in float64 over slices of
+    :data:`SUM_SLICE` along ``axis``; each slice sum is an exact integer when ``|x| <= MAX_ABS``.
+    Larger values fall back to the int64 path, so the result is always exact (``checked=True``
+    says the caller has already verified ``|x| <= MAX_ABS``).
+    """
+    n = x.shape[axis]
+    if n == 0:
+        return np.zeros(np.delete(x.shape, axis), np.int64)
+    if not checked and not float(np.max(np.abs(x))) <= MAX_ABS:
+        q = quantise_sq(x) if square else quantise(x)
+        return q.sum(axis=axis)
+    total = None
+    for lo in range(0, n, SUM_SLICE):
+        part = np.take(x, np.arange(lo, min(n, lo + SUM_SLICE)), axis=axis) if n > SUM_SLICE else x
+        if square:
+            y = np.multiply(part, float(2 ** (Q_SQ // 2)))
+            np.square(y, out=y)
+        else:
+            y = np.multiply(part, float(2**Q_SUM))
+        np.rint(y, out=y)
+        s = y.sum(axis=axis).astype(np.int64)
+        total = s if total is None else total + s
+    return total
 
 
 def bincount_exact(index: np.ndarray, values: np.ndarray | None, size: int) -> np.ndarray:

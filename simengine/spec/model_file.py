@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 
 __all__ = [
     "ASSET_EXPOSURES",
@@ -41,6 +41,16 @@ def _check_keys(mapping: dict[str, Any], allowed: tuple[str, ...], what: str) ->
         raise ValueError(f"unknown {what} {unknown}; expected names from {list(allowed)}")
 
 
+def _correlations(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    for row, cols in value.items():
+        for col, v in cols.items():
+            if row == col and v != 1.0:
+                raise ValueError(f"correlation of {row} with itself must be 1, got {v}")
+            if not -1.0 <= v <= 1.0:
+                raise ValueError(f"correlation {row}-{col} must be in [-1, 1], got {v}")
+    return value
+
+
 def _factor_vector(value: dict[str, float]) -> dict[str, float]:
     _check_keys(value, STOCHASTIC_FACTORS, "factor")
     return {k: _finite(float(v), k) for k, v in value.items()}
@@ -63,6 +73,9 @@ class Dynamics(BaseModel):
     policy_gap: dict[str, float] = Field(default_factory=dict)
     surprise_pass_through: dict[str, float] = Field(default_factory=dict)
     tariff_pass_through: dict[str, float] = Field(default_factory=dict)
+    repair_correlation: Annotated[bool, Strict()] = False
+    """Opt-in: if innovation_corr is not positive definite, use the nearest valid correlation
+    matrix (Higham 2002) with a warning instead of failing."""
 
     _vectors = field_validator(
         "const", "innovation_sd", "policy_gap", "surprise_pass_through", "tariff_pass_through"
@@ -73,6 +86,11 @@ class Dynamics(BaseModel):
     def _matrix(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
         _check_keys(value, STOCHASTIC_FACTORS, "factor")
         return {k: _factor_vector(row) for k, row in value.items()}
+
+    @field_validator("innovation_corr")
+    @classmethod
+    def _corr_range(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        return _correlations(value)
 
     @field_validator("innovation_dof")
     @classmethod
@@ -126,6 +144,15 @@ class Residuals(BaseModel):
 
     corr: dict[str, dict[str, float]] = Field(default_factory=dict)
     dof: float | None = None
+    repair_correlation: Annotated[bool, Strict()] = False
+    """Opt-in: if corr is not positive definite, use the nearest valid correlation matrix."""
+
+    @field_validator("corr")
+    @classmethod
+    def _corr(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        return _correlations(
+            {k: {c: _finite(float(v), c) for c, v in row.items()} for k, row in value.items()}
+        )
 
     @field_validator("dof")
     @classmethod

@@ -165,16 +165,28 @@ def _scan(text: str, shown: str) -> list[Issue]:
                         )
                     )
     except yaml.YAMLError as err:
-        issues.append(_yaml_issue(err, shown))
+        issues.append(_yaml_issue(err, shown, text))
     return issues
 
 
-def _yaml_issue(err: yaml.YAMLError, shown: str) -> Issue:
+def _yaml_issue(err: yaml.YAMLError, shown: str, text: str = "") -> Issue:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    if isinstance(err, yaml.reader.ReaderError):  # no mark: a character position instead
+        line = text[: err.position].count("\n") + 1
+        char = f"{err.character:#x}" if isinstance(err.character, int) else repr(err.character)
+        return Issue(
+            shown,
+            line,
+            "",
+            f"invalid YAML: control character {char} is not allowed",
+            "remove it (YAML allows printable characters, tab and newlines only)",
+        )
     problem = getattr(err, "problem", None) or str(err)
     context = getattr(err, "context", None)
-    text = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
-    return Issue(shown, _line(mark), "", text, "check indentation, colons and quotes on this line")
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    return Issue(
+        shown, _line(mark), "", message, "check indentation, colons and quotes on this line"
+    )
 
 
 class _Builder:
@@ -298,7 +310,7 @@ def load_yaml_mapping_text(text: str, shown: str = "<string>") -> tuple[dict[str
         builder = _Builder(loader, shown)
         data = builder.build(node, ())
     except yaml.YAMLError as err:
-        raise SpecError([_yaml_issue(err, shown)]) from None
+        raise SpecError([_yaml_issue(err, shown, text)]) from None
     except _TooLarge as err:
         message = f"aliases expand the document to more than {MAX_NODES} values (alias bomb?)"
         raise SpecError(

@@ -1,0 +1,155 @@
+"""Backtest: scores against closed forms, no look-ahead, the CLI, and calibration on real data."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from simengine.backtest import (
+    BacktestConfig,
+    crps_normal,
+    crps_samples,
+    fit_params,
+    forecast_origin,
+    run_backtest,
+    summarise,
+)
+from simengine.backtest.scores import coverage_normal, coverage_samples, pit_samples
+from simengine.data.table import COLUMNS
+
+
+def synthetic_table(seed: int = 0, start: str = "1997-01", end: str = "2006-12") -> pd.DataFrame:
+    """A monthly table with the calibration columns (plausible scales, random values)."""
+    rng = np.random.default_rng(seed)
+    idx = pd.date_range(start, end, freq="ME", name="date")
+    n = len(idx)
+    frame = pd.DataFrame(
+        {
+            "small_cap": rng.normal(0.006, 0.055, n),
+            "large_cap": rng.normal(0.009, 0.065, n),
+            "policy_rate": np.clip(3.0 + np.cumsum(rng.normal(0, 0.15, n)), 0.1, 8.0),
+            "rates": rng.normal(0.0, 0.24, n),
+            "tariff": np.full(n, 2.0),
+            "dtariff": np.zeros(n),
+            "growth": rng.normal(0.0, 0.7, n),
+            "inflation": rng.normal(0.3, 1.2, n),
+            "credit": rng.normal(0.0, 0.6, n),
+        },
+        index=idx,
+    )
+    return frame[list(COLUMNS)]
+
+
+# ----------------------------------------------------------------------------- scores
+
+
+def test_crps_from_samples_matches_the_normal_closed_form() -> None:
+    # 200,000 draws: the sample CRPS has Monte Carlo sd ~ 0.5 sd / sqrt(n) ~ 1e-3 sd; 5e-3.
+    x = np.random.default_rng(1).normal(0.02, 0.1, 200_000)
+    for y in (-0.2, 0.0, 0.05, 0.3):
+        assert crps_samples(x, y) == pytest.approx(crps_normal(0.02, 0.1, y), abs=5e-4)
+
+
+def test_crps_of_a_point_mass_is_the_absolute_error() -> None:
+    assert crps_samples(np.full(10, 0.1), 0.3) == pytest.approx(0.2)
+
+
+def test_pit_and_coverage_of_samples() -> None:
+    x = np.linspace(0.0, 1.0, 1001)
+    assert pit_samples(x, 0.25) == pytest.approx(0.25, abs=1e-3)
+    assert coverage_samples(x, 0.85) == [False, True, True]  # outside 50%, inside 80% / 90%
+    z90 = stats.norm.ppf(0.95)
+    assert coverage_normal(0.0, 1.0, z90 - 1e-9) == [False, False, True]
+
+
+# ----------------------------------------------------------------------------- no look-ahead
+
+
+def test_changing_data_after_an_origin_does_not_change_its_forecast() -> None:
+    frame = synthetic_table()
+    cfg = BacktestConfig(start="2003-01", end="2003-06", horizon=3, n_paths=256, refit_every=1)
+    cut = pd.Timestamp("2003-03-31")
+    changed = frame.copy()
+    later = changed.index > cut
+    changed.loc[later] = changed.loc[later] * 5.0 + 0.3  # wild data after the cut
+    base = run_backtest(frame, cfg).set_index(["origin", "asset"])
+    other = run_backtest(changed, cfg).set_index(["origin", "asset"])
+    known = base.index.get_level_values("origin") <= cut  # forecasts made by the cut
+    cols = ["mean", "sd", "rw_mean", "rw_sd"]
+    assert known.any()
+    pd.testing.assert_frame_equal(base.loc[known, cols], other.loc[known, cols])
+    # the forecasts themselves (samples), origin by origin, up to the cut
+    for origin in pd.date_range("2003-01", cut, freq="ME"):
+        x = forecast_origin(frame, origin, fit_params(frame, origin, None), cfg)
+        y = forecast_origin(changed, origin, fit_params(changed, origin, None), cfg)
+        np.testing.assert_array_equal(x, y)
+    # and after the cut they do change (the test can see a difference)
+    assert not np.allclose(base["mean"].iloc[-2:], other["mean"].iloc[-2:])
+
+
+def test_origins_without_a_full_realised_horizon_are_skipped() -> None:
+    frame = synthetic_table(end="2003-09")  # last row 2003-08-31
+    cfg = BacktestConfig(start="2003-01", end="2003-12", horizon=3, n_paths=64)
+    out = run_backtest(frame, cfg)
+    assert out["origin"].max() == pd.Timestamp("2003-05-31")
+    assert np.isfinite(summarise(out).to_numpy(dtype=float)).all()
+
+
+# ----------------------------------------------------------------------------- real data
+
+
+@pytest.mark.shared_data
+def test_cli_backtest_writes_table_files_and_plot(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from simengine.cli import main
+
+    out, png = tmp_path / "bt", tmp_path / "pit.png"
+    args = ["simengine", "backtest", "--data", str(shared_data), "--start", "2012-01"]
+    args += ["--end", "2013-12", "--horizon", "6", "--paths", "512"]
+    monkeypatch.setattr(sys, "argv", [*args, "--out", str(out), "--plot", str(png)])
+    main()
+    text = capsys.readouterr().out
+    assert "Backtest: 6-month" in text and "RUT" in text and "NDX" in text
+    doc = json.loads((out / "summary.json").read_text())
+    assert set(doc["assets"]) == {"small_cap", "large_cap"}
+    assert {"cover90", "crps", "crps_skill", "pit_histogram"} <= set(
+        doc["assets"]["small_cap"]["model"]
+    )
+    assert png.stat().st_size > 1000
+    monkeypatch.setattr(sys, "argv", [*args, "--out", str(out)])
+    with pytest.raises(SystemExit) as exit_:
+        main()  # the second run refuses before doing any work
+    assert exit_.value.code == 2 and "--force" in capsys.readouterr().err
+
+
+def _real_backtest(shared_data: Path, cfg: BacktestConfig) -> pd.DataFrame:
+    from simengine.data import build_table
+    from simengine.data.fit import daily_closes
+
+    return run_backtest(build_table(shared_data).frame, cfg, daily_closes(shared_data))
+
+
+@pytest.mark.shared_data
+def test_backtest_on_a_short_real_window_is_finite(shared_data: Path) -> None:
+    cfg = BacktestConfig(start="2016-01", end="2017-12", horizon=6, n_paths=512)
+    table = summarise(_real_backtest(shared_data, cfg))
+    assert (table["n"] == 24).all()
+    assert ((table["cover90"] >= 0.0) & (table["cover90"] <= 1.0)).all()
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_full_backtest_90pct_coverage_in_range(shared_data: Path) -> None:
+    # ~300 overlapping 6-month origins: the effective sample is ~50 independent windows, so the
+    # standard error of a 90% coverage rate is about sqrt(.9 * .1 / 50) = 4pp; accept 80-97%.
+    cfg = BacktestConfig(start="2000-01", end="2025-06", horizon=6, n_paths=4096)
+    table = summarise(_real_backtest(shared_data, cfg))
+    for asset in ("small_cap", "large_cap"):
+        assert 0.80 <= table.loc[(asset, "model"), "cover90"] <= 0.97

@@ -1,0 +1,245 @@
+"""Every numerical and resource guard, triggered on purpose, with the message it must give."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from simengine import api
+from simengine.exceptions import (
+    ExplosiveDynamicsWarning,
+    LimitError,
+    ModelFileError,
+    NumericalError,
+    SimengineWarning,
+    SpecError,
+)
+from simengine.guards import check_run_size, estimate_run_bytes, nearest_correlation
+from simengine.params import ModelParams, default_model_path
+from simengine.results import SimulationResult
+from simengine.spec import load_scenario
+from simengine.spec.model_file import load_model_file
+
+from .conftest import SCENARIOS
+
+DEFAULT = yaml.safe_load(default_model_path().read_text())
+
+
+def _model(tmp_path: Path, edit: dict[str, Any] | None = None, **sections: Any) -> Path:
+    """A copy of the default model file with some entries replaced (dotted keys)."""
+    data = copy.deepcopy(DEFAULT)
+    for dotted, value in (edit or {}).items():
+        node = data
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    data.update(sections)
+    path = tmp_path / "model.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _params(path: Path, **kwargs: Any) -> ModelParams:
+    return ModelParams.from_model_file(load_model_file(path), source=str(path), **kwargs)
+
+
+# ----------------------------------------------------------------------------- correlations
+
+BAD_CORR = {
+    "rates": {"growth": 0.9, "inflation": 0.9, "credit": 0.0},
+    "growth": {"inflation": -0.9, "credit": 0.0},
+    "inflation": {"credit": 0.0},
+}
+
+
+def test_not_positive_definite_names_matrix_and_offers_repair(tmp_path: Path) -> None:
+    path = _model(tmp_path, {"dynamics.innovation_corr": BAD_CORR})
+    with pytest.raises(NumericalError) as err:
+        _params(path)
+    text = str(err.value)
+    assert "dynamics.innovation_corr" in text and str(path) in text
+    assert "not positive definite (smallest eigenvalue" in text
+    assert "set `dynamics.repair_correlation: true`" in text
+    assert "nearest valid correlation matrix (Higham 2002): rates-growth:" in text
+
+
+def test_repair_is_opt_in_by_model_field_or_flag(tmp_path: Path) -> None:
+    path = _model(tmp_path, {"dynamics.innovation_corr": BAD_CORR})
+    with pytest.warns(SimengineWarning, match="using the nearest valid correlation matrix"):
+        by_flag = _params(path, repair_correlation=True)
+    path = _model(
+        tmp_path, {"dynamics.innovation_corr": BAD_CORR, "dynamics.repair_correlation": True}
+    )
+    with pytest.warns(SimengineWarning, match="dynamics.innovation_corr"):
+        by_field = _params(path)
+    np.testing.assert_allclose(by_field.chol, by_flag.chol)
+    sd = np.array([DEFAULT["dynamics"]["innovation_sd"][f] for f in BAD_CORR] + [0.0])[:4]
+    sd[3] = DEFAULT["dynamics"]["innovation_sd"]["credit"]
+    cov = by_field.chol[0] @ by_field.chol[0].T
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), sd, rtol=1e-10)  # variances kept
+
+
+def test_residual_corr_of_one_is_not_positive_definite(tmp_path: Path) -> None:
+    path = _model(tmp_path, {"residuals.corr": {"small_cap": {"large_cap": 1.0}}})
+    with pytest.raises(NumericalError, match=r"residuals\.corr .*residuals\.repair_correlation"):
+        _params(path)
+
+
+def test_correlation_out_of_range_is_a_model_file_error_with_line(tmp_path: Path) -> None:
+    path = _model(tmp_path, {"residuals.corr": {"small_cap": {"large_cap": 1.5}}})
+    with pytest.raises(ModelFileError) as err:
+        load_model_file(path)
+    issue = err.value.issues[0]
+    assert issue.file == str(path) and issue.line is not None
+    assert "must be in [-1, 1], got 1.5" in issue.message
+
+
+def test_nearest_correlation_matches_higham_example() -> None:
+    # Higham (2002), section 4: the nearest correlation matrix to this one has off-diagonals
+    # 0.7607, 0.1573, 0.7607 (printed to 4 decimals there: tolerance 1e-4).
+    a = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 1.0, 1.0]])
+    x = nearest_correlation(a)
+    np.testing.assert_allclose([x[0, 1], x[0, 2], x[1, 2]], [0.7607, 0.1573, 0.7607], atol=1e-4)
+    np.testing.assert_allclose(np.diag(x), 1.0)
+    assert np.linalg.eigvalsh(x).min() > 0
+
+
+# ----------------------------------------------------------------------------- dynamics
+
+
+def test_explosive_dynamics_warn_with_spectral_radius(tmp_path: Path) -> None:
+    path = _model(tmp_path, {"dynamics.ar": {"rates": {"rates": 1.05}}})
+    with pytest.warns(ExplosiveDynamicsWarning, match=r"spectral radius 1\.05 >= 1"):
+        _params(path)
+
+
+def test_explosive_dynamics_above_bound_is_an_error(tmp_path: Path) -> None:
+    path = _model(tmp_path, {"dynamics.ar": {"credit": {"credit": 1.5}}})
+    with pytest.raises(NumericalError, match=r"spectral radius 1\.5 is above the limit 1\.2"):
+        _params(path)
+
+
+def test_default_model_passes_every_guard() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        params = _params(default_model_path())
+    assert params.spectral_radius() < 1
+
+
+# ----------------------------------------------------------------------------- posterior draws
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "text"),
+    [
+        (
+            "nu_f",
+            np.array([5.0, 2.0, 7.0]),
+            "nu_f (Student-t degrees of freedom) is 2 in draw 1 of 3",
+        ),
+        ("nu_a", np.array([1.5, 5.0, 5.0]), "nu_a (Student-t degrees of freedom) is 1.5 in draw 0"),
+        ("sigma", np.array([[0.2, 0.2], [0.2, -0.1], [0.2, 0.2]]), "sigma is -0.1 in draw 1 of 3"),
+        (
+            "mu",
+            np.array([[0.1, 0.1], [0.1, 0.1], [np.nan, 0.1]]),
+            "mu has a non-finite value in draw 2",
+        ),
+    ],
+)
+def test_posterior_draws_are_checked(field: str, value: np.ndarray, text: str) -> None:
+    params = api.load_model()
+    with pytest.raises(NumericalError) as err:
+        params.with_draws({field: value}, posterior_hash="test")
+    assert "posterior draws" in str(err.value) and text in str(err.value)
+
+
+def test_explosive_posterior_draw_is_rejected() -> None:
+    params = api.load_model()
+    A = np.repeat(params.A, 3, axis=0)
+    A[2] = np.eye(4) * 1.3
+    with pytest.raises(NumericalError, match=r"spectral radius 1\.3 \(draw 2 of 3\)"):
+        params.with_draws({"A": A}, posterior_hash="test")
+
+
+# ----------------------------------------------------------------------------- overflow and NaN
+
+
+def test_compounding_overflow_raises_numerical_error(tmp_path: Path) -> None:
+    path = _model(tmp_path, {"assets.small_cap.sigma": 60.0})
+    spec = load_scenario(SCENARIOS / "fed_cut_september.yaml").with_overrides(model=str(path))
+    with pytest.raises(NumericalError, match=r"non-finite or overflowing value\(s\) in cumulative"):
+        api.simulate(spec, n_paths=4096, seed=1)
+
+
+def test_no_nan_reaches_a_summary() -> None:
+    result = api.simulate(SCENARIOS / "fed_cut_september.yaml", n_paths=64, seed=1)
+    ds = result.dataset
+    ds["n_paths"].values[:] = 0  # every mean/probability becomes 0/0
+    with (
+        np.errstate(divide="ignore", invalid="ignore"),
+        pytest.raises(NumericalError, match="summary column 'mean' has NaN/inf"),
+    ):
+        SimulationResult(ds).summary()
+
+
+def test_absurd_shock_is_rejected_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    path.write_text(
+        f"extends: {SCENARIOS / 'base_2025h2.yaml'}\nname: huge\nshocks:\n"
+        "  - factor: credit\n    date: 2025-09-01\n    size: 1.0e+6\n"
+    )
+    with pytest.raises(SpecError) as err:
+        api.simulate(path, n_paths=64, seed=1)
+    issue = err.value.issues[0]
+    assert (issue.file, issue.line, issue.field) == (str(path), 6, "shocks[0].size")
+    assert "expected a value within +-100" in issue.message
+    assert "SIMENGINE_MAX_FACTOR_VALUE" in issue.hint
+
+
+# ----------------------------------------------------------------------------- limits
+
+
+def test_path_override_beyond_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIMENGINE_MAX_PATHS", "200000")
+    with pytest.raises(
+        LimitError, match=r"200_001 paths requested; expected 1 to 200_000.*SIMENGINE_MAX_PATHS"
+    ):
+        api.simulate(SCENARIOS / "fed_cut_september.yaml", n_paths=200_001, seed=1)
+    with pytest.raises(LimitError, match="0 paths requested"):
+        api.simulate(SCENARIOS / "fed_cut_september.yaml", n_paths=0, seed=1)
+
+
+def test_memory_limit_checked_before_any_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIMENGINE_MAX_MEMORY_MB", "8")
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("simulation started before the memory check")
+
+    monkeypatch.setattr(api, "run_scenarios", boom)
+    with pytest.raises(LimitError) as err:
+        api.simulate(SCENARIOS / "fed_cut_september.yaml", n_paths=100_000, seed=1, threads=4)
+    text = str(err.value)
+    assert "above the limit of 8 MiB" in text and "SIMENGINE_MAX_MEMORY_MB=<MiB>" in text
+    assert "--chunk-size" in text
+
+
+def test_memory_estimate_grows_with_threads_and_steps() -> None:
+    one = estimate_run_bytes(8192, 6, 3, 1, threads=1)
+    assert estimate_run_bytes(8192, 6, 3, 1, threads=4) > 3 * one
+    assert estimate_run_bytes(8192, 120, 3, 1) > 15 * one
+    check_run_size(100_000, 8192, 6, 3, 1)  # an ordinary run passes
+
+
+def test_horizon_limit_message(tmp_path: Path) -> None:
+    path = tmp_path / "long.yaml"
+    path.write_text(f"extends: {SCENARIOS / 'base_2025h2.yaml'}\nname: long\nhorizon: 2045-12-31\n")
+    with pytest.raises(SpecError) as err:
+        load_scenario(path)
+    assert "SIMENGINE_MAX_HORIZON_YEARS" in str(err.value) and err.value.issues[0].line == 3
