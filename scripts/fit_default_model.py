@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from simengine.data import build_table, file_sha256  # noqa: E402
 from simengine.data.fit import (  # noqa: E402
     ASSETS,
+    FACTOR_DOF_FLOOR,
     CARRY_PRIOR,
     COVID,
     FACTORS,
@@ -219,7 +220,8 @@ def provenance(ctx: dict) -> dict:
         ),
         "dynamics": {
             "method": "OLS per equation of z_t on [1, z_{t-1}, p_{t-1} - n]; innovation_dof: "
-            "Student-t MLE (location 0) of the pooled standardised residuals",
+            "Student-t MLE (location 0) of the pooled standardised residuals, "
+            f"floored at {FACTOR_DOF_FLOOR:g} (finite kurtosis; MLE {var['dof_mle']:.2f})",
             "n_obs": len(var["rows"]),
             "spectral_radius_ar": r(var["spectral_radius"], 3),
             "ar_standard_errors": {

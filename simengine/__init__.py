@@ -19,10 +19,10 @@ __version__ = "0.1.0"
 
 # The API functions are bound after their modules are imported, so the function
 # ``simengine.simulate`` shadows the module ``simengine.simulate`` as an attribute.
-from simengine.api import compare, load_model, simulate  # noqa: E402
-from simengine.exceptions import SimengineError, SpecError  # noqa: E402
-from simengine.results import Comparison, SimulationResult, load_result  # noqa: E402
-from simengine.spec import ScenarioSpec, load_scenario  # noqa: E402
+from simengine.api import compare, load_model, simulate
+from simengine.exceptions import SimengineError, SpecError
+from simengine.results import Comparison, SimulationResult, load_result
+from simengine.spec import ScenarioSpec, load_scenario
 
 if TYPE_CHECKING:
     from simengine.batch import run_batch
