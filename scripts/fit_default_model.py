@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 from simengine.data import build_table, file_sha256  # noqa: E402
 from simengine.data.fit import (  # noqa: E402
     ASSETS,
-    FACTOR_DOF_FLOOR,
     CARRY_PRIOR,
     COVID,
+    FACTOR_DOF_FLOOR,
     FACTORS,
     NEUTRAL,
     SAMPLE,
