@@ -6,19 +6,27 @@ import numpy as np
 from scipy import stats
 
 from simengine.factors import PathParams
-from simengine.scenario import ScenarioModel
+from simengine.scenario import EventPaths, ScenarioModel
+from simengine.spec.model_file import ASSET_EXPOSURES, STOCHASTIC_FACTORS
 
-__all__ = ["asset_returns", "exposures", "squeeze_counts", "squeeze_intensity"]
+__all__ = ["asset_returns", "factor_loadings", "squeeze_counts", "squeeze_intensity"]
 
 POISSON_TAIL = 1e-14  # truncation of the jump count distribution (mass left out per step)
 
 
-def exposures(z: np.ndarray, dtau: np.ndarray) -> np.ndarray:
-    """Stack the asset exposures ``x_t = (rates, dtau, growth, inflation, credit)``, shape (m, T, 5)."""
-    m = z.shape[0]
-    return np.concatenate(
-        [z[..., :1], np.broadcast_to(dtau[..., None], (m, *dtau.shape[1:], 1)), z[..., 1:]], axis=-1
-    )
+FACTOR_EXPOSURES = [ASSET_EXPOSURES.index(f) for f in STOCHASTIC_FACTORS]  # beta columns of z
+TARIFF_EXPOSURE = ASSET_EXPOSURES.index("tariff")
+
+
+def factor_loadings(z: np.ndarray, weights: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Factor contribution to each step's log return, shape (m, T, N).
+
+    ``sum_m W[t, m] beta_z . z_m``: month ``m``'s factor flow, in the share of the month that
+    step ``t`` covers. ``z`` (m, M, K), ``weights`` (T, M), ``beta`` (D|m, N, 5).
+    """
+    bz = beta[..., FACTOR_EXPOSURES]  # (D|m, N, K)
+    per_month = z @ np.swapaxes(bz[0], -1, -2) if bz.shape[0] == 1 else np.einsum("pmk,pnk->pmn", z, bz)
+    return np.einsum("tm,pmn->ptn", weights, per_month)
 
 
 def squeeze_intensity(pp: PathParams, short_interest_bn: float | None) -> np.ndarray:
@@ -49,9 +57,9 @@ def squeeze_counts(u: np.ndarray, lam_dt: np.ndarray) -> np.ndarray:
 
 def asset_returns(
     z: np.ndarray,
-    dtau: np.ndarray,
-    policy: np.ndarray,
-    surprise: np.ndarray,
+    weights: np.ndarray,
+    policy: EventPaths,
+    tariff: EventPaths,
     eps: np.ndarray,
     jump_u: np.ndarray,
     jump_z: np.ndarray,
@@ -62,14 +70,14 @@ def asset_returns(
 
     Parameters
     ----------
-    z : ndarray (m, T, K)
-        Factor paths.
-    dtau : ndarray (m or 1, T)
-        Tariff change per step (pp).
-    policy : ndarray (m or 1, T)
-        Policy rate at step ends (%).
-    surprise : ndarray (m or 1, T)
-        Policy surprise in each step (pp).
+    z : ndarray (m, M, K)
+        Monthly factor paths.
+    weights : ndarray (T, M)
+        Share of each month in each step (:attr:`TimeGrid.month_weights`).
+    policy : EventPaths
+        Policy rate and surprises on the steps (%, pp).
+    tariff : EventPaths
+        Tariff level on the steps (%).
     eps : ndarray (m, T, N)
         Unit-variance residual shocks (normal or Student-t with a shared mixing variable).
     jump_u, jump_z : ndarray (m, T)
@@ -86,33 +94,29 @@ def asset_returns(
 
     Notes
     -----
-    ``r_{a,t} = (mu_a - kappa_a (p_{t-1} - n)) dt_t + beta_a . x_t + b_a surprise_t
-    + sigma_a sqrt(dt_t) (L e_t)_a + l_a J_t``: carry, factor loadings, the announcement effect of
-    a policy surprise, residual and squeeze jump with ``J_t = N_t jump_mean + sqrt(N_t) jump_sd z_t`` (the sum of ``N_t`` normal
-    jump sizes), ``N_t ~ Poisson(lambda dt_t)``.
+    ``r_{a,t} = (mu_a - kappa_a (p_{t-1} - n)) dt_t + sum_m W_{tm} beta_{a,z} . z_m
+    + beta_{a,tariff} dtau_t + b_a surprise_t + sigma_a sqrt(dt_t) (L e_t)_a + l_a J_t``: carry,
+    factor loadings, the tariff and announcement effects on the day, residual and squeeze jump,
+    with ``J_t = N_t jump_mean + sqrt(N_t) jump_sd z_t`` (the sum of ``N_t`` normal jump sizes),
+    ``N_t ~ Poisson(lambda dt_t)``. On a monthly grid ``W`` is the identity (apart from the
+    part-month of the start date), so this is the monthly model exactly.
     """
     dt = pp.dt  # (T,)
-    p_prev = np.concatenate([np.full((policy.shape[0], 1), scn.policy0), policy[:, :-1]], axis=1)
-    gap = p_prev - pp.neutral[:, None]  # (m|1, T)
+    gap = policy.before_step - pp.neutral[:, None]  # (m|1, T)
     drift = (pp.mu[:, None, :] - pp.kappa[:, None, :] * gap[..., None]) * dt[None, :, None]
-    x = exposures(z, dtau)
-    if pp.beta.shape[0] == 1:
-        loading = x @ pp.beta[0].T
-        del x
+    r = factor_loadings(z, weights, pp.beta)
+    if pp.chol_a.shape[0] == 1:
         resid = eps @ pp.chol_a[0].T
     else:
-        loading = np.einsum("mtf,maf->mta", x, pp.beta)
-        del x
         resid = np.einsum("mtj,maj->mta", eps, pp.chol_a)
     resid *= pp.sigma[:, None, :] * np.sqrt(dt)[None, :, None]
     lam_dt = squeeze_intensity(pp, scn.short_interest_bn)[:, None] * dt[None, :]
     n_jumps = squeeze_counts(jump_u, lam_dt)
     jump = n_jumps * pp.jump_mean[:, None] + np.sqrt(n_jumps) * pp.jump_sd[:, None] * jump_z
-    announcement = pp.surprise_beta[:, None, :] * surprise[..., None]
-    # r = drift + loading + announcement + resid + l J, summed left to right in place
-    r = loading
+    # r = loadings + drift + events + resid + l J, summed left to right in place
     r += drift
-    r += announcement
+    r += pp.beta[:, None, :, TARIFF_EXPOSURE] * tariff.change_step[..., None]
+    r += pp.surprise_beta[:, None, :] * policy.surprise_step[..., None]
     r += resid
     del resid
     r += pp.squeeze_loading[:, None, :] * jump[..., None]

@@ -14,7 +14,6 @@ from typing import Literal
 import numpy as np
 
 __all__ = [
-    "DAYS_PER_YEAR",
     "FOMC_DECISION_DATES",
     "FREQUENCIES",
     "Frequency",
@@ -24,7 +23,6 @@ __all__ = [
 
 Frequency = Literal["monthly", "weekly", "daily"]
 FREQUENCIES: tuple[str, ...] = ("monthly", "weekly", "daily")
-DAYS_PER_YEAR = 365.25
 
 # Scheduled FOMC decision dates (second day of each meeting). 2021-2025 from the Federal
 # Reserve's published calendars (the same dates as ../shared/data/fed_policy/
@@ -85,6 +83,10 @@ class TimeGrid:
     ----------
     dates : numpy.ndarray of datetime64[D]
         End date of each step.
+    months : numpy.ndarray of datetime64[M]
+        The calendar months the window touches: the factors evolve month by month.
+    month_weights : numpy.ndarray
+        Share of each month covered by each step, (n_steps, n_months).
     h_months : numpy.ndarray
         Length of each step in months; the model's parameters are monthly.
     dt_years : numpy.ndarray
@@ -109,21 +111,46 @@ class TimeGrid:
         return int(self.dates.size)
 
     @property
-    def h_months(self) -> np.ndarray:
-        """Length of each step in months, the unit of the model's parameters.
+    def months(self) -> np.ndarray:
+        """Calendar months the window touches, ``datetime64[M]`` (the factor grid)."""
+        first = (np.datetime64(self.start, "D") + 1).astype("datetime64[M]")
+        return np.arange(first, self.dates[-1].astype("datetime64[M]") + 1, dtype="datetime64[M]")
 
-        On a monthly grid a full calendar month is exactly 1 and a stub is the fraction of its
-        month's days it covers; on weekly and daily grids it is calendar days / (365.25 / 12).
+    @property
+    def month_weights(self) -> np.ndarray:
+        """Share of each month that each step covers, shape (n_steps, n_months).
+
+        ``W[t, m]`` = days of month ``m`` inside step ``t`` / days in month ``m``. A full month
+        split into weeks has weights summing to 1; the month of the start date sums to the part
+        of it after the start.
         """
         edges = np.concatenate([[np.datetime64(self.start, "D")], self.dates])
-        days = np.diff(edges).astype(np.float64)
-        if self.frequency != "monthly":
-            return days / (DAYS_PER_YEAR / 12.0)
-        month_start = self.dates.astype("datetime64[M]").astype("datetime64[D]")
-        month_days = (
-            (self.dates.astype("datetime64[M]") + 1).astype("datetime64[D]") - month_start
-        ).astype(np.float64)
-        return days / month_days
+        first_day = edges[:-1, None] + 1  # (T, 1): steps cover first_day .. last_day
+        last_day = edges[1:, None]
+        m_start = self.months.astype("datetime64[D]")[None, :]
+        m_end = (self.months + 1).astype("datetime64[D]")[None, :] - 1
+        overlap = (np.minimum(last_day, m_end) - np.maximum(first_day, m_start)).astype(np.float64) + 1
+        days = (m_end - m_start).astype(np.float64) + 1
+        return np.clip(overlap, 0.0, None) / days
+
+    @property
+    def step_month(self) -> np.ndarray:
+        """Index (into :attr:`months`) of the month that contains each step's end date."""
+        return np.searchsorted(self.months, self.dates.astype("datetime64[M]")).astype(np.intp)
+
+    def month_of(self, day: date) -> int:
+        """Index of the month containing ``day`` (which must be inside the window)."""
+        self.step_of(day)  # validates the window
+        return int(np.searchsorted(self.months, np.datetime64(day, "M")))
+
+    @property
+    def h_months(self) -> np.ndarray:
+        """Length of each step in months (the unit of the model's parameters).
+
+        A full calendar month is exactly 1; other steps count the share of each month they
+        cover (``month_weights.sum(axis=1)``), so a week is about 0.23.
+        """
+        return self.month_weights.sum(axis=1)
 
     @property
     def dt_years(self) -> np.ndarray:

@@ -1,5 +1,8 @@
-"""Factor dynamics: propagate the VAR(1) of the stochastic factors along the grid (pure).
+"""Factor dynamics: propagate the monthly VAR(1) of the stochastic factors (pure).
 
+The factors evolve on calendar months, the frequency their parameters were fitted at, whatever
+the grid of the returns: a weekly or daily grid takes each month's factor flow in proportion to
+the days of the month each step covers (:meth:`simengine.calendar.TimeGrid.month_weights`).
 Shocks come in already drawn (:mod:`simengine.rng`); this module only does arithmetic, so a
 simulation can be replayed exactly from fixed draws.
 """
@@ -8,45 +11,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from simengine.params import GridParams, ModelParams
-from simengine.scenario import ScenarioModel
+from simengine.params import ModelParams
+from simengine.scenario import EventPaths, ScenarioModel
 
 __all__ = ["PathParams", "exogenous_terms", "propagate", "unconditional_mean"]
+
+_PER_PATH = (
+    "neutral s m mu kappa beta sigma surprise_beta chol_a squeeze_loading A c chol g "
+    "base_intensity normal_si elasticity jump_mean jump_sd"
+).split()
 
 
 class PathParams:
     """Parameters gathered for a set of paths: arrays with leading axis 1 (shared) or m (per path).
 
     Point parameters keep a leading axis of 1 and broadcast; with posterior draws each path takes
-    the draw ``param_draw[i]``.
+    the draw ``param_draw[i]``. ``dt`` (T,) is the length of each grid step in years.
     """
 
-    def __init__(
-        self, params: ModelParams, grid: GridParams, param_draw: np.ndarray | None
-    ) -> None:
-        take = (lambda a: a) if param_draw is None else (lambda a: a[param_draw])
+    def __init__(self, params: ModelParams, dt: np.ndarray, param_draw: np.ndarray | None) -> None:
         self.per_path = param_draw is not None
-        for name in (
-            "neutral",
-            "s",
-            "m",
-            "mu",
-            "kappa",
-            "beta",
-            "sigma",
-            "surprise_beta",
-            "chol_a",
-            "squeeze_loading",
-        ):
-            setattr(self, name, take(getattr(params, name)))
-        for name in ("base_intensity", "normal_si", "elasticity", "jump_mean", "jump_sd"):
-            setattr(self, name, take(getattr(params, name)))
-        self.A, self.c, self.chol, self.g = (
-            take(getattr(grid, n)) for n in ("A", "c", "chol", "g")
-        )
-        self.A_month, self.c_month = take(params.A), take(params.c)
-        self.h_index = grid.h_index
-        self.dt = grid.dt
+        for name in _PER_PATH:
+            value = getattr(params, name)
+            setattr(self, name, value if param_draw is None else value[param_draw])
+        self.dt = dt
 
 
 def unconditional_mean(A: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -55,78 +43,69 @@ def unconditional_mean(A: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.linalg.solve(eye - A, c[..., None])[..., 0]
 
 
-def exogenous_terms(
-    scn: ScenarioModel, pp: PathParams, policy: np.ndarray, surprise: np.ndarray, dtau: np.ndarray
-) -> np.ndarray:
-    """Deterministic and scenario inputs to the factor equations, ``b_t`` of :func:`propagate`.
+def exogenous_terms(scn: ScenarioModel, pp: PathParams, policy: EventPaths, tariff: EventPaths) -> np.ndarray:
+    """Deterministic and scenario inputs to the factor equations, ``b_m`` of :func:`propagate`.
 
     Notes
     -----
-    ``b_t = c_h + g_h (p_{t-1} - n) + s surprise_t + m dtau_t + (I - A_h) shift_t + shock_t``.
-    The shift term moves the factor's stationary mean by ``shift`` and leaves the others alone.
+    ``b_m = c + g (p_{m-1} - n) + s surprise_m + m dtau_m + (I - A) shift_m + shock_m`` for each
+    month ``m``, with ``p_{m-1}`` the policy rate at the end of the previous month. The shift
+    term moves the factor's stationary mean by ``shift`` and leaves the others alone.
 
     Returns
     -------
-    ndarray (m or 1, T, K)
+    ndarray (m or 1, M, K)
     """
-    h = pp.h_index
-    p_prev = np.concatenate([np.full((policy.shape[0], 1), scn.policy0), policy[:, :-1]], axis=1)
-    gap = p_prev - pp.neutral[:, None]  # (m|1, T)
+    gap = policy.before_month - pp.neutral[:, None]  # (m|1, M)
     eye = np.eye(pp.A.shape[-1])
-    shift = np.einsum("dtij,tj->dti", eye - pp.A[:, h], scn.shift)  # (D|m, T, K)
+    shift = np.einsum("dij,tj->dti", eye - pp.A, scn.shift)  # (D|m, M, K)
     return (
-        pp.c[:, h]
-        + pp.g[:, h] * gap[..., None]
-        + pp.s[:, None, :] * surprise[..., None]
-        + pp.m[:, None, :] * dtau[..., None]
+        pp.c[:, None, :]
+        + pp.g[:, None, :] * gap[..., None]
+        + pp.s[:, None, :] * policy.surprise_month[..., None]
+        + pp.m[:, None, :] * tariff.change_month[..., None]
         + shift
         + scn.shock[None]
     )
 
 
-def propagate(
-    z0: np.ndarray, shocks: np.ndarray, exog: np.ndarray, pp: PathParams, scn: ScenarioModel
-) -> np.ndarray:
-    """Run the VAR(1) forward.
+def propagate(z0: np.ndarray, shocks: np.ndarray, exog: np.ndarray, pp: PathParams, scn: ScenarioModel) -> np.ndarray:
+    """Run the monthly VAR(1) forward.
 
     Parameters
     ----------
     z0 : ndarray (m or 1, K)
-        State on the start date.
-    shocks : ndarray (m, T, K)
+        State before the first month (the last observed month's values).
+    shocks : ndarray (m, M, K)
         Unit-variance innovations (normal or Student-t).
-    exog : ndarray (m or 1, T, K)
+    exog : ndarray (m or 1, M, K)
         :func:`exogenous_terms`.
     pp : PathParams
-        Parameters on the grid.
+        Parameters (monthly).
     scn : ScenarioModel
         For pins.
 
     Returns
     -------
-    ndarray (m, T, K)
-        Factor values ``z_t``.
+    ndarray (m, M, K)
+        Factor values ``z_m`` of each month.
 
     Notes
     -----
-    ``z_t = A_h z_{t-1} + b_t + chol_h eps_t``; where a pin is set, ``z_t[k]`` is replaced by the
-    pinned value (and the pinned value feeds step ``t + 1``).
+    ``z_m = A z_{m-1} + b_m + chol eps_m``; where a pin is set, ``z_m[k]`` is replaced by the
+    pinned value (and the pinned value feeds month ``m + 1``).
     """
-    m, T, K = shocks.shape
-    h = pp.h_index
+    m, M, K = shocks.shape
     if pp.chol.shape[0] == 1:
-        # stacked (1, K) @ (K, K) products: bit-identical to einsum "mtj,tij->mti", ~2.5x faster
-        u = np.matmul(shocks[..., None, :], np.swapaxes(pp.chol[0, h], -1, -2))[..., 0, :]
+        u = shocks @ pp.chol[0].T
     else:
-        u = np.einsum("mtj,mtij->mti", shocks, pp.chol[:, h])
-    u += exog  # the drive b_t + chol eps_t, in place (same values as u + exog)
-    drive = u
-    z = np.empty((m, T, K))
+        u = np.einsum("mtj,mij->mti", shocks, pp.chol)
+    u += exog  # the drive b_m + chol eps_m, in place
+    z = np.empty((m, M, K))
     prev = np.broadcast_to(z0, (m, K))
-    for t in range(T):
-        A = pp.A[:, h[t]]
-        step = prev @ A[0].T if A.shape[0] == 1 else np.einsum("mij,mj->mi", A, prev)
-        z[:, t] = step + drive[:, t]
+    for t in range(M):
+        step = prev @ pp.A[0].T if pp.A.shape[0] == 1 else np.einsum("mij,mj->mi", pp.A, prev)
+        np.add(step, u[:, t], out=z[:, t])
         if scn.pin_mask[t].any():
             k = scn.pin_mask[t]
             z[:, t, k] = scn.pin_value[t, k]

@@ -18,7 +18,7 @@ from simengine.exceptions import NumericalError, SimulationError
 from simengine.guards import check_dynamics, check_params, correlation_cholesky
 from simengine.spec.model_file import ASSET_EXPOSURES, STOCHASTIC_FACTORS, ModelFile
 
-__all__ = ["GridParams", "ModelParams", "default_model_path"]
+__all__ = ["ModelParams", "default_model_path"]
 
 K = len(STOCHASTIC_FACTORS)
 
@@ -275,47 +275,6 @@ def _sub_chol(chol: np.ndarray, idx: list[int]) -> np.ndarray:
     corr = chol @ np.swapaxes(chol, -1, -2)
     sub = corr[:, idx][:, :, idx]
     return np.linalg.cholesky(sub)
-
-
-@dataclass(frozen=True)
-class GridParams:
-    """Parameters converted to the steps of a time grid.
-
-    Notes
-    -----
-    The parameters are monthly. A step of ``h`` months uses ``A_h = A^h`` (real part of the
-    principal fractional power), ``c_h = h c``, ``g_h = h g``, ``chol_h = sqrt(h) chol`` and
-    ``dt = h / 12`` years; surprise and tariff responses are impulses and do not scale. This is
-    exact for ``h = 1`` and for random-walk factors, and an approximation for persistent ones.
-    ``h_index[t]`` says which of the distinct step lengths ``h_values`` step ``t`` uses.
-    """
-
-    h_values: np.ndarray  # (H,)
-    h_index: np.ndarray  # (T,) int
-    A: np.ndarray  # (D, H, K, K)
-    c: np.ndarray  # (D, H, K)
-    chol: np.ndarray  # (D, H, K, K)
-    g: np.ndarray  # (D, H, K)
-    dt: np.ndarray  # (T,) years
-
-    @classmethod
-    def build(cls, params: ModelParams, h_months: np.ndarray) -> GridParams:
-        h_values, h_index = np.unique(np.round(h_months, 12), return_inverse=True)
-        A = np.stack([_matrix_power(params.A, h) for h in h_values], axis=1)
-        c = params.c[:, None, :] * h_values[None, :, None]
-        g = params.g[:, None, :] * h_values[None, :, None]
-        chol = params.chol[:, None] * np.sqrt(h_values)[None, :, None, None]
-        return cls(h_values, h_index.astype(np.intp), A, c, chol, g, h_months / 12.0)
-
-
-def _matrix_power(A: np.ndarray, h: float) -> np.ndarray:
-    """``A^h`` for a stack of matrices: ``V diag(w^h) V^-1``, real part of the principal power."""
-    if h == 1.0:
-        return A.copy()
-    w, V = np.linalg.eig(A)
-    wh = np.power(w.astype(np.complex128), h)
-    out = V @ (wh[..., :, None] * np.linalg.inv(V))
-    return np.real(out)
 
 
 def model_file_hash(model: ModelFile) -> str:

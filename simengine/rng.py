@@ -70,7 +70,9 @@ class DrawPlan:
     n_paths : int
         Paths in the whole run (fixes the length of the last block).
     n_steps, n_factors, n_assets : int
-        Grid steps, stochastic factors, assets.
+        Grid steps (asset shocks and jumps), stochastic factors, assets.
+    n_months : int
+        Calendar months of the factor VAR (factor shocks); 0 means ``n_steps``.
     n_meetings : int
         FOMC meetings in the window (one uniform each, used where the decision is random).
     n_tariff_events : int
@@ -90,12 +92,18 @@ class DrawPlan:
     n_steps: int
     n_factors: int
     n_assets: int
+    n_months: int = 0
     n_meetings: int = 0
     n_tariff_events: int = 0
     n_param_draws: int = 1
     nu_f: tuple[float, ...] = (float("inf"),)
     nu_a: tuple[float, ...] = (float("inf"),)
     antithetic: bool = False
+
+    @property
+    def factor_steps(self) -> int:
+        """Periods of the factor shocks: the months, or the steps when no months are given."""
+        return self.n_months or self.n_steps
 
     def block_length(self, block: int) -> int:
         return min(BLOCK, self.n_paths - block * BLOCK)
@@ -109,7 +117,7 @@ class DrawPlan:
 class Draws:
     """The random numbers of a range of paths (``m`` paths, ``T`` steps).
 
-    ``factor`` (m, T, K) and ``asset`` (m, T, N) are unit-variance shocks: standard normals,
+    ``factor`` (m, M, K) (per month) and ``asset`` (m, T, N) (per step) are unit-variance shocks: standard normals,
     multiplied by the Student-t scale ``sqrt((nu - 2) / W)``, ``W ~ chi2(nu)``, where ``nu`` is
     finite (one ``W`` per path and step, shared across the factors or across the assets, so the
     assets' shocks are jointly multivariate-t); ``jump_u`` / ``jump_z`` (m, T) drive the squeeze
@@ -180,7 +188,7 @@ def _normals_into(gen: np.random.Generator, out: np.ndarray, anti: bool) -> None
 def _empty_draws(n: int, plan: DrawPlan) -> Draws:
     T = plan.n_steps
     return Draws(
-        factor=np.empty((n, T, plan.n_factors)),
+        factor=np.empty((n, plan.factor_steps, plan.n_factors)),
         asset=np.empty((n, T, plan.n_assets)),
         jump_u=np.empty((n, T if plan.n_assets else 0)),
         jump_z=np.empty((n, T if plan.n_assets else 0)),
@@ -209,7 +217,7 @@ def _draw_block_into(
     _normals_into(_stream(root, block, Kind.ASSET), asset, anti)
     nu_f = np.asarray(plan.nu_f)[param_draw]
     nu_a = np.asarray(plan.nu_a)[param_draw]
-    scale_f = _t_scale(_stream(root, block, Kind.FACTOR_CHI2), nu_f, plan.n_steps, anti)
+    scale_f = _t_scale(_stream(root, block, Kind.FACTOR_CHI2), nu_f, plan.factor_steps, anti)
     scale_a = _t_scale(_stream(root, block, Kind.ASSET_CHI2), nu_a, plan.n_steps, anti)
     if scale_f is not None:
         factor *= scale_f[:, :, None]

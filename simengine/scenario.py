@@ -32,6 +32,7 @@ class Meeting:
 
     day: date
     step: int
+    month: int
     outcomes_pp: np.ndarray  # (k,)
     probs: np.ndarray  # (k,)
     expected_pp: float
@@ -89,20 +90,70 @@ def _meetings(spec: ScenarioSpec, grid: TimeGrid) -> tuple[Meeting, ...]:
         values, probs = _outcome_arrays(outcomes)
         keep = probs > 0
         out.append(
-            Meeting(day, grid.step_of(day), values[keep], probs[keep], expected_change_pp(priced))
+            Meeting(
+                day,
+                grid.step_of(day),
+                grid.month_of(day),
+                values[keep],
+                probs[keep],
+                expected_change_pp(priced),
+            )
         )
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class EventPaths:
+    """A policy or tariff path on both time axes: steps (returns) and months (factors).
+
+    ``level_*`` is the level at the end of each step / month (%); ``surprise_*`` the policy
+    surprise in it (pp; zero for tariffs); ``change_*`` the change in the level over it.
+    """
+
+    level_step: np.ndarray  # (m or 1, T)
+    level_month: np.ndarray  # (m or 1, M)
+    start: float
+    surprise_step: np.ndarray | None = None
+    surprise_month: np.ndarray | None = None
+
+    @property
+    def change_step(self) -> np.ndarray:
+        return np.diff(self.level_step, axis=1, prepend=self.start)
+
+    @property
+    def change_month(self) -> np.ndarray:
+        return np.diff(self.level_month, axis=1, prepend=self.start)
+
+    @property
+    def before_step(self) -> np.ndarray:
+        """Level at the start of each step (``p_{t-1}``)."""
+        return np.concatenate([np.full((self.level_step.shape[0], 1), self.start), self.level_step[:, :-1]], axis=1)
+
+    @property
+    def before_month(self) -> np.ndarray:
+        """Level at the start of each month (the end of the previous one)."""
+        return np.concatenate([np.full((self.level_month.shape[0], 1), self.start), self.level_month[:, :-1]], axis=1)
+
+
+def _one_hot(index: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros((index.size, size))
+    out[np.arange(index.size), index] = 1.0
+    return out
 
 
 @dataclass(frozen=True)
 class ScenarioModel:
     """A scenario on a grid, ready to simulate.
 
+    Two time axes: the *steps* of the grid, on which returns are computed, and the calendar
+    *months* the window touches, on which the (monthly) factor VAR evolves. Meetings and tariff
+    steps are placed on both; drifts, shocks and pins act on months.
+
     Notes
     -----
     Policy rate at the end of step ``t``: ``p_t = p_0 + sum_{meetings j in steps <= t} d_j``;
     surprise in step ``t``: ``sum_{j in step t} (d_j - E_market[d_j])`` (pp). Tariff level: the
-    last step (whose random draw succeeded) at or before ``t``; ``dtau_t = tau_t - tau_{t-1}``.
+    last tariff step (whose random draw succeeded) at or before ``t``. The same on months.
     """
 
     name: str
@@ -111,12 +162,13 @@ class ScenarioModel:
     policy0: float
     tariff0: float
     tariff_steps: np.ndarray  # (E,) int step index
+    tariff_months: np.ndarray  # (E,) int month index
     tariff_levels: np.ndarray  # (E,)
     tariff_probs: np.ndarray  # (E,)
-    shift: np.ndarray  # (T, K) mean shift of each factor
-    shock: np.ndarray  # (T, K)
-    pin_mask: np.ndarray  # (T, K) bool
-    pin_value: np.ndarray  # (T, K)
+    shift: np.ndarray  # (M, K) mean shift of each factor
+    shock: np.ndarray  # (M, K)
+    pin_mask: np.ndarray  # (M, K) bool
+    pin_value: np.ndarray  # (M, K)
     z0: np.ndarray | None  # (K,) or None = unconditional mean
     short_interest_bn: float | None
     index_levels: dict[str, float] = field(default_factory=dict)
@@ -127,61 +179,77 @@ class ScenarioModel:
         return self.grid.n_steps
 
     @property
+    def n_months(self) -> int:
+        return int(self.grid.months.size)
+
+    @property
     def random_tariff_events(self) -> np.ndarray:
         """Indices of tariff steps that happen only with some probability."""
         return np.flatnonzero(self.tariff_probs < 1.0)
 
-    def policy_paths(self, decision_u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Policy rate at step ends and policy surprises.
-
-        Parameters
-        ----------
-        decision_u : ndarray (M, m)
-            Uniforms, one per meeting and path (used where the decision is random).
-
-        Returns
-        -------
-        policy : ndarray (m or 1, T)
-            Policy rate (%) at the end of each step.
-        surprise : ndarray (m or 1, T)
-            Sum of (decision - market expectation) in each step (pp).
-        """
+    def decisions(self, decision_u: np.ndarray) -> np.ndarray:
+        """FOMC decisions (pp), shape (m or 1, n_meetings); random ones drawn from ``decision_u``."""
         m = decision_u.shape[1] if any(mt.is_random for mt in self.meetings) else 1
-        change = np.zeros((m, self.n_steps))
-        surprise = np.zeros((m, self.n_steps))
+        out = np.empty((m, len(self.meetings)))
         for j, mt in enumerate(self.meetings):
             if mt.is_random:
                 k = (decision_u[j][:, None] > np.cumsum(mt.probs)[None, :-1]).sum(axis=1)
-                d = mt.outcomes_pp[k]
+                out[:, j] = mt.outcomes_pp[k]
             else:
-                d = mt.outcomes_pp[0]
-            change[:, mt.step] += d
-            surprise[:, mt.step] += d - mt.expected_pp
-        return self.policy0 + np.cumsum(change, axis=1), surprise
+                out[:, j] = mt.outcomes_pp[0]
+        return out
 
-    def tariff_paths(self, tariff_u: np.ndarray) -> np.ndarray:
-        """Tariff level (%) at the end of each step, shape (m or 1, T).
+    def policy_paths(self, decision_u: np.ndarray) -> EventPaths:
+        """Policy rate and surprises on steps and months.
+
+        Parameters
+        ----------
+        decision_u : ndarray (n_meetings, m)
+            Uniforms, one per meeting and path (used where the decision is random).
+        """
+        d = self.decisions(decision_u)
+        surprise = d - np.array([mt.expected_pp for mt in self.meetings])
+        on_steps = _one_hot(np.array([mt.step for mt in self.meetings], np.intp), self.n_steps)
+        on_months = _one_hot(np.array([mt.month for mt in self.meetings], np.intp), self.n_months)
+        return EventPaths(
+            level_step=self.policy0 + np.cumsum(d @ on_steps, axis=1),
+            level_month=self.policy0 + np.cumsum(d @ on_months, axis=1),
+            start=self.policy0,
+            surprise_step=surprise @ on_steps,
+            surprise_month=surprise @ on_months,
+        )
+
+    def tariff_paths(self, tariff_u: np.ndarray) -> EventPaths:
+        """Tariff level (%) at the end of each step and month.
 
         ``tariff_u`` (E_random, m) holds one uniform per random tariff event and path.
         """
+        after = self._tariff_after_events(tariff_u)  # (m|1, E + 1): column 0 = before any event
+        return EventPaths(
+            level_step=after[:, _last_event(self.tariff_steps, self.n_steps) + 1],
+            level_month=after[:, _last_event(self.tariff_months, self.n_months) + 1],
+            start=self.tariff0,
+        )
+
+    def _tariff_after_events(self, tariff_u: np.ndarray) -> np.ndarray:
+        """Level after each tariff event (in date order), with the starting level first."""
         random_idx = {e: i for i, e in enumerate(self.random_tariff_events)}
         m = tariff_u.shape[1] if random_idx else 1
         level = np.full(m, self.tariff0)
-        out = np.empty((m, self.n_steps))
-        order = np.argsort(self.tariff_steps, kind="stable")
-        pos = 0
-        for t in range(self.n_steps):
-            while pos < order.size and self.tariff_steps[order[pos]] == t:
-                e = order[pos]
-                if e in random_idx:
-                    level = np.where(
-                        tariff_u[random_idx[e]] < self.tariff_probs[e], self.tariff_levels[e], level
-                    )
-                else:
-                    level = np.full(m, self.tariff_levels[e])
-                pos += 1
-            out[:, t] = level
-        return out
+        cols = [level]
+        for e in range(self.tariff_levels.size):
+            if e in random_idx:
+                happens = tariff_u[random_idx[e]] < self.tariff_probs[e]
+                level = np.where(happens, self.tariff_levels[e], level)
+            else:
+                level = np.full(m, self.tariff_levels[e])
+            cols.append(level)
+        return np.stack(cols, axis=1)
+
+
+def _last_event(event_index: np.ndarray, size: int) -> np.ndarray:
+    """For each period, the index of the last event (in date order) at or before it, -1 if none."""
+    return np.searchsorted(event_index, np.arange(size), side="right") - 1
 
 
 def _factor_index(name: str) -> int:
@@ -189,27 +257,28 @@ def _factor_index(name: str) -> int:
 
 
 def _overlays(spec: ScenarioSpec, grid: TimeGrid) -> dict[str, np.ndarray]:
-    T, K = grid.n_steps, len(STOCHASTIC_FACTORS)
-    shift, shock = np.zeros((T, K)), np.zeros((T, K))
-    pin_mask, pin_value = np.zeros((T, K), dtype=bool), np.zeros((T, K))
+    """Drifts, shocks and pins on the month axis of the factors, shape (M, K)."""
+    M, K = grid.months.size, len(STOCHASTIC_FACTORS)
+    shift, shock = np.zeros((M, K)), np.zeros((M, K))
+    pin_mask, pin_value = np.zeros((M, K), dtype=bool), np.zeros((M, K))
     for d in spec.drifts:
-        first = grid.step_of(d.start) if d.start and d.start > spec.start else 0
-        last = grid.step_of(d.end) if d.end and d.end < spec.horizon else T - 1
+        first = grid.month_of(d.start) if d.start and d.start > spec.start else 0
+        last = grid.month_of(d.end) if d.end and d.end < spec.horizon else M - 1
         shift[first : last + 1, _factor_index(d.factor)] += d.shift
     for s in spec.shocks:
-        shock[grid.step_of(s.date), _factor_index(s.factor)] += s.size
+        shock[grid.month_of(s.date), _factor_index(s.factor)] += s.size
     problems = []
     for i, p in enumerate(spec.pins):
         k = _factor_index(p.factor)
         for day, value in p.values.items():
-            t = grid.step_of(day)
+            t = grid.month_of(day)
             if pin_mask[t, k]:
                 problems.append(
                     spec.issue(
                         ("pins", i, "values", str(day)),
-                        f"{day} falls in the same {spec.frequency} step (ending {grid.dates[t]}) as another "
-                        f"pinned date of {p.factor}",
-                        "give one value per step, or use a finer frequency",
+                        f"{day} falls in the same month ({grid.months[t]}) as another pinned date of "
+                        f"{p.factor}; factors are monthly (their values are per month)",
+                        "give one value per month",
                     )
                 )
             pin_mask[t, k], pin_value[t, k] = True, value
@@ -234,6 +303,7 @@ def build_scenario(spec: ScenarioSpec) -> ScenarioModel:
         policy0=float(initial.policy_rate),
         tariff0=float(initial.tariff),
         tariff_steps=np.array([grid.step_of(s.date) for s in tariffs], dtype=np.intp),
+        tariff_months=np.array([grid.month_of(s.date) for s in tariffs], dtype=np.intp),
         tariff_levels=np.array([float(s.level) for s in tariffs]),
         tariff_probs=np.array(
             [1.0 if s.probability is None else float(s.probability) for s in tariffs]

@@ -20,7 +20,7 @@ from simengine import stats
 from simengine.assets import asset_returns
 from simengine.exceptions import SimulationError
 from simengine.factors import PathParams, exogenous_terms, propagate, unconditional_mean
-from simengine.params import GridParams, ModelParams
+from simengine.params import ModelParams
 from simengine.rng import BLOCK, DrawPlan, Draws, draw_blocks, root_seed
 from simengine.scenario import ScenarioModel
 from simengine.spec.model_file import STOCHASTIC_FACTORS
@@ -209,7 +209,8 @@ class _Engine:
         self.scenarios = tuple(scenarios)
         self.params = params
         self.cfg = cfg
-        self.grid = GridParams.build(params, first.grid.h_months)
+        self.dt = first.grid.dt_years
+        self.weights = first.grid.month_weights
         self.series = series_names(params.assets)
         self.is_pair = np.array([s == "pair" for s in self.series])
         self.legs = (
@@ -220,6 +221,7 @@ class _Engine:
         self.plan = DrawPlan(
             n_paths=cfg.n_paths,
             n_steps=first.n_steps,
+            n_months=first.n_months,
             n_factors=len(STOCHASTIC_FACTORS),
             n_assets=len(params.assets),
             n_meetings=max(len(s.meetings) for s in scenarios),
@@ -231,21 +233,21 @@ class _Engine:
         )
         self.root = root_seed(cfg.seed)
 
-    def paths(self, scn: ScenarioModel, draws: Draws, pp: PathParams) -> tuple[np.ndarray, ...]:
-        """Cumulative returns ``RT`` (S, T, m), policy and tariff (m or 1, T), factors ``z``
-        (m, T, K) and jump counts (m, T)."""
-        policy, surprise = scn.policy_paths(draws.decision_u[: len(scn.meetings)])
+    def paths(self, scn: ScenarioModel, draws: Draws, pp: PathParams) -> tuple:
+        """Cumulative returns ``RT`` (S, T, m), policy and tariff paths, factors on the steps
+        ``z`` (m, T, K) and jump counts (m, T)."""
+        policy = scn.policy_paths(draws.decision_u[: len(scn.meetings)])
         tariff = scn.tariff_paths(draws.tariff_u[: scn.random_tariff_events.size])
-        dtau = np.diff(tariff, axis=1, prepend=scn.tariff0)
-        exog = exogenous_terms(scn, pp, policy, surprise, dtau)
-        z0 = scn.z0[None] if scn.z0 is not None else unconditional_mean(pp.A_month, pp.c_month)
+        exog = exogenous_terms(scn, pp, policy, tariff)
+        z0 = scn.z0[None] if scn.z0 is not None else unconditional_mean(pp.A, pp.c)
         z = propagate(z0, draws.factor, exog, pp, scn)
         r, n_jumps = asset_returns(
-            z, dtau, policy, surprise, draws.asset, draws.jump_u, draws.jump_z, pp, scn
+            z, self.weights, policy, tariff, draws.asset, draws.jump_u, draws.jump_z, pp, scn
         )
         RT = _cumulative_returns(r, self.legs)
         _check_returns(RT, f"cumulative returns of scenario {scn.name!r}")
-        return RT, policy, tariff, z, n_jumps
+        # factors are reported per step: the values of the month each step ends in
+        return RT, policy.level_step, tariff.level_step, z[:, scn.grid.step_month], n_jumps
 
     def accumulate(
         self,
@@ -317,9 +319,7 @@ class _Engine:
     ) -> tuple[list[ChunkStats], list[tuple[np.ndarray, ...]]]:
         """Simulate whole blocks; return per-scenario accumulators and kept sample paths."""
         draws = draw_blocks(self.root, first_block, n_blocks, self.plan)
-        pp = PathParams(
-            self.params, self.grid, draws.param_draw if self.params.n_draws > 1 else None
-        )
+        pp = PathParams(self.params, self.dt, draws.param_draw if self.params.n_draws > 1 else None)
         keep = max(0, min(self.cfg.n_sample, self.cfg.n_paths) - first_block * BLOCK)
         accs, samples, ref = [], [], None
         for i, scn in enumerate(self.scenarios):

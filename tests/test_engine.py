@@ -12,7 +12,6 @@ import xarray as xr
 import simengine
 from simengine.assets import asset_returns
 from simengine.factors import PathParams, exogenous_terms, propagate
-from simengine.params import GridParams
 from simengine.rng import BLOCK, DrawPlan, draw_blocks, root_seed
 from simengine.scenario import build_scenario
 from tests.conftest import FIXTURES, SCENARIOS
@@ -62,33 +61,58 @@ def test_exact_replay_from_fixed_draws():
     spec = _spec(start=date(2025, 6, 30), positioning=None)
     params = simengine.load_model(TEST_MODEL)
     scn = build_scenario(spec)
-    assert np.allclose(scn.grid.h_months, 1.0)
-    grid = GridParams.build(params, scn.grid.h_months)
-    pp = PathParams(params, grid, None)
+    np.testing.assert_array_equal(scn.grid.month_weights, np.eye(scn.n_steps))  # full months
+    pp = PathParams(params, scn.grid.dt_years, None)
     rng = np.random.default_rng(7)
     m, T = 5, scn.n_steps
     eps_f, eps_a = rng.standard_normal((m, T, 4)), rng.standard_normal((m, T, 2))
-    policy, surprise = scn.policy_paths(np.zeros((len(scn.meetings), m)))
-    tau = scn.tariff_paths(np.zeros((0, m)))
-    dtau = np.diff(tau, axis=1, prepend=scn.tariff0)
+    policy = scn.policy_paths(np.zeros((len(scn.meetings), m)))
+    tariff = scn.tariff_paths(np.zeros((0, m)))
     z0 = np.array([0.1, -0.2, 0.3, 0.05])
-    z = propagate(z0[None], eps_f, exogenous_terms(scn, pp, policy, surprise, dtau), pp, scn)
+    z = propagate(z0[None], eps_f, exogenous_terms(scn, pp, policy, tariff), pp, scn)
     no_jump = np.zeros((m, T))
-    r, jumps = asset_returns(z, dtau, policy, surprise, eps_a, no_jump, no_jump, pp, scn)
+    r, jumps = asset_returns(
+        z, scn.grid.month_weights, policy, tariff, eps_a, no_jump, no_jump, pp, scn
+    )
     assert not jumps.any()  # u = 0 never exceeds the Poisson CDF at 0
-    expected = _loop_reference(z0, eps_f, eps_a, policy, surprise, tau, params, scn)
+    expected = _loop_reference(
+        z0, eps_f, eps_a, policy.level_step, policy.surprise_step, tariff.level_step, params, scn
+    )
     np.testing.assert_allclose(r, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_weekly_steps_share_the_monthly_factor_flow():
+    """On a weekly grid, each month's factor flow is split over its weeks by days: the factor
+    part of the cumulative return at a month end equals the monthly grid's."""
+    monthly, weekly = build_scenario(_spec()), build_scenario(_spec(frequency="weekly"))
+    np.testing.assert_array_equal(monthly.grid.months, weekly.grid.months)
+    W = weekly.grid.month_weights
+    np.testing.assert_allclose(W.sum(axis=0), monthly.grid.month_weights.sum(axis=0))
+    np.testing.assert_allclose(weekly.grid.h_months.sum(), monthly.grid.h_months.sum())
 
 
 def test_policy_path_and_surprises():
     scn = build_scenario(_spec())
-    policy, surprise = scn.policy_paths(np.zeros((len(scn.meetings), 1)))
+    paths = scn.policy_paths(np.zeros((len(scn.meetings), 1)))
+    policy, surprise = paths.level_step, paths.surprise_step
     sept = scn.grid.step_of(date(2025, 9, 17))
     assert policy[0, sept - 1] == pytest.approx(4.375)
     assert policy[0, sept:] == pytest.approx(4.125)
     # September cut -25bp against -16.25bp priced: surprise -8.75bp; holds are hawkish surprises
     assert surprise[0, sept] == pytest.approx(-0.0875)
     assert surprise.sum() == pytest.approx(-0.25 + 0.3875)
+    np.testing.assert_allclose(paths.surprise_month, surprise)  # monthly grid: months = steps
+
+
+def test_tariff_steps_land_on_their_step_and_month():
+    scn = build_scenario(_spec("tariff_escalation", frequency="weekly"))
+    u = np.array([[0.1, 0.9]])  # the random November step happens on path 0 only
+    tariff = scn.tariff_paths(u)
+    assert tariff.level_step[:, 0].tolist() == [15.3, 15.3]
+    assert tariff.level_step[:, -1].tolist() == [27.0, 22.0]
+    aug = scn.grid.step_of(date(2025, 8, 1))
+    assert tariff.change_step[0, aug] == pytest.approx(17.0 - 15.3)
+    assert tariff.level_month[:, 1].tolist() == [17.0, 17.0]
 
 
 def test_random_decisions_follow_market_pricing():
@@ -96,10 +120,10 @@ def test_random_decisions_follow_market_pricing():
     spec = simengine.load_scenario(SCENARIOS / "base_2025h2.yaml")
     scn = build_scenario(spec)
     u = np.random.default_rng(1).random((len(scn.meetings), 200_000))
-    policy, surprise = scn.policy_paths(u)
-    total = policy[:, -1] - scn.policy0
+    paths = scn.policy_paths(u)
+    total = paths.level_step[:, -1] - scn.policy0
     assert total.mean() == pytest.approx(-0.3875, abs=0.003)
-    assert surprise.sum(axis=1).mean() == pytest.approx(0.0, abs=0.003)
+    assert paths.surprise_step.sum(axis=1).mean() == pytest.approx(0.0, abs=0.003)
 
 
 # --- reproducibility -----------------------------------------------------------------------------
