@@ -25,7 +25,9 @@ def factor_loadings(z: np.ndarray, weights: np.ndarray, beta: np.ndarray) -> np.
     step ``t`` covers. ``z`` (m, M, K), ``weights`` (T, M), ``beta`` (D|m, N, 5).
     """
     bz = beta[..., FACTOR_EXPOSURES]  # (D|m, N, K)
-    per_month = z @ np.swapaxes(bz[0], -1, -2) if bz.shape[0] == 1 else np.einsum("pmk,pnk->pmn", z, bz)
+    per_month = (
+        z @ np.swapaxes(bz[0], -1, -2) if bz.shape[0] == 1 else np.einsum("pmk,pnk->pmn", z, bz)
+    )
     return np.einsum("tm,pmn->ptn", weights, per_month)
 
 

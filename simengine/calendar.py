@@ -129,7 +129,9 @@ class TimeGrid:
         last_day = edges[1:, None]
         m_start = self.months.astype("datetime64[D]")[None, :]
         m_end = (self.months + 1).astype("datetime64[D]")[None, :] - 1
-        overlap = (np.minimum(last_day, m_end) - np.maximum(first_day, m_start)).astype(np.float64) + 1
+        overlap = (np.minimum(last_day, m_end) - np.maximum(first_day, m_start)).astype(
+            np.float64
+        ) + 1
         days = (m_end - m_start).astype(np.float64) + 1
         return np.clip(overlap, 0.0, None) / days
 

@@ -43,7 +43,9 @@ def unconditional_mean(A: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.linalg.solve(eye - A, c[..., None])[..., 0]
 
 
-def exogenous_terms(scn: ScenarioModel, pp: PathParams, policy: EventPaths, tariff: EventPaths) -> np.ndarray:
+def exogenous_terms(
+    scn: ScenarioModel, pp: PathParams, policy: EventPaths, tariff: EventPaths
+) -> np.ndarray:
     """Deterministic and scenario inputs to the factor equations, ``b_m`` of :func:`propagate`.
 
     Notes
@@ -69,7 +71,9 @@ def exogenous_terms(scn: ScenarioModel, pp: PathParams, policy: EventPaths, tari
     )
 
 
-def propagate(z0: np.ndarray, shocks: np.ndarray, exog: np.ndarray, pp: PathParams, scn: ScenarioModel) -> np.ndarray:
+def propagate(
+    z0: np.ndarray, shocks: np.ndarray, exog: np.ndarray, pp: PathParams, scn: ScenarioModel
+) -> np.ndarray:
     """Run the monthly VAR(1) forward.
 
     Parameters

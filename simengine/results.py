@@ -346,7 +346,10 @@ class Comparison(SimulationResult):
         m2 = (bm2 + bn * (bmean - mean[:, None, :]) ** 2).sum(axis=1)
         std = np.sqrt(m2 / np.maximum(n - 1.0, 1.0))
         q = stats.quantile_from_hist(
-            ds["diff_count"].values, stats.FINE, np.array([0.05, 0.25, 0.5, 0.75, 0.95]), ds["diff_sum"].values
+            ds["diff_count"].values,
+            stats.FINE,
+            np.array([0.05, 0.25, 0.5, 0.75, 0.95]),
+            ds["diff_sum"].values,
         )
         cols = {"mean": mean, "std": std, "q05": q[..., 0], "q25": q[..., 1], "median": q[..., 2]}
         cols |= {"q75": q[..., 3], "q95": q[..., 4], "prob_positive": ds["diff_pos"].values / n}

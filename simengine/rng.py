@@ -226,7 +226,9 @@ def _draw_block_into(
     if plan.n_assets:  # squeeze jumps move assets: a factor-only plan needs none
         out.jump_u[rows] = _uniforms(_stream(root, block, Kind.JUMP_U), n, plan.n_steps, anti).T
         _normals_into(_stream(root, block, Kind.JUMP_Z), out.jump_z[rows], anti)
-    out.decision_u[:, rows] = _uniforms(_stream(root, block, Kind.DECISION), n, plan.n_meetings, anti)
+    out.decision_u[:, rows] = _uniforms(
+        _stream(root, block, Kind.DECISION), n, plan.n_meetings, anti
+    )
     out.tariff_u[:, rows] = _uniforms(
         _stream(root, block, Kind.TARIFF), n, plan.n_tariff_events, anti
     )

@@ -127,12 +127,16 @@ class EventPaths:
     @property
     def before_step(self) -> np.ndarray:
         """Level at the start of each step (``p_{t-1}``)."""
-        return np.concatenate([np.full((self.level_step.shape[0], 1), self.start), self.level_step[:, :-1]], axis=1)
+        return np.concatenate(
+            [np.full((self.level_step.shape[0], 1), self.start), self.level_step[:, :-1]], axis=1
+        )
 
     @property
     def before_month(self) -> np.ndarray:
         """Level at the start of each month (the end of the previous one)."""
-        return np.concatenate([np.full((self.level_month.shape[0], 1), self.start), self.level_month[:, :-1]], axis=1)
+        return np.concatenate(
+            [np.full((self.level_month.shape[0], 1), self.start), self.level_month[:, :-1]], axis=1
+        )
 
 
 def _one_hot(index: np.ndarray, size: int) -> np.ndarray:

@@ -185,8 +185,8 @@ def _factor_paths(policy: np.ndarray, tariff: np.ndarray, z: np.ndarray) -> np.n
     m, T = z.shape[:2]
     return np.concatenate(
         [
-            np.broadcast_to(policy[: m, :, None], (m, T, 1)),
-            np.broadcast_to(tariff[: m, :, None], (m, T, 1)),
+            np.broadcast_to(policy[:m, :, None], (m, T, 1)),
+            np.broadcast_to(tariff[:m, :, None], (m, T, 1)),
             z,
         ],
         axis=-1,

@@ -16,12 +16,22 @@ BROKEN = FIXTURES / "broken"
 
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "simengine", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, "-m", "simengine", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
     )
 
 
 def test_compare_json_is_identical_for_any_chunk_size():
-    args = ["compare", "scenarios/fed_cut_september.yaml", "scenarios/fed_cut_october.yaml", "--paths", "20000"]
+    args = [
+        "compare",
+        "scenarios/fed_cut_september.yaml",
+        "scenarios/fed_cut_october.yaml",
+        "--paths",
+        "20000",
+    ]
     a = cli(*args, "--format", "json", "--chunk-size", "4096")
     b = cli(*args, "--format", "json", "--chunk-size", "12288")
     assert a.returncode == 0, a.stderr
@@ -30,20 +40,51 @@ def test_compare_json_is_identical_for_any_chunk_size():
     assert set(doc["scenarios"]) == {"fed-cut-september", "fed-cut-october"}
     assert doc["reference"] == "fed-cut-september"
     stats = doc["scenarios"]["fed-cut-october"]["summary"]["small_cap"]
-    for key in ("mean", "median", "std", "q01", "q99", "var_95", "es_99", "prob_loss", "prob_squeeze"):
+    for key in (
+        "mean",
+        "median",
+        "std",
+        "q01",
+        "q99",
+        "var_95",
+        "es_99",
+        "prob_loss",
+        "prob_squeeze",
+    ):
         assert key in stats
     assert set(doc["differences"]["fed-cut-october"]) == {"small_cap", "large_cap", "pair"}
 
 
 def test_compare_table_shows_every_section():
-    out = cli("compare", "scenarios/fed_cut_september.yaml", "scenarios/fed_cut_october.yaml", "--paths", "8192")
+    out = cli(
+        "compare",
+        "scenarios/fed_cut_september.yaml",
+        "scenarios/fed_cut_october.yaml",
+        "--paths",
+        "8192",
+    )
     assert out.returncode == 0, out.stderr
-    for text in ("return to the horizon", "index level", "path-by-path difference", "es_95", "pair"):
+    for text in (
+        "return to the horizon",
+        "index level",
+        "path-by-path difference",
+        "es_95",
+        "pair",
+    ):
         assert text in out.stdout
 
 
 def test_run_csv_and_out_folder_refuses_to_overwrite(tmp_path):
-    args = ["run", "scenarios/fed_no_cut.yaml", "--paths", "4096", "--format", "csv", "--out", str(tmp_path)]
+    args = [
+        "run",
+        "scenarios/fed_no_cut.yaml",
+        "--paths",
+        "4096",
+        "--format",
+        "csv",
+        "--out",
+        str(tmp_path),
+    ]
     first = cli(*args)
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("kind,scenario,series,mean")
@@ -73,7 +114,9 @@ def test_broken_files_exit_2_with_file_and_line(fixture, expected):
 
 def test_unknown_asset_exits_2(tmp_path):
     bad = tmp_path / "bad_asset.yaml"
-    bad.write_text(f"extends: {SCENARIOS / 'fed_cut_september.yaml'}\nname: x\nassets: [small_cap, large_cap, smal_cap]\n")
+    bad.write_text(
+        f"extends: {SCENARIOS / 'fed_cut_september.yaml'}\nname: x\nassets: [small_cap, large_cap, smal_cap]\n"
+    )
     out = cli("run", str(bad), "--paths", "64")
     assert out.returncode == 2 and "bad_asset.yaml:3" in out.stderr and "small_cap" in out.stderr
     assert "Traceback" not in out.stderr

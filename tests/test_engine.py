@@ -51,7 +51,9 @@ def _loop_reference(z0, eps_f, eps_a, policy, surprise, tau, p, scn):
             for a in range(N):
                 drift = (p.mu[0, a] - p.kappa[0, a] * (p_prev - n)) / 12.0
                 resid = p.sigma[0, a] * np.sqrt(1 / 12.0) * (p.chol_a[0] @ eps_a[i, t])[a]
-                r[i, t, a] = drift + p.beta[0, a] @ x + p.surprise_beta[0, a] * surprise[0, t] + resid
+                r[i, t, a] = (
+                    drift + p.beta[0, a] @ x + p.surprise_beta[0, a] * surprise[0, t] + resid
+                )
             z_prev, p_prev, tau_prev = z, policy[0, t], tau[0, t]
     return r
 
@@ -133,7 +135,11 @@ def test_same_seed_same_numbers_for_any_chunk_size_and_threads():
     spec = _spec()
     n = 3 * BLOCK + 123
     base = simengine.simulate(spec, n_paths=n, seed=11, chunk_size=BLOCK).dataset
-    for kwargs in ({"chunk_size": 2 * BLOCK}, {"chunk_size": 10 * BLOCK}, {"chunk_size": BLOCK, "threads": 2}):
+    for kwargs in (
+        {"chunk_size": 2 * BLOCK},
+        {"chunk_size": 10 * BLOCK},
+        {"chunk_size": BLOCK, "threads": 2},
+    ):
         other = simengine.simulate(spec, n_paths=n, seed=11, **kwargs).dataset
         _equal_datasets(base, other)
     different = simengine.simulate(spec, n_paths=n, seed=12).dataset
@@ -141,7 +147,15 @@ def test_same_seed_same_numbers_for_any_chunk_size_and_threads():
 
 
 def test_draw_blocks_are_independent_of_how_they_are_grouped():
-    plan = DrawPlan(n_paths=3 * BLOCK, n_steps=4, n_factors=4, n_assets=2, n_meetings=2, nu_f=(5.0,), nu_a=(6.0,))
+    plan = DrawPlan(
+        n_paths=3 * BLOCK,
+        n_steps=4,
+        n_factors=4,
+        n_assets=2,
+        n_meetings=2,
+        nu_f=(5.0,),
+        nu_a=(6.0,),
+    )
     root = root_seed(3)
     together = draw_blocks(root, 0, 3, plan)
     alone = draw_blocks(root, 2, 1, plan)
@@ -150,7 +164,9 @@ def test_draw_blocks_are_independent_of_how_they_are_grouped():
 
 
 def test_antithetic_pairs_mirror_each_other():
-    plan = DrawPlan(n_paths=BLOCK, n_steps=3, n_factors=4, n_assets=2, n_meetings=1, antithetic=True)
+    plan = DrawPlan(
+        n_paths=BLOCK, n_steps=3, n_factors=4, n_assets=2, n_meetings=1, antithetic=True
+    )
     d = draw_blocks(root_seed(1), 0, 1, plan)
     half = BLOCK // 2
     np.testing.assert_array_equal(d.factor[:half], -d.factor[half:])
@@ -174,7 +190,11 @@ def test_identical_scenarios_have_zero_difference():
     cmp = simengine.compare([a, b], n_paths=2 * BLOCK, seed=3)
     diff = cmp.difference_summary()
     assert (diff[["mean", "std", "q05", "q95"]].abs().to_numpy() == 0).all()
-    _equal_datasets(cmp.dataset.isel(scenario=[0]), cmp.dataset.isel(scenario=[1]), skip=("diff_count", "diff_sum", "diff_block_n"))
+    _equal_datasets(
+        cmp.dataset.isel(scenario=[0]),
+        cmp.dataset.isel(scenario=[1]),
+        skip=("diff_count", "diff_sum", "diff_block_n"),
+    )
 
 
 def test_comparison_scenarios_match_their_single_runs():
@@ -192,7 +212,9 @@ def test_timing_of_a_cut_changes_where_the_year_ends():
     b = simengine.load_scenario(SCENARIOS / "fed_cut_october.yaml")
     cmp = simengine.compare([a, b], n_paths=2 * BLOCK, seed=1)
     summary = cmp.summary()
-    assert summary.loc[(a.name, "small_cap"), "median"] >= summary.loc[(b.name, "small_cap"), "median"]
+    assert (
+        summary.loc[(a.name, "small_cap"), "median"] >= summary.loc[(b.name, "small_cap"), "median"]
+    )
     diff = cmp.difference_summary().loc[b.name]
     assert diff.loc["small_cap", "median"] < 0
     assert abs(diff.loc["small_cap", "median"]) > abs(diff.loc["large_cap", "median"])
@@ -207,7 +229,9 @@ def test_every_scenario_file_runs(path):
     summary = res.summary()
     assert np.isfinite(summary.to_numpy()).all()
     assert set(summary.index.get_level_values("series")) == {"small_cap", "large_cap", "pair"}
-    assert (summary["q05"] <= summary["median"]).all() and (summary["median"] <= summary["q95"]).all()
+    assert (summary["q05"] <= summary["median"]).all() and (
+        summary["median"] <= summary["q95"]
+    ).all()
     assert (summary["es_95"] >= summary["var_95"]).all()
 
 
@@ -246,7 +270,9 @@ def test_summary_writes_csv_and_parquet(tmp_path):
     for name in ("s.csv", "s.parquet"):
         path = res.write_summary(tmp_path / name)
         frame = pd.read_csv(path) if name.endswith("csv") else pd.read_parquet(path)
-        assert len(frame) == 3 and {"scenario", "series", "median", "es_99", "seed"} <= set(frame.columns)
+        assert len(frame) == 3 and {"scenario", "series", "median", "es_99", "seed"} <= set(
+            frame.columns
+        )
 
 
 def test_levels_start_from_the_scenario_levels():
@@ -265,7 +291,9 @@ def test_quantile_paths_are_ordered():
 
 def test_different_grids_cannot_be_compared():
     with pytest.raises(simengine.SimengineError, match="different time grids"):
-        simengine.compare([_spec(), _spec("fed_cut_october", frequency="weekly")], n_paths=64, seed=1)
+        simengine.compare(
+            [_spec(), _spec("fed_cut_october", frequency="weekly")], n_paths=64, seed=1
+        )
 
 
 def test_unknown_asset_is_reported_with_location():
@@ -291,17 +319,28 @@ def test_posterior_draw_index_is_shared_by_antithetic_pairs():
 def test_parameter_draws_give_a_variance_share():
     """With several parameter draws the law-of-total-variance split is reported and in [0, 1]."""
     params = simengine.load_model(TEST_MODEL)
-    mu = params.mu[0] + np.linspace(-0.3, 0.3, 40)[:, None] * np.array([1.0, 0.0])  # small caps only
+    mu = params.mu[0] + np.linspace(-0.3, 0.3, 40)[:, None] * np.array(
+        [1.0, 0.0]
+    )  # small caps only
     draws = params.with_draws({"mu": mu}, posterior_hash="test")
     from simengine.results import SimulationResult, build_dataset
     from simengine.simulate import RunConfig, run_scenarios, series_names
 
     scn = build_scenario(_spec())
     accs, samples = run_scenarios([scn], draws, RunConfig(4 * BLOCK, 1))
-    ds = build_dataset(accs, samples, scenario_names=[scn.name], series=series_names(draws.assets), dates=scn.grid.dates, attrs={})
+    ds = build_dataset(
+        accs,
+        samples,
+        scenario_names=[scn.name],
+        series=series_names(draws.assets),
+        dates=scn.grid.dates,
+        attrs={},
+    )
     share = SimulationResult(ds).summary()["param_var_share"]
     assert share.loc[(scn.name, "large_cap")] < 0.01
-    assert 0.05 < share.loc[(scn.name, "small_cap")] < 1 and 0.05 < share.loc[(scn.name, "pair")] < 1
+    assert (
+        0.05 < share.loc[(scn.name, "small_cap")] < 1 and 0.05 < share.loc[(scn.name, "pair")] < 1
+    )
     assert replace(params).n_draws == 1
 
 

@@ -1,0 +1,397 @@
+"""Posterior files: provenance stamps, atomic NetCDF writes, verified loads, parameter arrays.
+
+A posterior file is an ArviZ InferenceData in NetCDF (groups ``posterior`` and
+``sample_stats``); its ``posterior`` group carries the provenance attributes listed in
+:data:`REQUIRED_ATTRS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simengine.bayes.prepare import ModelData
+from simengine.bayes.priors import EXPOSURES, VAR_FACTORS, PriorSet
+from simengine.exceptions import DataError, OutputExistsError, PosteriorMismatchError
+
+__all__ = [
+    "FORMAT",
+    "REQUIRED_ATTRS",
+    "load_posterior",
+    "model_structure_hash",
+    "package_version",
+    "params_from_posterior",
+    "posterior_file_hash",
+    "posterior_to_param_arrays",
+    "read_table",
+    "save_posterior",
+    "stamp_posterior",
+    "thin_posterior",
+]
+
+FORMAT = "simengine-posterior/1"
+DEFAULT_POSTERIOR_PATH = Path(__file__).resolve().parents[1] / "models" / "default_posterior.nc"
+#: Equation version of :func:`simengine.bayes.model.build_model`; bump when the model changes.
+MODEL_VERSION = "returns-carry-studentt+var1-gap/1"
+REQUIRED_ATTRS: tuple[str, ...] = (
+    "format",
+    "model_hash",
+    "table_hash",
+    "prior_hash",
+    "date_start",
+    "date_end",
+    "n_months",
+    "simengine_version",
+    "assets",
+    "exposures",
+    "factors",
+    "innovations",
+    "neutral_rate",
+)
+REQUIRED_GROUPS = ("posterior", "sample_stats")
+#: Posterior variable -> dims after the (chain, draw) axes.
+PARAM_DIMS: dict[str, tuple[str, ...]] = {
+    "c": ("factor",),
+    "A": ("factor", "lag"),
+    "chol": ("factor", "factor_"),
+    "g": ("factor",),
+    "mu": ("asset",),
+    "kappa": ("asset",),
+    "beta": ("asset", "exposure"),
+    "sigma": ("asset",),
+    "chol_a": ("asset", "asset_"),
+    "nu_a": (),
+    "nu_f": (),
+}
+
+
+def package_version() -> str:
+    """simengine's version (installed metadata, else ``simengine.__version__``, else unknown)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("simengine")
+    except metadata.PackageNotFoundError:
+        import simengine
+
+        return str(getattr(simengine, "__version__", "unknown"))
+
+
+def model_structure_hash(
+    assets: tuple[str, ...] | list[str], innovations: str = "student_t"
+) -> str:
+    """sha256 of the model's structure: equations version, assets, exposures, factors, families.
+
+    Two posteriors with the same hash can be used interchangeably by the simulation core
+    (same parameter names, shapes and meaning); the data and the priors are hashed separately.
+    """
+    structure = {
+        "model": MODEL_VERSION,
+        "assets": list(assets),
+        "exposures": list(EXPOSURES),
+        "factors": list(VAR_FACTORS),
+        "innovations": innovations,
+        "residuals": "student_t",
+    }
+    return hashlib.sha256(json.dumps(structure, sort_keys=True).encode()).hexdigest()
+
+
+def stamp_posterior(idata, data: ModelData, priors: PriorSet, **extra: Any):
+    """Write the provenance attributes on ``idata.posterior`` (in place; returns ``idata``).
+
+    Lists are stored as JSON strings (NetCDF attributes are scalars); ``extra`` entries (sampler,
+    seed, draws, ...) are added as given, JSON-encoding anything that is not a str/int/float.
+    """
+    attrs = {
+        "format": FORMAT,
+        "model_hash": model_structure_hash(data.assets, priors.innovations),
+        "table_hash": data.table_hash,
+        "prior_hash": priors.prior_hash,
+        "prior_source": priors.source,
+        "date_start": data.date_range[0],
+        "date_end": data.date_range[1],
+        "n_months": int(len(data.dates)),
+        "simengine_version": package_version(),
+        "assets": json.dumps(list(data.assets)),
+        "exposures": json.dumps(list(EXPOSURES)),
+        "factors": json.dumps(list(VAR_FACTORS)),
+        "innovations": priors.innovations,
+        "neutral_rate": float(data.neutral_rate),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    for key, value in extra.items():
+        attrs[key] = (
+            value if isinstance(value, str | int | float) else json.dumps(value, default=str)
+        )
+    idata.posterior.attrs.update(attrs)
+    return idata
+
+
+def save_posterior(idata, path: str | Path, *, force: bool = False) -> Path:
+    """Write a stamped posterior to NetCDF atomically (temp file in the same folder + os.replace).
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``force`` is false.
+    PosteriorMismatchError
+        ``idata`` lacks a group or a provenance attribute (stamp it with :func:`stamp_posterior`).
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        raise OutputExistsError(f"{path} exists; pass force=True (--force) to overwrite it")
+    _verify(idata, str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        groups = [g for g in idata.groups() if g in ("posterior", "sample_stats", "observed_data")]
+        idata.to_netcdf(tmp, groups=groups)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def load_posterior(
+    path: str | Path, expect_model_hash: str | None = None, expect_table_hash: str | None = None
+):
+    """Load a posterior file and verify it.
+
+    Parameters
+    ----------
+    path : str or Path
+    expect_model_hash : str, optional
+        The :func:`model_structure_hash` the caller needs; a different one is refused.
+    expect_table_hash : str, optional
+        Refuse a posterior fitted on another data table.
+
+    Returns
+    -------
+    arviz.InferenceData
+        Loaded into memory (the file is closed).
+
+    Raises
+    ------
+    PosteriorMismatchError
+        Unreadable file, missing group/attribute/variable, internally inconsistent model hash, or
+        a hash different from the expected one.
+    """
+    import arviz as az
+
+    path = Path(path)
+    if not path.is_file():
+        raise PosteriorMismatchError(f"posterior file {path} does not exist")
+    try:
+        idata = az.from_netcdf(path)
+        for group in idata.groups():
+            idata[group].load()
+    except (OSError, ValueError, KeyError) as err:
+        raise PosteriorMismatchError(f"cannot read posterior file {path}: {err}") from err
+    _verify(idata, str(path))
+    attrs = idata.posterior.attrs
+    for label, expected, got in (
+        ("model", expect_model_hash, attrs["model_hash"]),
+        ("data table", expect_table_hash, attrs["table_hash"]),
+    ):
+        if expected is not None and expected != got:
+            raise PosteriorMismatchError(
+                f"posterior {path} was fitted for another {label}: its hash is {got[:12]}..., "
+                f"expected {expected[:12]}...; refit with `simengine calibrate` for this {label}"
+            )
+    return idata
+
+
+def _verify(idata, where: str) -> None:
+    missing = [g for g in REQUIRED_GROUPS if g not in idata.groups()]
+    if missing:
+        raise PosteriorMismatchError(
+            f"posterior {where} lacks groups {missing}; has {list(idata.groups())}"
+        )
+    attrs = idata.posterior.attrs
+    absent = [a for a in REQUIRED_ATTRS if a not in attrs]
+    if absent:
+        raise PosteriorMismatchError(
+            f"posterior {where} lacks provenance attributes {absent}; it was not written by "
+            "simengine.bayes (fit it with `simengine calibrate`)"
+        )
+    if attrs["format"] != FORMAT:
+        raise PosteriorMismatchError(
+            f"posterior {where} has format {attrs['format']!r}, expected {FORMAT!r}"
+        )
+    try:
+        assets = json.loads(attrs["assets"])
+    except (TypeError, ValueError) as err:
+        raise PosteriorMismatchError(
+            f"posterior {where}: attribute 'assets' is not a JSON list"
+        ) from err
+    if model_structure_hash(assets, attrs["innovations"]) != attrs["model_hash"]:
+        raise PosteriorMismatchError(
+            f"posterior {where}: model_hash does not match its structure (assets {assets}, "
+            f"innovations {attrs['innovations']}); it was written by another model version"
+        )
+    needed = [v for v in PARAM_DIMS if v != "nu_f" or attrs["innovations"] == "student_t"]
+    lacking = [v for v in needed if v not in idata.posterior.data_vars]
+    if lacking:
+        raise PosteriorMismatchError(f"posterior {where} lacks parameter variables {lacking}")
+
+
+def posterior_to_param_arrays(idata) -> dict[str, np.ndarray]:
+    """Posterior draws as arrays named like the ``ModelParams`` fields, leading draw axis D.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A stamped posterior (:func:`load_posterior` or :func:`simengine.bayes.fit.fit`).
+
+    Returns
+    -------
+    dict of str to ndarray
+        D = chains x draws (chain-major). In the contract's monthly units:
+        ``c (D,K)``, ``A (D,K,K)``, ``chol (D,K,K)`` (Cholesky factor of the innovation
+        covariance of u_t), ``g (D,K)`` (per pp of p - n), ``nu_f (D,)`` (inf if Gaussian),
+        ``neutral (D,)`` (fixed: the prior file's neutral rate), ``mu (D,N)``, ``kappa (D,N)``,
+        ``sigma (D,N)`` (annual), ``beta (D,N,5)`` (exposures rates, tariff, growth, inflation,
+        credit), ``chol_a (D,N,N)`` (Cholesky factor of the residual correlation R),
+        ``nu_a (D,)``. K = 4 factors (rates, growth, inflation, credit); N assets in the order of
+        ``idata.posterior.attrs["assets"]``.
+
+    Notes
+    -----
+    Not sampled, so not returned: the surprise and tariff pass-through ``s, m`` and the squeeze
+    terms (``squeeze_loading, base_intensity, normal_si, elasticity, jump_mean, jump_sd``); take
+    them from the point model file.
+    """
+    post = idata.posterior
+    n = post.sizes["chain"] * post.sizes["draw"]
+    out: dict[str, np.ndarray] = {}
+    for name, dims in PARAM_DIMS.items():
+        if name not in post.data_vars:
+            continue
+        da = post[name].transpose("chain", "draw", *dims)
+        out[name] = np.ascontiguousarray(da.values.reshape(n, *da.shape[2:]), dtype=float)
+    out.setdefault("nu_f", np.full(n, np.inf))
+    out["neutral"] = np.full(n, float(post.attrs.get("neutral_rate", np.nan)))
+    return out
+
+
+def posterior_file_hash(path: str | Path) -> str:
+    """sha256 of a posterior file's bytes (stamped on results as ``posterior_hash``)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def params_from_posterior(params, path: str | Path | None = None):
+    """Replace a ``ModelParams``' sampled fields by the draws of a posterior file.
+
+    Parameters
+    ----------
+    params : simengine.params.ModelParams
+        Point parameters (one draw) from the model file; supplies everything not sampled
+        (``s, m, surprise_beta``, squeeze terms, start levels).
+    path : str, Path or None
+        Posterior file; ``None`` or ``"default"`` = ``simengine/models/default_posterior.nc``.
+
+    Returns
+    -------
+    ModelParams
+        D = number of posterior draws; ``posterior_hash`` = sha256 of the file.
+
+    Raises
+    ------
+    PosteriorMismatchError
+        The file fails verification, or lacks one of ``params.assets``.
+    """
+    path = DEFAULT_POSTERIOR_PATH if path is None or str(path) == "default" else Path(path)
+    idata = load_posterior(path)
+    arrays = _select_assets(
+        posterior_to_param_arrays(idata),
+        json.loads(idata.posterior.attrs["assets"]),
+        params.assets,
+        path,
+    )
+    return params.with_draws(arrays, posterior_hash=posterior_file_hash(path))
+
+
+def _select_assets(
+    arrays: dict[str, np.ndarray], have: list[str], want, path
+) -> dict[str, np.ndarray]:
+    missing = [a for a in want if a not in have]
+    if missing:
+        raise PosteriorMismatchError(
+            f"posterior {path} has assets {have}; the model needs {list(want)} (missing {missing}). "
+            "Refit with priors for those assets or drop them from the scenario"
+        )
+    idx = [have.index(a) for a in want]
+    out = dict(arrays)
+    for name in ("mu", "kappa", "sigma", "beta"):
+        out[name] = arrays[name][:, idx]
+    corr = arrays["chol_a"] @ np.swapaxes(arrays["chol_a"], 1, 2)
+    out["chol_a"] = np.linalg.cholesky(corr[:, idx][:, :, idx])
+    return out
+
+
+def thin_posterior(idata, n_draws: int):
+    """Keep about ``n_draws`` draws in total, evenly spaced within each chain (deterministic).
+
+    Keeps the ``sample_stats`` rows of the kept draws and the attributes.
+    """
+    chains, draws = idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
+    per_chain = max(1, min(draws, int(np.ceil(n_draws / chains))))
+    keep = np.unique(np.linspace(0, draws - 1, per_chain).round().astype(int))
+    thinned = idata.isel(draw=keep, inplace=False)
+    for group in thinned.groups():
+        thinned[group] = thinned[group].assign_coords(draw=np.arange(len(keep)))
+        thinned[group].attrs.update(idata[group].attrs)
+    return thinned
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a calibration table from Parquet or CSV.
+
+    A table saved by ``simengine.data.save_table`` (Parquet schema metadata or a ``.json``
+    sidecar) is loaded with ``simengine.data.load_table`` (hash verified, ``attrs["table_hash"]``
+    set); any other file is read as is (first column or ``date`` = month; content-hashed on use).
+
+    Raises
+    ------
+    DataError
+        Missing file, unknown extension, or a saved table whose values no longer match its hash.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"table file {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv"):
+        raise DataError(f"table file {path}: expected .parquet or .csv, got {path.suffix!r}")
+    if _is_saved_table(path):
+        from simengine.data import load_table
+
+        return load_table(path).frame
+    if suffix == ".csv":
+        frame = pd.read_csv(path)
+        key = "date" if "date" in frame.columns else frame.columns[0]
+        dates = pd.DatetimeIndex(pd.to_datetime(frame.pop(key)))
+        return frame.set_index(dates)
+    return pd.read_parquet(path)
+
+
+def _is_saved_table(path: Path) -> bool:
+    if path.suffix.lower() == ".csv":
+        return path.with_name(path.name + ".json").is_file()
+    import pyarrow.parquet as pq
+
+    return b"simengine.table" in (pq.read_schema(path).metadata or {})
