@@ -1,0 +1,251 @@
+"""Workloads shared by the asv benchmarks (``benchmarks/bench_*.py``) and ``benchmarks/run.py``.
+
+Every workload is a plain function, so the asv classes and the table script time exactly the
+same code. Heavy optional imports (statsmodels, pyesg, pymc, dask) happen inside the functions
+that need them.
+
+The benchmark model
+-------------------
+The packaged default model was fitted with Student-t factor innovations of 3.43 degrees of
+freedom. With tails that heavy a few paths in every million draw 50-100 sigma shocks, returns
+beyond the engine's +-10,000% guard follow, and ``simulate`` raises ``NumericalError`` from
+about 1e6 monthly paths (1e5 weekly). The benchmarks therefore use the default model with
+``innovation_dof`` raised to :data:`BENCH_FACTOR_DOF`: the same code paths, the same number of
+random numbers (Student-t factors and Student-t residuals), only lighter tails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = ROOT / "scenarios" / "fed_cut_september.yaml"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+BENCH_FACTOR_DOF = 6.0
+"""Factor innovation degrees of freedom of the benchmark model (the default model's are 3.43)."""
+
+__all__ = [
+    "BENCH_FACTOR_DOF",
+    "SCENARIO",
+    "bench_model_path",
+    "bench_spec",
+    "best_time",
+    "draw_floor",
+    "engine_run",
+    "measure_subprocess",
+    "numpy_loop_var",
+    "peer_var_setup",
+    "pyesg_wiener",
+    "simengine_var",
+    "statsmodels_var",
+    "vm_hwm_kib",
+]
+
+
+@cache
+def bench_model_path() -> Path:
+    """Write the benchmark model (default model, ``innovation_dof`` = 6) to a temp file once."""
+    from simengine.params import default_model_path
+
+    text = default_model_path().read_text()
+    lines = []
+    for line in text.splitlines():
+        if line.strip().startswith("innovation_dof:"):
+            indent = line[: len(line) - len(line.lstrip())]
+            line = f"{indent}innovation_dof: {BENCH_FACTOR_DOF}"
+        lines.append(line)
+    folder = Path(tempfile.mkdtemp(prefix="simengine-bench-"))
+    path = folder / "bench_model.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def bench_spec(frequency: str = "monthly", horizon: str | None = None) -> Any:
+    """The September-cut scenario on the benchmark model, on the given grid and horizon."""
+    import simengine
+
+    changes: dict[str, Any] = {"model": str(bench_model_path()), "frequency": frequency}
+    if horizon is not None:
+        changes["horizon"] = horizon
+    return simengine.load_scenario(SCENARIO).with_overrides(**changes)
+
+
+def engine_run(spec: Any, n_paths: int, threads: int = 1, seed: int = 1) -> Any:
+    """The full simulation (factors, overlays, assets, compounding, statistics) and its summary."""
+    import simengine
+
+    result = simengine.simulate(spec, n_paths=n_paths, seed=seed, threads=threads)
+    return result.summary()
+
+
+def draw_floor(spec: Any, n_paths: int, seed: int = 1) -> None:
+    """Draw the random numbers of :func:`engine_run` alone: same generator, blocks and chunks."""
+    from simengine.api import load_params_for
+    from simengine.rng import BLOCK, draw_blocks
+    from simengine.scenario import build_scenario
+    from simengine.simulate import RunConfig, _Engine, default_chunk_size
+
+    model = build_scenario(spec)
+    engine = _Engine([model], load_params_for(spec), RunConfig(n_paths, seed))
+    per_chunk = default_chunk_size(model.n_steps) // BLOCK
+    n_blocks = engine.plan.n_blocks
+    for b0 in range(0, n_blocks, per_chunk):
+        draw_blocks(engine.root, b0, min(per_chunk, n_blocks - b0), engine.plan)
+
+
+def best_time(fn: Callable[[], Any], repeat: int = 1, warmup: bool = False) -> float:
+    """Best wall time of ``repeat`` calls (seconds), after an optional untimed call."""
+    if warmup:
+        fn()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+# VmHWM (this process's own high-water mark), not ru_maxrss: Linux carries ru_maxrss across
+# fork + exec, so a child of a big parent would report at least the parent's RSS.
+_CHILD = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from benchmarks.common import bench_spec, engine_run, vm_hwm_kib
+spec = bench_spec({frequency!r}, {horizon!r})
+engine_run(spec, 4096)  # imports and caches outside the measurement
+base = vm_hwm_kib()
+start = time.perf_counter()
+engine_run(spec, {n_paths}, threads={threads})
+seconds = time.perf_counter() - start
+print(json.dumps({{"seconds": seconds, "peak_kib": vm_hwm_kib(), "base_kib": base}}))
+"""
+
+
+def vm_hwm_kib() -> int:
+    """Peak resident set size of this process (``VmHWM`` in ``/proc/self/status``), KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def measure_subprocess(
+    n_paths: int, threads: int = 1, frequency: str = "monthly", horizon: str | None = None
+) -> dict[str, float]:
+    """Time and peak RSS of one simulation in a fresh interpreter.
+
+    Returns
+    -------
+    dict
+        ``seconds`` (simulation only), ``peak_mib`` (peak RSS of the process, imports
+        included) and ``base_mib`` (peak RSS after imports and a 4096-path warm-up).
+    """
+    code = _CHILD.format(
+        root=str(ROOT), frequency=frequency, horizon=horizon, n_paths=n_paths, threads=threads
+    )
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return {
+        "seconds": data["seconds"],
+        "peak_mib": data["peak_kib"] / 1024.0,
+        "base_mib": data["base_kib"] / 1024.0,
+    }
+
+
+# --- peers: a correlated 5-factor VAR(1) -----------------------------------------------------
+
+PEER_FACTORS = 5
+
+
+def peer_var_setup(seed: int = 0) -> Any:
+    """A statsmodels VAR(1) with intercept, fitted to 400 observations of a random 5-factor VAR."""
+    from statsmodels.tsa.api import VAR
+
+    rng = np.random.default_rng(seed)
+    K = PEER_FACTORS
+    A = 0.5 * np.eye(K) + 0.05 * rng.standard_normal((K, K))
+    L = np.linalg.cholesky(0.5 * np.eye(K) + 0.5 * np.ones((K, K)))
+    y = np.zeros((400, K))
+    for t in range(1, 400):
+        y[t] = 0.1 + A @ y[t - 1] + L @ rng.standard_normal(K)
+    return VAR(y).fit(1)
+
+
+def statsmodels_var(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> np.ndarray:
+    """``VARResults.simulate_var(steps, nsimulations=n_paths)`` (statsmodels >= 0.14)."""
+    # steps counts the initial observation, so ask for one more to get n_steps new ones
+    return results.simulate_var(
+        steps=n_steps + 1, nsimulations=n_paths, rng=np.random.default_rng(seed)
+    )
+
+
+def simengine_var(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> np.ndarray:
+    """The same VAR on simengine: shocks from :func:`simengine.rng.draw_blocks`, then
+    :func:`simengine.factors.propagate` (chunked like the engine)."""
+    from types import SimpleNamespace
+
+    from simengine.factors import propagate
+    from simengine.rng import BLOCK, DrawPlan, draw_blocks, root_seed
+    from simengine.simulate import _single_threaded_blas, default_chunk_size
+
+    K = PEER_FACTORS
+    A = results.coefs[0][None]  # (D=1, K, K)
+    chol = np.linalg.cholesky(results.sigma_u)[None]
+    c = np.asarray(results.intercept)
+    pp = SimpleNamespace(A=A, chol=chol)
+    scn = SimpleNamespace(pin_mask=np.zeros((n_steps, K), bool), pin_value=np.zeros((n_steps, K)))
+    plan = DrawPlan(n_paths=n_paths, n_steps=n_steps, n_factors=K, n_assets=0)
+    root = root_seed(seed)
+    exog = np.broadcast_to(c, (1, n_steps, K))
+    z0 = np.zeros((1, K))
+    per_chunk = default_chunk_size(n_steps) // BLOCK
+    last = None
+    with _single_threaded_blas():  # as inside the engine
+        for b0 in range(0, plan.n_blocks, per_chunk):
+            draws = draw_blocks(root, b0, min(per_chunk, plan.n_blocks - b0), plan)
+            last = propagate(z0, draws.factor, exog, pp, scn)
+    return last
+
+
+def numpy_loop_var(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> np.ndarray:
+    """What one writes by hand: a per-step loop over all paths, multivariate normal per step."""
+    rng = np.random.default_rng(seed)
+    A = results.coefs[0]
+    c = np.asarray(results.intercept)
+    sigma = np.asarray(results.sigma_u)
+    z = np.zeros((n_paths, n_steps + 1, PEER_FACTORS))
+    for t in range(1, n_steps + 1):
+        eps = rng.multivariate_normal(np.zeros(PEER_FACTORS), sigma, size=n_paths)
+        z[:, t] = c + z[:, t - 1] @ A.T + eps
+    return z
+
+
+def pyesg_wiener(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> np.ndarray:
+    """pyesg's ``JointWienerProcess`` (correlated Brownian motions, no VAR) with the same
+    covariance: the closest thing pyesg offers."""
+    from pyesg import JointWienerProcess
+
+    sigma = np.asarray(results.sigma_u)
+    sd = np.sqrt(np.diag(sigma))
+    process = JointWienerProcess(
+        mu=np.zeros(PEER_FACTORS), sigma=sd, correlation=sigma / np.outer(sd, sd)
+    )
+    return process.scenarios(
+        np.zeros(PEER_FACTORS), dt=1.0, n_scenarios=n_paths, n_steps=n_steps, random_state=seed
+    )
