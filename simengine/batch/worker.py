@@ -14,6 +14,7 @@ from typing import Any
 
 from simengine.batch.jobs import Job
 from simengine.exceptions import SimengineError
+from simengine.io import safe_child
 
 __all__ = ["execute_job", "reusable_result"]
 
@@ -72,8 +73,8 @@ def execute_job(job: Job, out_dir: str, force: bool = False) -> dict[str, Any]:
     from simengine.api import simulate
 
     t0 = time.perf_counter()
-    path = Path(out_dir) / job.result_file
     try:
+        path = safe_child(Path(out_dir) / "results", Path(job.result_file).name)
         existing = None if force else reusable_result(path, job)
         if existing is not None:
             summary = existing.summary()

@@ -174,13 +174,15 @@ def _emit(result: Any, fmt: OutputFormat) -> None:
 
 def _save(result: Any, out: Path | None, stem: str, force: bool, plot: Path | None) -> None:
     if out is not None:
-        nc = result.to_netcdf(out / f"{stem}.nc", overwrite=force)
-        csv = result.write_summary(out / f"{stem}_summary.csv", overwrite=force)
+        from simengine.io import safe_child
+
+        nc = result.to_netcdf(safe_child(out, f"{stem}.nc"), overwrite=force)
+        csv = result.write_summary(safe_child(out, f"{stem}_summary.csv"), overwrite=force)
         written = [nc, csv]
         if hasattr(result, "difference_summary"):
             from simengine.io import atomic_write
 
-            path = out / f"{stem}_differences.csv"
+            path = safe_child(out, f"{stem}_differences.csv")
             with atomic_write(path, overwrite=force) as tmp:
                 result.difference_summary().reset_index().to_csv(tmp, index=False)
             written.append(path)
