@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
 from simengine import stats
 from simengine.assets import asset_returns
+from simengine.blas import single_threaded_blas
 from simengine.exceptions import SimulationError
 from simengine.factors import PathParams, exogenous_terms, propagate, unconditional_mean
 from simengine.params import ModelParams
@@ -363,23 +363,6 @@ def _map_bounded(fn: Callable, items: list[int], threads: int) -> Iterator:
             yield fut.result()
 
 
-@contextmanager
-def _single_threaded_blas() -> Iterator[None]:
-    """Limit BLAS to one thread while simulating.
-
-    The engine's matrix products are tiny ((m, 4) @ (4, 4)); a multi-threaded BLAS spends more
-    time synchronising than computing, and competes with the engine's own worker threads
-    (measured: 2.3 s -> 5.6 s for 400k monthly paths on 2 busy cores).
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with pymc
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 def run_scenarios(
     scenarios: Sequence[ScenarioModel],
     params: ModelParams,
@@ -420,7 +403,7 @@ def run_scenarios(
     def one(b0: int) -> tuple[list[ChunkStats], list[tuple[np.ndarray, ...]]]:
         return engine.run_blocks(b0, min(blocks_per_chunk, n_blocks - b0))
 
-    with _single_threaded_blas():
+    with single_threaded_blas():
         for accs, smp in _map_bounded(one, starts, cfg.threads):
             if total is None:
                 total, samples = accs, smp

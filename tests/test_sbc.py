@@ -33,10 +33,10 @@ too narrow (both ends, U shape) or too wide (middle, hump) relative to the model
 likelihood: a bug in the likelihood, priors or reparametrisation of ``model.py`` against the
 documented equations, or a sampler that does not converge on prior-typical data sets.
 
-Efficiency. ``model.py`` holds the data as graph constants; the test wraps its
-``_data_containers`` so that the observed ``y`` and standardised ``zs`` become ``pm.Data``
-containers (everything else is the module's code), compiles once with nutpie and swaps the
-data per replication with ``CompiledModel.with_data`` (compiling takes ~20 s, one fit ~0.5 s).
+Efficiency. ``build_model(..., observed_as_data=True)`` holds the observed returns and
+standardised factors in ``pm.Data`` containers (everything else is the module's ordinary
+model); the test compiles once with nutpie and swaps the data per replication with
+``CompiledModel.with_data(**observed_data(...))`` (compiling takes ~20 s, one fit ~0.5 s).
 
 Statistics. Ranks are binned into B bins and tested with Pearson's chi-square against the exact
 bin probabilities. K = 10 parameters, each tested at alpha = 5e-4 (Bonferroni): with a correct
@@ -48,9 +48,7 @@ close to independent (Talts et al. Sec. 5.1: autocorrelation alone produces U-sh
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from unittest import mock
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -121,26 +119,6 @@ def _base(seed: int = 0):
     return priors, prepare_data(table, priors)
 
 
-def _with_observed_containers(original: Callable) -> Callable:
-    """Wrap ``model._data_containers``: same arrays, but ``y`` and ``zs`` as ``pm.Data``."""
-
-    def containers(data):
-        arrays = original(data)
-        for name in ("y", "zs"):
-            arrays[name] = pm.Data(f"sbc_{name}", np.asarray(arrays[name].data))
-        return arrays
-
-    return containers
-
-
-def _observed(data, y: np.ndarray, z: np.ndarray) -> dict[str, np.ndarray]:
-    """The observed arrays the module's own ``_data_containers`` derives from ``y`` and ``z``."""
-    from simengine.bayes import model as model_module
-
-    arrays = model_module._data_containers(replace(data, y=y, z=z))
-    return {f"sbc_{name}": np.asarray(arrays[name].data) for name in ("y", "zs")}
-
-
 def _unit_t(rng: np.random.Generator, nu: float, shape: tuple[int, int]) -> np.ndarray:
     """Multivariate Student-t(nu) rows with unit marginal variances (one mixing per row)."""
     w = rng.chisquare(nu, size=(shape[0], 1)) / nu
@@ -179,18 +157,13 @@ def run_sbc(
     seed : int
         Seeds the prior draws, the data and the sampler (deterministic).
     """
-    from simengine.bayes import model as model_module
     from simengine.bayes.diagnostics import PARAMETER_VARS
-    from simengine.bayes.fit import _single_threaded_blas
+    from simengine.bayes.model import build_model, observed_data
+    from simengine.blas import single_threaded_blas
 
     start = time.perf_counter()
     priors, data = _base(seed)
-    with mock.patch.object(
-        model_module,
-        "_data_containers",
-        _with_observed_containers(model_module._data_containers),
-    ):
-        model = model_module.build_model(data, priors)
+    model = build_model(data, priors, observed_as_data=True)
     names = list(PARAMETER_VARS)  # every parameter of the contract: all enter _simulate
     prior = pm.sample_prior_predictive(
         draws=n_reps, model=model, var_names=names, random_seed=seed
@@ -202,12 +175,12 @@ def run_sbc(
     truths = np.zeros((n_reps, len(PARAMETERS)))
     kept = np.zeros((n_reps, n_draws, len(PARAMETERS)))
     divergences = 0
-    with _single_threaded_blas():
+    with single_threaded_blas():
         for i in range(n_reps):
             theta = {name: prior[name].values[0, i] for name in names}
             y, z = _simulate(theta, data, rng)
             idata = nutpie.sample(
-                compiled.with_data(**_observed(data, y, z)),
+                compiled.with_data(**observed_data(data, y, z)),
                 draws=draws,
                 tune=tune,
                 chains=chains,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import time
@@ -14,6 +13,7 @@ import pandas as pd
 
 from simengine.bayes.diagnostics import Thresholds, check_convergence, diagnose
 from simengine.bayes.priors import PriorSet, load_priors
+from simengine.blas import single_threaded_blas
 from simengine.exceptions import CalibrationError
 
 __all__ = ["DEFAULT_SEED", "fit", "resolve_sampler", "sample_model"]
@@ -74,21 +74,8 @@ def sample_model(
         )
     name = resolve_sampler(sampler)
     cores = cores or max(1, min(chains, os.cpu_count() or 1))
-    with _single_threaded_blas():
+    with single_threaded_blas():
         return _run_sampler(name, model, draws, tune, chains, cores, seed, progress)
-
-
-def _single_threaded_blas():
-    """Limit BLAS to one thread while chains run in parallel.
-
-    Chains already occupy the cores; OpenBLAS threads on top of them spin and contend (we
-    measured sampling 50x slower on a loaded 2-core machine). Uses threadpoolctl when installed.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _run_sampler(

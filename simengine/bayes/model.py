@@ -13,12 +13,14 @@ import pytensor.tensor as pt
 from simengine.bayes.prepare import ModelData
 from simengine.bayes.priors import EXPOSURES, VAR_FACTORS, PriorSet
 
-__all__ = ["DT", "build_model"]
+__all__ = ["DT", "OBSERVED", "build_model", "observed_data"]
 
 DT = 1.0 / 12.0
+OBSERVED = ("y", "zs")
+"""Observed arrays (returns, standardised factors) that ``observed_as_data`` makes swappable."""
 
 
-def build_model(data: ModelData, priors: PriorSet) -> pm.Model:
+def build_model(data: ModelData, priors: PriorSet, *, observed_as_data: bool = False) -> pm.Model:
     """Build the joint PyMC model of asset returns and factor dynamics.
 
     Parameters
@@ -27,6 +29,11 @@ def build_model(data: ModelData, priors: PriorSet) -> pm.Model:
         Aligned arrays from :func:`simengine.bayes.prepare.prepare_data`.
     priors : PriorSet
         Validated priors (:func:`simengine.bayes.priors.load_priors`).
+    observed_as_data : bool
+        Hold the observed returns and factors in ``pm.Data`` containers named
+        ``observed_y`` / ``observed_zs`` (see :func:`observed_data`), so that one compiled model
+        can be refitted to new observations (``pm.set_data`` or nutpie's ``with_data``), as
+        simulation-based calibration does. Regressors and standardisation stay fixed.
 
     Returns
     -------
@@ -68,9 +75,24 @@ def build_model(data: ModelData, priors: PriorSet) -> pm.Model:
     }
     with pm.Model(coords=coords) as model:
         arrays = _data_containers(data)
+        if observed_as_data:
+            for name in OBSERVED:
+                arrays[name] = pm.Data(f"observed_{name}", np.asarray(arrays[name].data))
         _asset_block(arrays, data.assets, priors)
         _factor_block(arrays, priors, innovations=priors.innovations)
     return model
+
+
+def observed_data(data: ModelData, y: np.ndarray, z: np.ndarray) -> dict[str, np.ndarray]:
+    """New observations for a model built with ``observed_as_data=True``.
+
+    ``y`` (T, N) monthly log returns and ``z`` (T, K) factors in natural units, standardised
+    with ``data``'s fixed mean and sd; returns ``{"observed_y": ..., "observed_zs": ...}``.
+    """
+    return {
+        "observed_y": np.asarray(y, dtype=float),
+        "observed_zs": (np.asarray(z, dtype=float) - data.z_mean) / data.z_sd,
+    }
 
 
 def _data_containers(data: ModelData) -> dict[str, pt.TensorVariable]:
