@@ -30,7 +30,6 @@ class PathParams:
     """
 
     def __init__(self, params: ModelParams, dt: np.ndarray, param_draw: np.ndarray | None) -> None:
-        self.per_path = param_draw is not None
         for name in _PER_PATH:
             value = getattr(params, name)
             setattr(self, name, value if param_draw is None else value[param_draw])

@@ -134,14 +134,6 @@ class Draws:
     param_draw: np.ndarray
 
 
-def _normals(gen: np.random.Generator, n: int, shape: tuple[int, ...], anti: bool) -> np.ndarray:
-    if not anti:
-        return gen.standard_normal((n, *shape))
-    half = -(-n // 2)
-    base = gen.standard_normal((half, *shape))
-    return np.concatenate([base, -base[: n - half]])
-
-
 def _uniforms(gen: np.random.Generator, n: int, lead: int | None, anti: bool) -> np.ndarray:
     """Uniforms of shape (n, lead) path-major, or (lead, n) event-major when ``lead`` is given."""
     half = -(-n // 2) if anti else n
@@ -232,12 +224,6 @@ def _draw_block_into(
     out.tariff_u[:, rows] = _uniforms(
         _stream(root, block, Kind.TARIFF), n, plan.n_tariff_events, anti
     )
-
-
-def _draw_block(root: np.random.SeedSequence, block: int, plan: DrawPlan) -> Draws:
-    out = _empty_draws(plan.block_length(block), plan)
-    _draw_block_into(root, block, plan, out, 0)
-    return out
 
 
 def draw_blocks(

@@ -8,7 +8,7 @@ uniforms drawn in :mod:`simengine.rng`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -175,7 +175,6 @@ class ScenarioModel:
     pin_value: np.ndarray  # (M, K)
     z0: np.ndarray | None  # (K,) or None = unconditional mean
     short_interest_bn: float | None
-    index_levels: dict[str, float] = field(default_factory=dict)
     spec_hash: str = ""
 
     @property
@@ -314,7 +313,6 @@ def build_scenario(spec: ScenarioSpec) -> ScenarioModel:
         ),
         z0=z0,
         short_interest_bn=None if positioning is None else positioning.short_interest_bn,
-        index_levels=dict(initial.index_levels or {}),
         spec_hash=spec.spec_hash(),
         **_overlays(spec, grid),
     )
