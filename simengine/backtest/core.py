@@ -8,7 +8,9 @@ value with no surprises, the tariff held at its origin level), and the realised 
 returns of the Russell 2000 and the Nasdaq-100 over months ``o+1 .. o+horizon`` are scored
 (PIT, coverage of central intervals, CRPS) against the model and against a random-walk
 benchmark: ``N(h * drift, h * s**2)`` with ``s`` the trailing ``rw_window``-month volatility
-and drift 0 (or the trailing mean).
+and drift 0 (or the trailing mean), and, when the VIX is given, a second and stronger benchmark,
+the VIX-scaled random walk ``N(h * drift, h * (s VIX_o / mean(VIX_..o))**2)``: the same volatility
+scaled by the VIX at the origin over its expanding mean of month-end closes up to the origin.
 
 The simulation goes through the engine: a :class:`~simengine.spec.ScenarioSpec` built with
 :meth:`~simengine.spec.ScenarioSpec.from_data`, compiled by
@@ -197,10 +199,34 @@ def _random_walk(known: pd.DataFrame, asset: str, cfg: BacktestConfig) -> tuple[
     return cfg.horizon * drift, float(r.std(ddof=1)) * np.sqrt(cfg.horizon)
 
 
+def _vix_scale(vix: pd.Series | None, origin: pd.Timestamp) -> float | None:
+    """VIX at the origin over the expanding mean of month-end VIX closes up to it."""
+    if vix is None:
+        return None
+    known = vix.loc[:origin].dropna()
+    return float(known.iloc[-1] / known.mean()) if len(known) else None
+
+
+def _normal_scores(prefix: str, mean: float, sd: float, y: float) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        f"{prefix}mean": mean,
+        f"{prefix}sd": sd,
+        f"{prefix}pit": pit_normal(mean, sd, y),
+        f"{prefix}crps": crps_normal(mean, sd, y),
+    }
+    for c, inside in zip(LEVELS, coverage_normal(mean, sd, y), strict=True):
+        row[f"{prefix}in{int(c * 100)}"] = inside
+    return row
+
+
 def _score_row(
-    x: np.ndarray, y: float, rw: tuple[float, float], origin: pd.Timestamp, asset: str
+    x: np.ndarray,
+    y: float,
+    rw: tuple[float, float],
+    origin: pd.Timestamp,
+    asset: str,
+    vix_scale: float | None = None,
 ) -> dict[str, Any]:
-    mean, sd = rw
     row: dict[str, Any] = {
         "origin": origin,
         "asset": asset,
@@ -209,15 +235,12 @@ def _score_row(
         "sd": float(x.std(ddof=1)),
         "pit": pit_samples(x, y),
         "crps": crps_samples(x, y),
-        "rw_mean": mean,
-        "rw_sd": sd,
-        "rw_pit": pit_normal(mean, sd, y),
-        "rw_crps": crps_normal(mean, sd, y),
     }
     for c, inside in zip(LEVELS, coverage_samples(x, y), strict=True):
         row[f"in{int(c * 100)}"] = inside
-    for c, inside in zip(LEVELS, coverage_normal(mean, sd, y), strict=True):
-        row[f"rw_in{int(c * 100)}"] = inside
+    row.update(_normal_scores("rw_", rw[0], rw[1], y))
+    if vix_scale is not None:
+        row.update(_normal_scores("vrw_", rw[0], rw[1] * vix_scale, y))
     return row
 
 
@@ -226,6 +249,7 @@ def run_backtest(
     cfg: BacktestConfig,
     daily: pd.DataFrame | None = None,
     progress: Callable[[int, int], None] | None = None,
+    vix: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Score rolling-origin forecasts; one row per origin and asset.
 
@@ -238,12 +262,15 @@ def run_backtest(
         Daily log returns (:func:`simengine.data.fit.daily_closes`) for the squeeze jumps.
     progress : callable, optional
         ``progress(done, total)`` after each origin.
+    vix : Series, optional
+        Month-end VIX closes (:func:`simengine.data.estimate_volatility.monthly_vix`) for the
+        VIX-scaled random walk (``vrw_*`` columns); without it that benchmark is left out.
 
     Returns
     -------
     DataFrame
         Columns ``origin, asset, realised, mean, sd, pit, crps, in50, in80, in90`` and the same
-        for the random walk (``rw_*``). ``attrs["failed_origins"]`` maps origins whose
+        for the random walk (``rw_*``) and the VIX-scaled random walk (``vrw_*``). ``attrs["failed_origins"]`` maps origins whose
         simulation tripped a numerical guard (:class:`NumericalError`, e.g. a path beyond
         +10,000% from an extreme Student-t draw) to the message; they are not scored.
     """
@@ -261,9 +288,10 @@ def run_backtest(
         pos = frame.index.get_loc(origin)
         realised = frame.iloc[pos + 1 : pos + 1 + cfg.horizon][list(ASSETS)].sum()
         known = history(frame, origin)
+        scale = _vix_scale(vix, origin)
         for j, asset in enumerate(ASSETS):
             rw = _random_walk(known, asset, cfg)
-            rows.append(_score_row(x[:, j], float(realised[asset]), rw, origin, asset))
+            rows.append(_score_row(x[:, j], float(realised[asset]), rw, origin, asset, scale))
         if progress is not None:
             progress(i + 1, len(days))
     out = pd.DataFrame(rows)

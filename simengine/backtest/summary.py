@@ -18,24 +18,41 @@ __all__ = ["save_backtest", "plot_pit", "summarise", "summary_json"]
 PIT_BINS = 10
 
 
+FORECASTERS: tuple[tuple[str, str], ...] = (
+    ("model", ""),
+    ("random_walk", "rw_"),
+    ("vix_random_walk", "vrw_"),
+)
+"""Forecaster name and its column prefix in the forecasts table."""
+
+
+def _forecasters(forecasts: pd.DataFrame) -> list[tuple[str, str]]:
+    return [(who, p) for who, p in FORECASTERS if f"{p}crps" in forecasts.columns]
+
+
 def summarise(forecasts: pd.DataFrame) -> pd.DataFrame:
-    """Per asset and forecaster (``model``, ``random_walk``): coverage, CRPS, PIT uniformity.
+    """Per asset and forecaster (``model``, ``random_walk``, ``vix_random_walk``): scores.
 
     Columns: ``n``, ``cover50``, ``cover80``, ``cover90`` (share of realised values inside the
-    central interval), ``crps`` (mean), ``crps_skill`` (1 - CRPS / random-walk CRPS; > 0: the
-    model beats the random walk), ``pit_mean``, ``pit_chi2_p`` (descriptive: overlapping
-    horizons make consecutive PITs dependent).
+    central interval), ``crps`` (mean), ``crps_skill`` (1 - CRPS / random-walk CRPS; > 0: beats
+    the random walk), ``crps_skill_vix`` (1 - CRPS / VIX-scaled random-walk CRPS, when that
+    benchmark was run), ``pit_mean``, ``pit_chi2_p`` (descriptive: overlapping horizons make
+    consecutive PITs dependent).
     """
     rows = []
+    who_prefix = _forecasters(forecasts)
     for asset, g in forecasts.groupby("asset", sort=False):
         rw_crps = float(g["rw_crps"].mean())
-        for who, prefix in (("model", ""), ("random_walk", "rw_")):
+        vrw_crps = float(g["vrw_crps"].mean()) if "vrw_crps" in g else None
+        for who, prefix in who_prefix:
             crps = float(g[f"{prefix}crps"].mean())
             row: dict[str, Any] = {"asset": asset, "forecaster": who, "n": len(g)}
             for c in LEVELS:
                 row[f"cover{int(c * 100)}"] = float(g[f"{prefix}in{int(c * 100)}"].mean())
             row["crps"] = crps
             row["crps_skill"] = 1.0 - crps / rw_crps
+            if vrw_crps is not None:
+                row["crps_skill_vix"] = 1.0 - crps / vrw_crps
             row["pit_mean"] = float(g[f"{prefix}pit"].mean())
             row["pit_chi2_p"] = pit_chi2(g[f"{prefix}pit"].to_numpy(), PIT_BINS)[1]
             rows.append(row)
@@ -51,9 +68,10 @@ def summary_json(forecasts: pd.DataFrame, settings: dict[str, Any]) -> dict[str,
     """Machine-readable summary: settings, per-asset scores and PIT histogram counts."""
     table = summarise(forecasts)
     doc: dict[str, Any] = {"settings": settings, "assets": {}}
+    prefixes = dict(FORECASTERS)
     for (asset, who), row in table.iterrows():
         entry = doc["assets"].setdefault(asset, {})
-        prefix = "" if who == "model" else "rw_"
+        prefix = prefixes[str(who)]
         counts = pit_chi2(forecasts.loc[forecasts["asset"] == asset, f"{prefix}pit"].to_numpy())[0]
         entry[who] = {**{k: float(v) for k, v in row.items()}, "pit_histogram": counts.tolist()}
     return doc
@@ -91,7 +109,10 @@ def plot_pit(forecasts: pd.DataFrame, path: Path, force: bool = False) -> Path:
     edges = np.linspace(0.0, 1.0, PIT_BINS + 1)
     for ax, asset in zip(axes[0], assets, strict=True):
         g = forecasts[forecasts["asset"] == asset]
-        for col, label, style in (("pit", "model", "C0"), ("rw_pit", "random walk", "C1")):
+        lines = [("pit", "model", "C0"), ("rw_pit", "random walk", "C1")]
+        if "vrw_pit" in g:
+            lines.append(("vrw_pit", "VIX-scaled random walk", "C2"))
+        for col, label, style in lines:
             counts = np.histogram(g[col], bins=edges)[0] / len(g) * PIT_BINS
             ax.stairs(counts, edges, label=label, color=style, linewidth=2)
         ax.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="uniform")

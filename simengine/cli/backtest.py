@@ -14,11 +14,12 @@ from simengine.cli.common import console, err_console, progress_bar
 __all__ = ["backtest", "register"]
 
 INDEX = {"small_cap": "RUT", "large_cap": "NDX"}
+WHO = {"model": "model", "random_walk": "RW", "vix_random_walk": "VIX-RW"}
 
 
 def _print(summary, failed: dict[str, str], horizon: int) -> None:
     table = Table(
-        title=f"Backtest: {horizon}-month cumulative log returns (model vs random walk)",
+        title=f"Backtest: {horizon}-month cumulative log returns (model vs random walks)",
         title_justify="left",
     )
     for col in (
@@ -37,7 +38,7 @@ def _print(summary, failed: dict[str, str], horizon: int) -> None:
     for (asset, who), row in summary.iterrows():
         table.add_row(
             INDEX.get(asset, asset),
-            "model" if who == "model" else "RW",
+            WHO.get(str(who), str(who)),
             f"{int(row['n'])}",
             *(f"{100 * row[c]:.1f}%" for c in ("cover50", "cover80", "cover90")),
             f"{row['crps']:.4f}",
@@ -48,7 +49,8 @@ def _print(summary, failed: dict[str, str], horizon: int) -> None:
     console.print(table)
     console.print(
         "in X%: share of realised returns inside the central X% interval (target X%); RW: "
-        "random walk, trailing 60-month volatility; skill: 1 - CRPS/CRPS(RW), > 0 beats the "
+        "random walk, trailing 60-month volatility; VIX-RW: the same volatility scaled by the VIX "
+        "at the origin over its expanding mean; skill: 1 - CRPS/CRPS(RW), > 0 beats the "
         "random walk; PIT: mean PIT (0.5 = unbiased); chi2 p: PIT uniformity, descriptive "
         "(overlapping horizons make PITs dependent)."
     )
@@ -85,7 +87,7 @@ def backtest(
     only, the baseline (policy rate and tariff held at their origin values) is simulated
     HORIZON months ahead, and the realised RUT and NDX cumulative log returns are scored (PIT,
     50/80/90% coverage, CRPS) against the model and a random walk with trailing 60-month
-    volatility.
+    volatility, and the same random walk with its volatility scaled by the VIX at the origin.
     """
     from simengine.backtest import (
         BacktestConfig,
@@ -96,6 +98,7 @@ def backtest(
         summary_json,
     )
     from simengine.data import build_table
+    from simengine.data.estimate_volatility import monthly_vix, read_vix
     from simengine.data.fit import daily_closes
     from simengine.io import check_can_write
 
@@ -107,7 +110,9 @@ def backtest(
     table = build_table(data)
     daily = daily_closes(Path(data)) if squeeze else None
     with progress_bar("backtest origins", fmt == "table") as bar:
-        forecasts = run_backtest(table.frame, cfg, daily, progress=bar)
+        forecasts = run_backtest(
+            table.frame, cfg, daily, progress=bar, vix=monthly_vix(read_vix(Path(data)))
+        )
     failed = forecasts.attrs.get("failed_origins", {})
     settings = {**cfg.__dict__, "data": str(data), "table_hash": table.data_hash, "failed": failed}
     if fmt == "json":
