@@ -93,6 +93,23 @@ def test_changing_data_after_an_origin_does_not_change_its_forecast() -> None:
     assert not np.allclose(base["mean"].iloc[-2:], other["mean"].iloc[-2:])
 
 
+def test_vix_scaled_random_walk_is_the_random_walk_times_the_vix_ratio() -> None:
+    frame = synthetic_table()
+    vix = pd.Series(np.linspace(10.0, 40.0, len(frame)), index=frame.index)
+    cfg = BacktestConfig(start="2003-01", end="2003-06", horizon=3, n_paths=64)
+    out = run_backtest(frame, cfg, vix=vix)
+    for origin, g in out.groupby("origin"):
+        ratio = vix.loc[origin] / vix.loc[:origin].mean()  # rising VIX: ratio > 1
+        np.testing.assert_allclose(g["vrw_sd"], g["rw_sd"] * ratio)
+        assert ratio > 1.0
+    table = summarise(out)
+    assert ("small_cap", "vix_random_walk") in table.index
+    row = table.loc[("small_cap", "model")]
+    vrw = out.loc[out["asset"] == "small_cap", "vrw_crps"].mean()
+    assert row["crps_skill_vix"] == pytest.approx(1.0 - row["crps"] / vrw)
+    assert "vrw_crps" not in run_backtest(frame, cfg).columns  # no VIX, no benchmark
+
+
 def test_origins_without_a_full_realised_horizon_are_skipped() -> None:
     frame = synthetic_table(end="2003-09")  # last row 2003-08-31
     cfg = BacktestConfig(start="2003-01", end="2003-12", horizon=3, n_paths=64)

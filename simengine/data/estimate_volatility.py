@@ -33,6 +33,8 @@ __all__ = [
     "STATE_DAYS",
     "VIX_FILE",
     "fit_gjr_daily",
+    "fit_realised_given_vix",
+    "implied_realised_vol",
     "fit_variance_term_structure",
     "monthly_realised_variance",
     "monthly_vix",
@@ -223,6 +225,26 @@ def variance_ratios(
     v = np.exp(a + c * np.log(vix) + d * np.log(rvs)) * s / float(coefs["mean_rv"])
     k = np.minimum(np.arange(n_months), v.size - 1)
     return v[k]
+
+
+def fit_realised_given_vix(rvs_me: pd.Series, vix_me: pd.Series) -> dict[str, float]:
+    """How realised volatility goes with the VIX: the default realised state for a given VIX.
+
+    ``log RVS_t = e + f log VIX_t + w_t`` at month ends, OLS; :func:`implied_realised_vol`
+    returns ``E[RVS | VIX]`` (with smearing) as an annualised volatility in %.
+    """
+    data = pd.concat({"y": np.log(rvs_me), "x": np.log(vix_me)}, axis=1).dropna()
+    if len(data) < MIN_MONTHS:
+        raise DataError(f"realised-given-VIX needs {MIN_MONTHS} months, got {len(data)}")
+    f, e = np.polyfit(data["x"], data["y"], 1)
+    resid = data["y"] - (e + f * data["x"])
+    return {"intercept": float(e), "slope": float(f), "smearing": float(np.mean(np.exp(resid)))}
+
+
+def implied_realised_vol(given_vix: dict[str, float], vix: float) -> float:
+    """Realised volatility (annualised %) expected at a VIX level (:func:`fit_realised_given_vix`)."""
+    rvs = np.exp(given_vix["intercept"] + given_vix["slope"] * np.log(vix)) * given_vix["smearing"]
+    return float(100.0 * np.sqrt(12.0 * rvs))
 
 
 def fit_gjr_daily(daily: pd.Series) -> dict[str, float]:
