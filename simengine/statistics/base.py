@@ -229,4 +229,3 @@ def n_paths(ds: xr.Dataset) -> np.ndarray:
 def per_series(values: np.ndarray, n_series: int) -> np.ndarray:
     """Repeat a per-scenario column (scenario,) over the series: (scenario, series)."""
     return np.repeat(values[:, None], n_series, axis=1)
-

@@ -110,4 +110,8 @@ class Differences(Statistic):
             ds["diff_count"].values, stats.FINE, np.array(DIFF_QUANTILES), ds["diff_sum"].values
         )
         cols = {"mean": mean, "std": std, "q05": q[..., 0], "q25": q[..., 1], "median": q[..., 2]}
-        return cols | {"q75": q[..., 3], "q95": q[..., 4], "prob_positive": ds["diff_pos"].values / n}
+        return cols | {
+            "q75": q[..., 3],
+            "q95": q[..., 4],
+            "prob_positive": ds["diff_pos"].values / n,
+        }

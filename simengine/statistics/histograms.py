@@ -84,7 +84,9 @@ class Quantiles(Statistic):
     @staticmethod
     def paths(ds: xr.Dataset, quantiles: Sequence[float]) -> np.ndarray:
         """Quantiles at every step (scenario, series, time, Q) from the per-step histograms."""
-        return stats.quantile_from_hist(ds["hist_count"].values, stats.COARSE, np.asarray(quantiles))
+        return stats.quantile_from_hist(
+            ds["hist_count"].values, stats.COARSE, np.asarray(quantiles)
+        )
 
 
 class Tails(Statistic):

@@ -63,7 +63,9 @@ class Beats(Statistic):
     def summary(self, ds: xr.Dataset, t: int, terminal: bool) -> dict[str, np.ndarray]:
         n = n_paths(ds)[:, 0]
         S = len(self.layout.series)
-        return {f"prob_{b.name}": per_series(ds[b.name].values[:, t] / n, S) for b in self.layout.beats}
+        return {
+            f"prob_{b.name}": per_series(ds[b.name].values[:, t] / n, S) for b in self.layout.beats
+        }
 
 
 class Events(Statistic):

@@ -73,7 +73,9 @@ class ParamVarShare(Statistic):
             ("draw_sum", stats.quantise(terminal)),
             ("draw_sq", stats.quantise_sq(terminal)),
         ):
-            per = [np.bincount(chunk.draw, weights=row.astype(np.float64), minlength=D) for row in q]
+            per = [
+                np.bincount(chunk.draw, weights=row.astype(np.float64), minlength=D) for row in q
+            ]
             out[name] = np.rint(np.stack(per, axis=1)).astype(np.int64)
         return out
 
