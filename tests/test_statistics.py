@@ -295,3 +295,47 @@ def test_layout_of_todays_assets():
     assert lay.beats == (Beat("small_beats_large", "small_cap", "large_cap"),)
     one = statistics_layout(("large_cap",))
     assert one.series == ("large_cap",) and one.beats == () and not one.portfolios
+
+
+# --- differences, factor means, kept sample -------------------------------------------------------
+
+
+def test_difference_summary_matches_the_path_by_path_differences():
+    """Mean, std, quantiles and P(higher) of ``R_scenario - R_reference`` on the same paths."""
+    cmp = simengine.compare(
+        [_spec(), _spec("fed_no_cut")], n_paths=BLOCK + 100, seed=4, n_sample=BLOCK
+    )
+    kept = cmp.dataset["sample_returns"].values[:, :, -1, :]  # (scenario, path, series)
+    diff = kept[1] - kept[0]
+    frame = cmp.difference_summary().xs(cmp.scenarios[1], level="scenario")
+    full = (
+        simengine.compare([_spec(), _spec("fed_no_cut")], n_paths=BLOCK, seed=4, n_sample=BLOCK)
+        .difference_summary()
+        .xs(cmp.scenarios[1], level="scenario")
+    )
+    assert (frame["reference"] == cmp.reference).all()
+    np.testing.assert_allclose(full["mean"], diff.mean(axis=0), rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(full["std"], diff.std(axis=0, ddof=1), rtol=1e-9)
+    for col, q in (("q05", 0.05), ("median", 0.5), ("q95", 0.95)):
+        np.testing.assert_allclose(full[col], np.quantile(diff, q, axis=0), atol=2e-4)
+    np.testing.assert_array_equal(full["prob_positive"], (diff > 0).mean(axis=0))
+    assert not np.allclose(frame["mean"], full["mean"])  # the extra partial block counts
+
+
+def test_factor_means_are_the_means_of_the_factor_paths(full_sample):
+    kept = full_sample.dataset["sample_factors"].values[0]  # (path, time, factor)
+    mean = full_sample.factor_mean().values[0]
+    np.testing.assert_allclose(mean, kept.mean(axis=0), atol=1e-7)
+    assert list(full_sample.factor_mean()["factor"].values[:2]) == ["policy_rate", "tariff"]
+
+
+def test_kept_sample_is_the_first_paths_for_any_chunking():
+    scn = build_scenario(_spec())
+    params = simengine.load_model(TEST_MODEL)
+    n = 3 * BLOCK
+    keep = 2 * BLOCK + 5
+    one = run_scenarios([scn], params, RunConfig(n, 2, chunk_size=n, n_sample=keep))[0]
+    many = run_scenarios([scn], params, RunConfig(n, 2, chunk_size=BLOCK, n_sample=keep))[0]
+    for name in ("sample_returns", "sample_factors", "sample_draw"):
+        np.testing.assert_array_equal(one.variable(name), many.variable(name), err_msg=name)
+    assert one.variable("sample_returns").shape[0] == keep
