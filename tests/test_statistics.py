@@ -375,3 +375,10 @@ def test_count_variables_are_integers(full_sample):
             "diff_sum",
         ):
             assert ds[name].dtype == np.int64, name
+
+
+def test_a_single_asset_run_has_no_pair_and_no_comparison():
+    res = simengine.simulate(_spec(assets=("large_cap",)), n_paths=BLOCK, seed=1)
+    summary = res.summary()
+    assert res.series == ("large_cap",)
+    assert "prob_small_beats_large" not in summary and "prob_squeeze" in summary
