@@ -378,7 +378,9 @@ def test_count_variables_are_integers(full_sample):
 
 
 def test_a_single_asset_run_has_no_pair_and_no_comparison():
-    res = simengine.simulate(_spec(assets=("large_cap",)), n_paths=BLOCK, seed=1)
+    params = simengine.load_model(TEST_MODEL).select_assets(("large_cap",))
+    scn = build_scenario(_spec())
+    res = _result(run_scenarios([scn], params, RunConfig(BLOCK, 1)), scn)
     summary = res.summary()
     assert res.series == ("large_cap",)
     assert "prob_small_beats_large" not in summary and "prob_squeeze" in summary
