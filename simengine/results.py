@@ -21,7 +21,7 @@ import xarray as xr
 from simengine import stats
 from simengine.exceptions import NumericalError, ResultVerificationError
 from simengine.io import atomic_write
-from simengine.simulate import FACTOR_NAMES, ChunkStats
+from simengine.simulate import ChunkStats
 
 __all__ = ["QUANTILES", "Comparison", "SimulationResult", "build_dataset", "load_result"]
 
@@ -39,6 +39,7 @@ def build_dataset(
     *,
     scenario_names: Sequence[str],
     series: Sequence[str],
+    factors: Sequence[str],
     dates: np.ndarray,
     attrs: dict[str, Any],
 ) -> xr.Dataset:
@@ -80,7 +81,7 @@ def build_dataset(
         "scenario": list(scenario_names),
         "series": list(series),
         "time": dates.astype("datetime64[ns]"),
-        "factor": list(FACTOR_NAMES),
+        "factor": list(factors),
         "sample": np.arange(n_sample),
         "bin_edge": stats.FINE.edges,
         "cbin_edge": stats.COARSE.edges,

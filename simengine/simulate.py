@@ -16,25 +16,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from simengine import stats
-from simengine.assets import asset_returns
 from simengine.blas import single_threaded_blas
 from simengine.exceptions import SimulationError
-from simengine.factors import PathParams, exogenous_terms, propagate, unconditional_mean
 from simengine.params import ModelParams
+from simengine.parts import RunShape, ScenarioModel
 from simengine.rng import BLOCK, DrawPlan, Draws, draw_blocks, root_seed
-from simengine.scenario import ScenarioModel
-from simengine.spec.model_file import STOCHASTIC_FACTORS
+from simengine.structure import ModelStructure
 
 __all__ = [
-    "FACTOR_NAMES",
     "ChunkStats",
     "RunConfig",
     "default_chunk_size",
     "run_scenarios",
-    "series_names",
 ]
 
-FACTOR_NAMES: tuple[str, ...] = ("policy_rate", "tariff", *STOCHASTIC_FACTORS)
+Weights = list[tuple[int, float]]
+"""A portfolio as (asset index, weight) pairs."""
+
 CELLS_PER_CHUNK = 2**19  # paths x steps per chunk: bounds memory (~tens of MB per array)
 
 
@@ -43,9 +41,10 @@ def default_chunk_size(n_steps: int) -> int:
     return max(BLOCK, (CELLS_PER_CHUNK // max(n_steps, 1)) // BLOCK * BLOCK)
 
 
-def series_names(assets: Sequence[str]) -> tuple[str, ...]:
-    """Assets, then ``pair`` (long large_cap / short small_cap) when both legs are simulated."""
-    return (*assets, "pair") if {"small_cap", "large_cap"} <= set(assets) else tuple(assets)
+def _portfolios(structure: ModelStructure) -> list[Weights]:
+    """Each portfolio of the structure as (asset index, weight) pairs."""
+    names = structure.asset_names
+    return [[(names.index(a), w) for a, w in p.weights] for p in structure.portfolios]
 
 
 @dataclass(frozen=True)
@@ -140,21 +139,39 @@ def _drawdown(RT: np.ndarray, is_pair: np.ndarray) -> np.ndarray:
     return dd
 
 
-def _cumulative_returns(r: np.ndarray, legs: tuple[int, int] | None) -> np.ndarray:
+def _weighted_sum(RT: np.ndarray, weights: Weights, out: np.ndarray) -> None:
+    """``out = sum_a w_a RT[a]`` in the order given; weights of +-1 add or subtract exactly."""
+    (first, w0), rest = weights[0], weights[1:]
+    if w0 == 1.0:
+        out[...] = RT[first]
+    elif w0 == -1.0:
+        np.negative(RT[first], out=out)
+    else:
+        np.multiply(RT[first], w0, out=out)
+    for a, w in rest:
+        if w == 1.0:
+            out += RT[a]
+        elif w == -1.0:
+            out -= RT[a]
+        else:
+            out += w * RT[a]
+
+
+def _cumulative_returns(r: np.ndarray, portfolios: list[Weights]) -> np.ndarray:
     """Simple cumulative returns ``exp(cumsum r) - 1`` in series-major layout (S, T, m).
 
-    The pair row (when ``legs`` is given) is ``R_large - R_small``. Series-major rows are
-    contiguous, which is what the histograms, sums and the drawdown loop want.
+    The assets' rows come first, then one row per portfolio, ``sum_a w_a R_a`` (per $1 a
+    side). Series-major rows are contiguous, which is what the histograms, sums and the
+    drawdown loop want.
     """
     m, T, N = r.shape
-    S = N + (legs is not None)
+    S = N + len(portfolios)
     RT = np.empty((S, T, m))
     np.cumsum(r, axis=1, out=r)
     RT[:N] = r.transpose(2, 1, 0)
     np.expm1(RT[:N], out=RT[:N])
-    if legs is not None:
-        small, large = legs
-        np.subtract(RT[large], RT[small], out=RT[N])
+    for i, weights in enumerate(portfolios):
+        _weighted_sum(RT, weights, RT[N + i])
     return RT
 
 
@@ -211,40 +228,53 @@ class _Engine:
         self.cfg = cfg
         self.dt = first.grid.dt_years
         self.weights = first.grid.month_weights
-        self.series = series_names(params.assets)
-        self.is_pair = np.array([s == "pair" for s in self.series])
-        self.legs = (
-            (params.assets.index("small_cap"), params.assets.index("large_cap"))
-            if "pair" in self.series
-            else None
+        structure = params.structure
+        self.series = structure.series
+        self.portfolios = _portfolios(structure)
+        # portfolios with net weight 0 (long/short books): drawdown in dollars, not a fraction
+        self.is_pair = np.array(
+            [False] * len(structure.assets) + [p.dollar_neutral for p in structure.portfolios]
+        )
+        names = structure.asset_names
+        self.comparisons = [(names.index(c.asset), names.index(c.beats)) for c in structure.comparisons]
+        n_meetings = max(len(s.meetings) for s in scenarios)
+        n_events = max(s.random_tariff_events.size for s in scenarios)
+        shape = RunShape(
+            n_steps=first.n_steps,
+            n_months=first.n_months,
+            n_factors=len(structure.stochastic),
+            n_assets=len(structure.assets),
+            n_meetings=n_meetings,
+            n_tariff_events=n_events,
+        )
+        streams = tuple(
+            s
+            for role, part in params.parts.items()
+            for s in part.streams(shape, params.values[role])
         )
         self.plan = DrawPlan(
             n_paths=cfg.n_paths,
-            n_steps=first.n_steps,
-            n_months=first.n_months,
-            n_factors=len(STOCHASTIC_FACTORS),
-            n_assets=len(params.assets),
-            n_meetings=max(len(s.meetings) for s in scenarios),
-            n_tariff_events=max(s.random_tariff_events.size for s in scenarios),
+            streams=streams,
             n_param_draws=params.n_draws,
-            nu_f=tuple(params.nu_f.tolist()),
-            nu_a=tuple(params.nu_a.tolist()),
             antithetic=cfg.antithetic,
         )
         self.root = root_seed(cfg.seed)
 
-    def paths(self, scn: ScenarioModel, draws: Draws, pp: PathParams) -> tuple:
+    def paths(self, scn: ScenarioModel, draws: Draws, pp: dict) -> tuple:
         """Cumulative returns ``RT`` (S, T, m), policy and tariff paths, factors on the steps
-        ``z`` (m, T, K) and jump counts (m, T)."""
-        policy = scn.policy_paths(draws.decision_u[: len(scn.meetings)])
-        tariff = scn.tariff_paths(draws.tariff_u[: scn.random_tariff_events.size])
-        exog = exogenous_terms(scn, pp, policy, tariff)
-        z0 = scn.z0[None] if scn.z0 is not None else unconditional_mean(pp.A, pp.c)
-        z = propagate(z0, draws.factor, exog, pp, scn)
-        r, n_jumps = asset_returns(
-            z, self.weights, policy, tariff, draws.asset, draws.jump_u, draws.jump_z, pp, scn
-        )
-        RT = _cumulative_returns(r, self.legs)
+        ``z`` (m, T, K) and jump counts (m, T).
+
+        The parts run in the order of :data:`simengine.parts.ROLES`; ``pp`` holds each part's
+        parameters for these paths (:meth:`ModelParams.per_path`).
+        """
+        parts = self.params.parts
+        policy = parts["policy"].simulate(scn, draws, pp["policy"])
+        tariff = parts["overlays"].tariff(scn, draws)
+        z = parts["dynamics"].simulate(scn, draws, pp["dynamics"], policy, tariff)
+        r = parts["returns"].simulate(z, self.weights, self.dt, pp["returns"], policy, tariff)
+        parts["residuals"].add(r, draws, self.dt, pp["residuals"])
+        n_jumps = parts["jumps"].add(r, draws, self.dt, pp["jumps"], scn.short_interest_bn)
+        RT = _cumulative_returns(r, self.portfolios)
         _check_returns(RT, f"cumulative returns of scenario {scn.name!r}")
         # factors are reported per step: the values of the month each step ends in
         return RT, policy.level_step, tariff.level_step, z[:, scn.grid.step_month], n_jumps
@@ -264,7 +294,7 @@ class _Engine:
         scenario's terminal returns (S, m), for the difference distributions)."""
         S, T, m = RT.shape
         D = self.params.n_draws
-        acc = ChunkStats(S, T, len(FACTOR_NAMES), D, self.plan.n_blocks)
+        acc = ChunkStats(S, T, len(self.params.structure.factors), D, self.plan.n_blocks)
         acc.n = m
         # one asinh for both grids (same scale): per-step coarse bins, terminal fine bins
         zt = stats.COARSE.transform(RT)
@@ -277,8 +307,7 @@ class _Engine:
         acc.loss_count = np.count_nonzero(RT < 0, axis=-1).astype(np.int64)
         acc.sum = stats.quantised_sum(RT, axis=-1, checked=True)
         acc.sum_sq = stats.quantised_sum(RT, axis=-1, square=True, checked=True)
-        if self.legs is not None:
-            small, large = self.legs
+        for small, large in self.comparisons[:1]:
             acc.small_beats_large = np.count_nonzero(RT[small] > RT[large], axis=-1).astype(
                 np.int64
             )
@@ -319,7 +348,7 @@ class _Engine:
     ) -> tuple[list[ChunkStats], list[tuple[np.ndarray, ...]]]:
         """Simulate whole blocks; return per-scenario accumulators and kept sample paths."""
         draws = draw_blocks(self.root, first_block, n_blocks, self.plan)
-        pp = PathParams(self.params, self.dt, draws.param_draw if self.params.n_draws > 1 else None)
+        pp = self.params.per_path(draws.param_draw if self.params.n_draws > 1 else None)
         keep = max(0, min(self.cfg.n_sample, self.cfg.n_paths) - first_block * BLOCK)
         accs, samples, ref = [], [], None
         for i, scn in enumerate(self.scenarios):

@@ -73,6 +73,23 @@ PARAM_DIMS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Posterior variable -> (role of the part, field of its parameters) in ``ModelParams``.
+PARAM_FIELDS: dict[str, tuple[str, str]] = {
+    "c": ("dynamics", "c"),
+    "A": ("dynamics", "A"),
+    "chol": ("dynamics", "chol"),
+    "g": ("dynamics", "g"),
+    "nu_f": ("dynamics", "nu"),
+    "neutral": ("policy", "neutral"),
+    "mu": ("returns", "mu"),
+    "kappa": ("returns", "kappa"),
+    "beta": ("returns", "beta"),
+    "sigma": ("residuals", "sigma"),
+    "chol_a": ("residuals", "chol"),
+    "nu_a": ("residuals", "nu"),
+}
+
+
 def package_version() -> str:
     """simengine's version (installed metadata, else ``simengine.__version__``, else unknown)."""
     from importlib import metadata
@@ -317,13 +334,29 @@ def params_from_posterior(params, path: str | Path | None = None):
     """
     path = DEFAULT_POSTERIOR_PATH if path is None or str(path) == "default" else Path(path)
     idata = load_posterior(path)
+    attrs = idata.posterior.attrs
+    structure = params.structure
+    if tuple(json.loads(attrs["factors"])) != structure.stochastic:
+        raise PosteriorMismatchError(
+            f"posterior {path} has factors {json.loads(attrs['factors'])}; the model's stochastic "
+            f"factors are {list(structure.stochastic)}: refit the posterior for this model"
+        )
     arrays = _select_assets(
-        posterior_to_param_arrays(idata),
-        json.loads(idata.posterior.attrs["assets"]),
-        params.assets,
-        path,
+        posterior_to_param_arrays(idata), json.loads(attrs["assets"]), params.assets, path
     )
-    return params.with_draws(arrays, posterior_hash=posterior_file_hash(path))
+    have = tuple(json.loads(attrs["exposures"]))
+    if have != structure.exposures:
+        missing = sorted(set(structure.exposures) - set(have))
+        if missing:
+            raise PosteriorMismatchError(
+                f"posterior {path} lacks exposures {missing} of the model: refit it for this model"
+            )
+        arrays["beta"] = arrays["beta"][..., [have.index(e) for e in structure.exposures]]
+    nested: dict[str, dict[str, np.ndarray]] = {}
+    for name, value in arrays.items():
+        role, field = PARAM_FIELDS[name]
+        nested.setdefault(role, {})[field] = value
+    return params.with_draws(nested, posterior_hash=posterior_file_hash(path))
 
 
 def _select_assets(

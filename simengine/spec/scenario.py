@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -51,7 +51,6 @@ from simengine.spec.errors import (
     locate,
 )
 from simengine.spec.fields import (
-    FACTORS,
     MAX_HORIZON_YEARS,
     MAX_PATHS,
     AssetName,
@@ -66,7 +65,6 @@ from simengine.spec.fields import (
 )
 
 __all__ = [
-    "FACTORS",
     "MAX_HORIZON_YEARS",
     "MAX_PATHS",
     "Drift",
@@ -79,7 +77,6 @@ __all__ = [
     "ScenarioSpec",
     "Shock",
     "TariffStep",
-    "check_assets",
 ]
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
@@ -159,7 +156,7 @@ class TariffStep(_Part):
 class Drift(_Part):
     """A mean shift of a stochastic factor over a date range."""
 
-    factor: Factor = Field(description="one of rates, growth, inflation, credit")
+    factor: Factor = Field(description="a stochastic factor of the model (default: rates, growth, inflation, credit)")
     shift: Num = Field(description="mean shift in the factor's units")
     start: IsoDate | None = Field(None, description="first date (default: scenario start)")
     end: IsoDate | None = Field(None, description="last date (default: horizon)")
@@ -174,7 +171,7 @@ class Drift(_Part):
 class Shock(_Part):
     """A one-off additive shock to a factor in the step containing ``date``."""
 
-    factor: Factor = Field(description="one of rates, growth, inflation, credit")
+    factor: Factor = Field(description="a stochastic factor of the model (default: rates, growth, inflation, credit)")
     date: IsoDate = Field(description="date of the shock")
     size: Num = Field(description="size in the factor's units")
 
@@ -182,7 +179,7 @@ class Shock(_Part):
 class Pin(_Part):
     """Force a factor to given values (date -> value; the step containing the date)."""
 
-    factor: Factor = Field(description="one of rates, growth, inflation, credit")
+    factor: Factor = Field(description="a stochastic factor of the model (default: rates, growth, inflation, credit)")
     values: dict[IsoDate, Num] = Field(description="date -> value, e.g. {2025-08-31: 1.0}")
 
     @field_validator("values")
@@ -462,7 +459,7 @@ class ScenarioSpec(_Part):
         if not isinstance(data, Mapping):
             raise SpecError([Issue(shown, None, "", "expected a mapping of scenario keys")])
         try:
-            spec = cls.model_validate(dict(data))
+            spec = cls.model_validate(dict(data), context={"factors": _factors_for(data, source)})
         except ValidationError as err:
             issues = issues_from_validation_error(err, cls, locations, shown)
             raise SpecError(sorted(issues, key=_issue_order)) from None
@@ -523,6 +520,19 @@ class ScenarioSpec(_Part):
         return path
 
 
+def _factors_for(data: Mapping[str, Any], source: Any) -> tuple[str, ...]:
+    """The stochastic factors of the model the scenario names (``model:``), for validation."""
+    from simengine.spec.model_file import model_factors
+
+    model = data.get("model", "default")
+    if not isinstance(model, str) or model == "default":
+        return model_factors(None)
+    path = Path(model).expanduser()
+    if not path.is_absolute() and source is not None and not str(source).startswith("<"):
+        path = Path(source).parent / path
+    return model_factors(path)
+
+
 def _issue_order(issue: Issue) -> tuple[str, int]:
     return issue.file, issue.line if issue.line is not None else 1 << 30
 
@@ -533,34 +543,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
-
-
-def check_assets(spec: ScenarioSpec, available: Sequence[str]) -> None:
-    """Check the spec's asset names (and ``initial.index_levels``) against the model's.
-
-    Parameters
-    ----------
-    spec : ScenarioSpec
-        A loaded scenario.
-    available : sequence of str
-        Asset names the model file defines.
-
-    Raises
-    ------
-    SpecError
-        Naming the file and line of each unknown asset, with "did you mean" and the valid names.
-    """
-    valid = ", ".join(available)
-    issues = [
-        spec.issue(("assets", i), f"unknown asset {name!r}", _guess_hint(name, available, valid))
-        for i, name in enumerate(spec.assets)
-        if name not in available
-    ]
-    if issues:
-        raise SpecError(issues)
-
-
-def _guess_hint(name: str, available: Sequence[str], valid: str) -> str:
-    guess = did_you_mean(name, available)
-    text = f"the model defines: {valid}" if valid else "the model defines no assets"
-    return f"{guess} {text}" if guess else text
