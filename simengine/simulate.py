@@ -236,7 +236,9 @@ class _Engine:
             [False] * len(structure.assets) + [p.dollar_neutral for p in structure.portfolios]
         )
         names = structure.asset_names
-        self.comparisons = [(names.index(c.asset), names.index(c.beats)) for c in structure.comparisons]
+        self.comparisons = [
+            (names.index(c.asset), names.index(c.beats)) for c in structure.comparisons
+        ]
         n_meetings = max(len(s.meetings) for s in scenarios)
         n_events = max(s.random_tariff_events.size for s in scenarios)
         shape = RunShape(

@@ -8,12 +8,12 @@ from datetime import date
 import numpy as np
 import pytest
 import xarray as xr
-
-import simengine
 from simengine.assets import asset_returns
 from simengine.factors import PathParams, exogenous_terms, propagate
-from simengine.rng import BLOCK, DrawPlan, draw_blocks, root_seed
 from simengine.scenario import build_scenario
+
+import simengine
+from simengine.rng import BLOCK, DrawPlan, draw_blocks, root_seed
 from tests.conftest import FIXTURES, SCENARIOS
 
 TEST_MODEL = FIXTURES / "models" / "test_model.yaml"

@@ -156,7 +156,9 @@ class TariffStep(_Part):
 class Drift(_Part):
     """A mean shift of a stochastic factor over a date range."""
 
-    factor: Factor = Field(description="a stochastic factor of the model (default: rates, growth, inflation, credit)")
+    factor: Factor = Field(
+        description="a stochastic factor of the model (default: rates, growth, inflation, credit)"
+    )
     shift: Num = Field(description="mean shift in the factor's units")
     start: IsoDate | None = Field(None, description="first date (default: scenario start)")
     end: IsoDate | None = Field(None, description="last date (default: horizon)")
@@ -171,7 +173,9 @@ class Drift(_Part):
 class Shock(_Part):
     """A one-off additive shock to a factor in the step containing ``date``."""
 
-    factor: Factor = Field(description="a stochastic factor of the model (default: rates, growth, inflation, credit)")
+    factor: Factor = Field(
+        description="a stochastic factor of the model (default: rates, growth, inflation, credit)"
+    )
     date: IsoDate = Field(description="date of the shock")
     size: Num = Field(description="size in the factor's units")
 
@@ -179,7 +183,9 @@ class Shock(_Part):
 class Pin(_Part):
     """Force a factor to given values (date -> value; the step containing the date)."""
 
-    factor: Factor = Field(description="a stochastic factor of the model (default: rates, growth, inflation, credit)")
+    factor: Factor = Field(
+        description="a stochastic factor of the model (default: rates, growth, inflation, credit)"
+    )
     values: dict[IsoDate, Num] = Field(description="date -> value, e.g. {2025-08-31: 1.0}")
 
     @field_validator("values")
