@@ -247,9 +247,9 @@ class ModelParams:
 
     def _checked(self, what: str) -> ModelParams:
         """Run each part's numerical guards and return ``self``."""
-        for value in self.values.values():
+        for role, value in self.values.items():
             if value is not None:
-                value.check(what)
+                value.check(what, role)
         return self
 
     def with_draws(

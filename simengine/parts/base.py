@@ -102,33 +102,38 @@ class PartParams:
         out.update({n: sub_chol(getattr(self, n), idx) for n in self.asset_chol})
         return replace(self, **out)
 
-    def check(self, what: str) -> None:
+    def check(self, what: str, role: str = "") -> None:
         """Every value finite (dof may be ``inf``, must be > 2); the sign rules of the class.
+
+        ``role`` prefixes the field names in messages (``residuals.sigma``).
 
         Raises
         ------
         NumericalError
             Naming the field, the draw and the value received.
         """
+        pre = f"{role}." if role else ""
         for name, value in self.arrays().items():
             value = np.asarray(value, dtype=np.float64)
             if name in self.dof_fields:
                 bad = np.isnan(value) | (value <= 2.0)
                 if bad.any():
                     raise NumericalError(
-                        f"{what}: {name} (Student-t degrees of freedom) is {value[bad][0]:g} in "
+                        f"{what}: {pre}{name} (Student-t degrees of freedom) is {value[bad][0]:g} in "
                         f"{first_bad(bad)}; it must be > 2 for a finite variance (inf = Gaussian)"
                     )
                 continue
             bad = ~np.isfinite(value)
             if bad.any():
-                raise NumericalError(f"{what}: {name} has a non-finite value in {first_bad(bad)}")
+                raise NumericalError(
+                    f"{what}: {pre}{name} has a non-finite value in {first_bad(bad)}"
+                )
         rules = [(n, False) for n in self.positive] + [(n, True) for n in self.non_negative]
         for name, zero_ok in rules:
             value = np.asarray(getattr(self, name), dtype=np.float64)
-            shown = name
+            shown = pre + name
             if name in self.diagonal:
-                value, shown = np.diagonal(value, axis1=-2, axis2=-1), f"{name} (diagonal)"
+                value, shown = np.diagonal(value, axis1=-2, axis2=-1), f"{shown} (diagonal)"
             bad = value < 0 if zero_ok else value <= 0
             if bad.any():
                 sign = ">= 0" if zero_ok else "> 0"

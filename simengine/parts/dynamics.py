@@ -145,8 +145,8 @@ class Var1Params(PartParams):
     positive = ("chol",)
     diagonal = ("chol",)
 
-    def check(self, what: str) -> None:
-        super().check(what)
+    def check(self, what: str, role: str = "") -> None:
+        super().check(what, role)
         check_dynamics(self.A, f"{'A' if self.n_draws > 1 else 'dynamics.ar'} ({what})")
 
 

@@ -109,6 +109,18 @@ class ComparisonDecl(BaseModel):
     beats: str
 
 
+_VOCABULARY = ("factors", "exposures", "portfolios", "comparisons", "parts")
+
+
+def _default_path() -> str:
+    return str(resources.files("simengine") / "models" / "default.yaml")
+
+
+@lru_cache(maxsize=1)
+def _default_document() -> dict[str, Any]:
+    return load_yaml_mapping(_default_path())[0]
+
+
 class ModelFile(BaseModel):
     """A model file: vocabulary, parts and (unvalidated here) the parts' sections."""
 
@@ -124,6 +136,27 @@ class ModelFile(BaseModel):
     portfolios: dict[str, dict[str, float]] = Field(default_factory=dict)
     comparisons: dict[str, ComparisonDecl] = Field(default_factory=dict)
     parts: dict[str, str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_vocabulary(cls, data: Any) -> Any:
+        """A file without vocabulary sections (written before they existed) takes the packaged
+        default model's, keeping the portfolios and comparisons its assets complete."""
+        if not isinstance(data, dict) or all(k in data for k in _VOCABULARY):
+            return data
+        default = _default_document()
+        names = set(data.get("assets") or {}) if isinstance(data.get("assets"), dict) else set()
+        out = dict(data)
+        for key in _VOCABULARY:
+            if key in out:
+                continue
+            value = default[key]
+            if key == "portfolios":
+                value = {k: w for k, w in value.items() if set(w) <= names}
+            elif key == "comparisons":
+                value = {k: c for k, c in value.items() if {c["asset"], c["beats"]} <= names}
+            out[key] = value
+        return out
 
     @field_validator("format")
     @classmethod
@@ -200,7 +233,7 @@ def model_factors(path: str | Path | None) -> tuple[str, ...]:
     A file that cannot be read gives the default model's factors: its own problems are
     reported when the model is loaded for the run.
     """
-    default = str(resources.files("simengine") / "models" / "default.yaml")
+    default = _default_path()
     if path is not None:
         try:
             return _factors_of(str(Path(path).resolve()))
