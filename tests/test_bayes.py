@@ -376,8 +376,10 @@ def test_params_from_posterior_fills_model_params(fitted, tmp_path):
     path = save_posterior(thin_posterior(fitted, 40), tmp_path / "p.nc")
     params = params_from_posterior(point, path)
     arrays = posterior_to_param_arrays(load_posterior(path))
-    assert params.mu.shape[0] == 40 and params.posterior_hash == posterior_file_hash(path)
+    returns, dynamics = params["returns"], params["dynamics"]
+    assert returns.mu.shape[0] == 40 and params.posterior_hash == posterior_file_hash(path)
     order = [json.loads(fitted.posterior.attrs["assets"]).index(a) for a in point.assets]
-    assert np.allclose(params.beta, arrays["beta"][:, order])
-    assert np.allclose(params.A, arrays["A"]) and np.allclose(params.neutral, 3.0)
-    assert np.allclose(params.s, point.s[0])  # not sampled: tiled from the model file
+    assert np.allclose(returns.beta, arrays["beta"][:, order])
+    assert np.allclose(dynamics.A, arrays["A"]) and np.allclose(params["policy"].neutral, 3.0)
+    # not sampled: tiled from the model file
+    assert np.allclose(dynamics.s, point["dynamics"].s[0])
