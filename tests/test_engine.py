@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import xarray as xr
-from types import SimpleNamespace
 
 import simengine
 from simengine.parts import build_scenario as _build

@@ -91,15 +91,15 @@ PARAM_FIELDS: dict[str, tuple[str, str]] = {
 
 
 def package_version() -> str:
-    """simengine's version (installed metadata, else ``simengine.__version__``, else unknown)."""
+    """simengine's version (installed metadata, else ``simengine.version.__version__``)."""
     from importlib import metadata
 
     try:
         return metadata.version("simengine")
     except metadata.PackageNotFoundError:
-        import simengine
+        from simengine.version import __version__
 
-        return str(getattr(simengine, "__version__", "unknown"))
+        return __version__
 
 
 def model_structure_hash(

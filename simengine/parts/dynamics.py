@@ -27,7 +27,7 @@ from pydantic import (
 from simengine.guards import check_dynamics, correlation_cholesky
 from simengine.parts.base import EventPaths, Part, PartParams, RunShape
 from simengine.rng import Kind, Stream
-from simengine.spec.model_file import check_keys, correlations, finite
+from simengine.spec.validators import check_keys, correlations, finite
 from simengine.structure import ModelStructure
 
 if TYPE_CHECKING:

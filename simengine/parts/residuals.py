@@ -27,7 +27,7 @@ from simengine.guards import correlation_cholesky
 from simengine.parts.base import Part, PartParams, RunShape
 from simengine.parts.dynamics import corr_matrix
 from simengine.rng import Kind, Stream
-from simengine.spec.model_file import check_keys, correlations, finite
+from simengine.spec.validators import check_keys, correlations, finite
 from simengine.structure import ModelStructure
 
 __all__ = ["StudentT", "StudentTParams", "StudentTSchema"]

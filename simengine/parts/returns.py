@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from simengine.parts.base import EventPaths, Part, PartParams
 from simengine.parts.dynamics import vector
-from simengine.spec.model_file import check_keys, finite
+from simengine.spec.validators import check_keys, finite
 from simengine.structure import ModelStructure
 
 __all__ = ["AssetMean", "FactorLoadings", "LoadingParams", "LoadingsSchema", "factor_loadings"]

@@ -16,7 +16,6 @@ read them; missing entries are zero (correlations: missing off-diagonals are zer
 
 from __future__ import annotations
 
-import math
 import re
 from functools import lru_cache
 from importlib import resources
@@ -27,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, mode
 
 from simengine.exceptions import ModelFileError, SpecError
 from simengine.spec.errors import issues_from_validation_error
+from simengine.spec.validators import check_keys, finite
 from simengine.spec.yaml_io import LineMap, load_yaml_mapping
 
 __all__ = [
@@ -35,9 +35,6 @@ __all__ = [
     "ComparisonDecl",
     "FactorDecl",
     "ModelFile",
-    "check_keys",
-    "correlations",
-    "finite",
     "load_model_file",
     "model_factors",
 ]
@@ -45,31 +42,6 @@ __all__ = [
 FORMAT = "simengine-model/1"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-
-
-def finite(v: float, what: str) -> float:
-    """``v`` if it is a finite number, else a ``ValueError`` naming ``what``."""
-    if not math.isfinite(v):
-        raise ValueError(f"{what} must be a finite number, got {v}")
-    return v
-
-
-def check_keys(mapping: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
-    """Reject keys of ``mapping`` that are not in ``allowed``."""
-    unknown = sorted(set(mapping) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown {what} {unknown}; expected names from {list(allowed)}")
-
-
-def correlations(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Check a nested correlation mapping: unit diagonal, entries in [-1, 1]."""
-    for row, cols in value.items():
-        for col, v in cols.items():
-            if row == col and v != 1.0:
-                raise ValueError(f"correlation of {row} with itself must be 1, got {v}")
-            if not -1.0 <= v <= 1.0:
-                raise ValueError(f"correlation {row}-{col} must be in [-1, 1], got {v}")
-    return value
 
 
 def _name(value: str, what: str) -> str:
