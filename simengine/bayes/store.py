@@ -43,7 +43,7 @@ DEFAULT_POSTERIOR_PATH = Path(__file__).resolve().parents[1] / "models" / "defau
 MODEL_VERSION = "returns-carry-studentt+var1-gap/1"
 REQUIRED_ATTRS: tuple[str, ...] = (
     "format",
-    "model_hash",
+    "structure_hash",
     "table_hash",
     "prior_hash",
     "date_start",
@@ -129,7 +129,7 @@ def stamp_posterior(idata, data: ModelData, priors: PriorSet, **extra: Any):
     """
     attrs = {
         "format": FORMAT,
-        "model_hash": model_structure_hash(data.assets, priors.innovations),
+        "structure_hash": model_structure_hash(data.assets, priors.innovations),
         "table_hash": data.table_hash,
         "prior_hash": priors.prior_hash,
         "prior_source": priors.source,
@@ -181,15 +181,20 @@ def save_posterior(idata, path: str | Path, *, force: bool = False) -> Path:
 
 
 def load_posterior(
-    path: str | Path, expect_model_hash: str | None = None, expect_table_hash: str | None = None
+    path: str | Path,
+    expect_structure_hash: str | None = None,
+    expect_table_hash: str | None = None,
 ):
     """Load a posterior file and verify it.
 
     Parameters
     ----------
     path : str or Path
-    expect_model_hash : str, optional
-        The :func:`model_structure_hash` the caller needs; a different one is refused.
+    expect_structure_hash : str, optional
+        The :func:`model_structure_hash` the caller needs; a different one is refused. (Results
+        carry ``model_hash``, the hash of the model *file*; a posterior carries the hash of the
+        model's *structure*, ``structure_hash``: files written before the rename call it
+        ``model_hash`` and are read the same.)
     expect_table_hash : str, optional
         Refuse a posterior fitted on another data table.
 
@@ -218,7 +223,7 @@ def load_posterior(
     _verify(idata, str(path))
     attrs = idata.posterior.attrs
     for label, expected, got in (
-        ("model", expect_model_hash, attrs["model_hash"]),
+        ("model", expect_structure_hash, attrs["structure_hash"]),
         ("data table", expect_table_hash, attrs["table_hash"]),
     ):
         if expected is not None and expected != got:
@@ -236,6 +241,8 @@ def _verify(idata, where: str) -> None:
             f"posterior {where} lacks groups {missing}; has {list(idata.groups())}"
         )
     attrs = idata.posterior.attrs
+    if "structure_hash" not in attrs and "model_hash" in attrs:  # written before the rename
+        attrs["structure_hash"] = attrs.pop("model_hash")
     absent = [a for a in REQUIRED_ATTRS if a not in attrs]
     if absent:
         raise PosteriorMismatchError(
@@ -252,9 +259,9 @@ def _verify(idata, where: str) -> None:
         raise PosteriorMismatchError(
             f"posterior {where}: attribute 'assets' is not a JSON list"
         ) from err
-    if model_structure_hash(assets, attrs["innovations"]) != attrs["model_hash"]:
+    if model_structure_hash(assets, attrs["innovations"]) != attrs["structure_hash"]:
         raise PosteriorMismatchError(
-            f"posterior {where}: model_hash does not match its structure (assets {assets}, "
+            f"posterior {where}: structure_hash does not match its structure (assets {assets}, "
             f"innovations {attrs['innovations']}); it was written by another model version"
         )
     needed = [v for v in PARAM_DIMS if v != "nu_f" or attrs["innovations"] == "student_t"]
