@@ -202,13 +202,15 @@ def fit_var(
     }
 
 
-def tariff_events(data_dir: Path) -> dict[str, Any]:
-    """Event-day tariff loadings: log return over each news window on attributed tariff change."""
+def tariff_events(data_dir: Path, structure: ModelStructure | None = None) -> dict[str, Any]:
+    """Event-day tariff loadings: log return over each news window on attributed tariff change
+    (for each asset of ``structure``, default: the packaged model's)."""
     level = pd.read_csv(data_dir / "tariffs/import_weighted_statutory_tariff_daily.csv")
     level = level.set_index(pd.to_datetime(level["date"]))["import_weighted_avg_tariff"]
     change = level.diff()
     closes = {
-        a.name: read_index_csv(data_dir / a.data)["Close"] for a in default_structure().assets
+        a.name: read_index_csv(data_dir / a.data)["Close"]
+        for a in (structure or default_structure()).assets
     }
     rows = []
     for start, end, dates, label in TARIFF_EVENTS:
