@@ -88,6 +88,8 @@ class ModelStructure:
     portfolios: tuple[Portfolio, ...] = ()
     comparisons: tuple[Comparison, ...] = ()
     parts: tuple[tuple[str, str], ...] = ()
+    states: tuple[str, ...] = ()
+    """Start-date states the parts read from a scenario's ``initial`` (e.g. ``vix``)."""
 
     @classmethod
     def from_model_file(cls, model: ModelFile) -> ModelStructure:
@@ -107,6 +109,7 @@ class ModelStructure:
                 Comparison(n, c.asset, c.beats) for n, c in model.comparisons.items()
             ),
             parts=tuple(model.parts.items()),
+            states=tuple(model.states),
         )
 
     @property
@@ -149,6 +152,7 @@ class ModelStructure:
             portfolios=tuple(p for p in self.portfolios if {a for a, _ in p.weights} <= keep),
             comparisons=tuple(c for c in self.comparisons if {c.asset, c.beats} <= keep),
             parts=self.parts,
+            states=self.states,
         )
 
 

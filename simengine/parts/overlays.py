@@ -12,7 +12,7 @@ into arrays of the :class:`ScenarioModel` that the factor dynamics read, as pins
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,6 +61,7 @@ class ScenarioModel:
     z0: np.ndarray | None  # (K,) or None = unconditional mean
     short_interest_bn: float | None
     spec_hash: str = ""
+    states: dict[str, float] = field(default_factory=dict)  # start-date states of the parts
 
     @property
     def n_steps(self) -> int:
@@ -183,6 +184,7 @@ def build_scenario(spec: ScenarioSpec, structure: ModelStructure) -> ScenarioMod
         z0=z0,
         short_interest_bn=None if positioning is None else positioning.short_interest_bn,
         spec_hash=spec.spec_hash(),
+        states=initial.states,
         **_overlays(spec, grid, structure.stochastic),
     )
 

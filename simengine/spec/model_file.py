@@ -34,9 +34,11 @@ __all__ = [
     "AssetDecl",
     "ComparisonDecl",
     "FactorDecl",
+    "StateDecl",
     "ModelFile",
     "load_model_file",
     "model_factors",
+    "model_states",
 ]
 
 FORMAT = "simengine-model/1"
@@ -70,6 +72,15 @@ class AssetDecl(BaseModel):
     data: str = ""
     """Daily close file, relative to the data folder (``equity/RUT_index_daily.csv``)."""
     start_level: float = Field(gt=0)
+
+
+class StateDecl(BaseModel):
+    """A start-date state a part reads from the scenario's ``initial`` (e.g. ``vix``)."""
+
+    model_config = _FROZEN
+
+    units: str
+    description: str = ""
 
 
 class ComparisonDecl(BaseModel):
@@ -107,6 +118,8 @@ class ModelFile(BaseModel):
     assets: dict[str, AssetDecl]
     portfolios: dict[str, dict[str, float]] = Field(default_factory=dict)
     comparisons: dict[str, ComparisonDecl] = Field(default_factory=dict)
+    states: dict[str, StateDecl] = Field(default_factory=dict)
+    """Start-date states of the parts, given in a scenario's ``initial`` (none today)."""
     parts: dict[str, str]
 
     @model_validator(mode="before")
@@ -194,21 +207,30 @@ def load_model_file(path: str | Path) -> tuple[ModelFile, dict[str, Any], LineMa
 
 
 @lru_cache(maxsize=8)
-def _factors_of(path: str) -> tuple[str, ...]:
+def _vocabulary_of(path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     envelope = load_model_file(path)[0]
-    return tuple(n for n, f in envelope.factors.items() if f.stochastic)
+    factors = tuple(n for n, f in envelope.factors.items() if f.stochastic)
+    return factors, tuple(envelope.states)
+
+
+def _vocabulary(path: str | Path | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if path is not None:
+        try:
+            return _vocabulary_of(str(Path(path).resolve()))
+        except (ModelFileError, OSError):
+            pass
+    return _vocabulary_of(_default_path())
 
 
 def model_factors(path: str | Path | None) -> tuple[str, ...]:
     """Stochastic factors of a model file (``None``: the packaged default model).
 
-    A file that cannot be read gives the default model's factors: its own problems are
-    reported when the model is loaded for the run.
+    A file that cannot be read gives the default model's: its own problems are reported when
+    the model is loaded for the run.
     """
-    default = _default_path()
-    if path is not None:
-        try:
-            return _factors_of(str(Path(path).resolve()))
-        except (ModelFileError, OSError):
-            pass
-    return _factors_of(default)
+    return _vocabulary(path)[0]
+
+
+def model_states(path: str | Path | None) -> tuple[str, ...]:
+    """Start-date states a model file's parts read from a scenario's ``initial``."""
+    return _vocabulary(path)[1]

@@ -11,6 +11,7 @@ The YAML side (line numbers, ``extends:``) is in :mod:`simengine.spec.loader`.
 
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -49,6 +50,7 @@ from simengine.spec.errors import (
     format_field,
     issues_from_validation_error,
     locate,
+    multi_error,
 )
 from simengine.spec.fields import (
     MAX_HORIZON_YEARS,
@@ -90,7 +92,10 @@ class _Part(BaseModel):
 
 
 class InitialState(_Part):
-    """State on the start date."""
+    """State on the start date. Besides the fields below, the start-date states the model's
+    parts declare (the model file's ``states``, e.g. ``vix``) are given here as numbers."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", allow_inf_nan=False)
 
     policy_rate: Annotated[float, Strict(), Field(ge=-5.0, le=30.0)] = Field(
         description="fed funds target midpoint on the start date, % (e.g. 4.375)"
@@ -104,6 +109,29 @@ class InitialState(_Part):
     index_levels: dict[AssetName, Positive] = Field(
         default_factory=dict, description="index level per asset on the start date"
     )
+
+    @model_validator(mode="after")
+    def _model_states(self, info: ValidationInfo) -> "InitialState":
+        states = (info.context or {}).get("states", ())
+        valid = [*type(self).model_fields, *states]
+        problems = []
+        for key, value in (self.model_extra or {}).items():
+            if key not in states:
+                guess = did_you_mean(key, valid)
+                hint = "keys: " + ", ".join(valid)
+                problems.append(((key,), f"unknown key {key!r}", f"{guess} {hint}".strip()))
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                problems.append(((key,), f"received {value!r}; expected a number", ""))
+            elif not math.isfinite(value):
+                problems.append(((key,), f"received {value}; expected a finite number", ""))
+        if problems:
+            raise multi_error(problems)
+        return self
+
+    @property
+    def states(self) -> dict[str, float]:
+        """The start-date states of the model's parts (``vix: 16.5``)."""
+        return {k: float(v) for k, v in (self.model_extra or {}).items()}
 
 
 def _exactly_one(obj: BaseModel, a: str, b: str) -> None:
@@ -465,7 +493,9 @@ class ScenarioSpec(_Part):
         if not isinstance(data, Mapping):
             raise SpecError([Issue(shown, None, "", "expected a mapping of scenario keys")])
         try:
-            spec = cls.model_validate(dict(data), context={"factors": _factors_for(data, source)})
+            factors, states = _vocabulary_for(data, source)
+            context = {"factors": factors, "states": states}
+            spec = cls.model_validate(dict(data), context=context)
         except ValidationError as err:
             issues = issues_from_validation_error(err, cls, locations, shown)
             raise SpecError(sorted(issues, key=_issue_order)) from None
@@ -526,17 +556,19 @@ class ScenarioSpec(_Part):
         return path
 
 
-def _factors_for(data: Mapping[str, Any], source: Any) -> tuple[str, ...]:
-    """The stochastic factors of the model the scenario names (``model:``), for validation."""
-    from simengine.spec.model_file import model_factors
+def _vocabulary_for(
+    data: Mapping[str, Any], source: Any
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Stochastic factors and start-date states of the model the scenario names (``model:``)."""
+    from simengine.spec.model_file import model_factors, model_states
 
     model = data.get("model", "default")
-    if not isinstance(model, str) or model == "default":
-        return model_factors(None)
-    path = Path(model).expanduser()
-    if not path.is_absolute() and source is not None and not str(source).startswith("<"):
-        path = Path(source).parent / path
-    return model_factors(path)
+    path = None
+    if isinstance(model, str) and model != "default":
+        path = Path(model).expanduser()
+        if not path.is_absolute() and source is not None and not str(source).startswith("<"):
+            path = Path(source).parent / path
+    return model_factors(path), model_states(path)
 
 
 def _issue_order(issue: Issue) -> tuple[str, int]:
