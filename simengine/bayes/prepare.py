@@ -20,13 +20,9 @@ from simengine.exceptions import CalibrationError
 __all__ = ["ModelData", "prepare_data", "stamped_table_hash"]
 
 #: Table column of each exposure (the tariff loading acts on the monthly change).
-EXPOSURE_COLUMNS: dict[str, str] = {
-    "rates": "rates",
-    "tariff": "dtariff",
-    "growth": "growth",
-    "inflation": "inflation",
-    "credit": "credit",
-}
+#: Exposure -> table column: a stochastic factor's own column; a level factor (``tariff``)
+#: acts through its change over the period (``dtariff``).
+EXPOSURE_COLUMNS: dict[str, str] = {e: e if e in VAR_FACTORS else f"d{e}" for e in EXPOSURES}
 MIN_ROWS = 24
 
 
