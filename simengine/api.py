@@ -16,7 +16,7 @@ from simengine.parts import build_scenario
 from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
 from simengine.rng import BLOCK
 from simengine.simulate import RunConfig, default_chunk_size, run_scenarios
-from simengine.spec import ScenarioSpec, check_against_model, load_scenario
+from simengine.spec import ScenarioSpec, check_against_model, check_comparison, load_scenario
 from simengine.version import __version__
 
 __all__ = ["compare", "load_model", "load_params_for", "load_scenario", "simulate"]
@@ -56,10 +56,7 @@ def _resolve_run(
     antithetic: bool | None,
 ) -> tuple[ModelParams, int, int, bool, str]:
     """Parameters, path count, seed, antithetic flag and method of a run (overrides win)."""
-    names = [s.name for s in specs]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise SimulationError(f"scenario names must be unique in a comparison; repeated: {dupes}")
+    check_comparison(specs)
     first = specs[0]
     method = method or first.method
     params = load_params_for(first, method)

@@ -5,7 +5,12 @@ The spec layer never imports the numerical code (``factors``, ``assets``, ``simu
 """
 
 from simengine.spec.loader import load_merged_mapping, load_scenario, load_scenario_text
-from simengine.spec.model_checks import check_against_model, check_assets, check_scenario_values
+from simengine.spec.model_checks import (
+    check_against_model,
+    check_assets,
+    check_comparison,
+    check_scenario_values,
+)
 from simengine.spec.scenario import (
     Drift,
     FomcDecision,
@@ -31,6 +36,7 @@ __all__ = [
     "TariffStep",
     "check_against_model",
     "check_assets",
+    "check_comparison",
     "check_scenario_values",
     "load_merged_mapping",
     "load_scenario",

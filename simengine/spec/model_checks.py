@@ -10,13 +10,19 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from simengine.exceptions import SpecError
+from simengine.exceptions import SimulationError, SpecError
 from simengine.spec.errors import did_you_mean
 
 if TYPE_CHECKING:
     from simengine.spec.scenario import ScenarioSpec
 
-__all__ = ["MAX_FACTOR_VALUE", "check_against_model", "check_assets", "check_scenario_values"]
+__all__ = [
+    "MAX_FACTOR_VALUE",
+    "check_against_model",
+    "check_assets",
+    "check_comparison",
+    "check_scenario_values",
+]
 
 MAX_FACTOR_VALUE = 100.0
 """Largest |value| of a factor shock, drift, pin or initial state in a scenario (pp: the
@@ -125,3 +131,17 @@ def check_against_model(spec: ScenarioSpec, model: Vocabulary) -> None:
     if issues:
         raise SpecError(issues)
     check_scenario_values(spec)
+
+
+def check_comparison(specs: Sequence[ScenarioSpec]) -> None:
+    """Scenarios compared on common random numbers need distinct names.
+
+    Raises
+    ------
+    SimulationError
+        Listing the repeated names.
+    """
+    names = [s.name for s in specs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SimulationError(f"scenario names must be unique in a comparison; repeated: {dupes}")
