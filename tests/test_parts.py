@@ -126,3 +126,25 @@ def test_a_new_residual_part_plugs_in_without_engine_changes(tmp_path: Path, mon
     assert not np.array_equal(ds_new["sample_returns"].values, ds_old["sample_returns"].values)
     std_new = new.summary()["std"].to_numpy()
     np.testing.assert_allclose(std_new, old.summary()["std"].to_numpy(), rtol=0.1)
+
+
+def test_a_new_factor_needs_only_the_model_file(tmp_path: Path) -> None:
+    """A stochastic factor declared in the model file (with its dynamics and a loading) is
+    simulated, can be shocked by scenarios, and moves the asset that loads on it."""
+    model = copy.deepcopy(DEFAULT)
+    model["factors"]["dollar"] = {"units": "pp, monthly % change of the dollar", "stochastic": True}
+    model["exposures"].append("dollar")
+    dyn = model["dynamics"]
+    dyn["ar"]["dollar"], dyn["innovation_sd"]["dollar"] = {"dollar": 0.3}, 1.5
+    model["assets"]["large_cap"]["beta"]["dollar"] = -0.01
+    path = _write(tmp_path, model)
+    text = (SCENARIOS / "base_2025h2.yaml").read_text().replace("model: default", f"model: {path}")
+    shocked = text + "shocks: [{factor: dollar, date: 2025-09-15, size: 5.0}]\n"
+    res = simengine.simulate(load_scenario_text(shocked), n_paths=8192, seed=1)
+    calm = simengine.simulate(load_scenario_text(text), n_paths=8192, seed=1)
+    dollar = res.factor_mean().sel(factor="dollar").values.ravel()
+    np.testing.assert_allclose(dollar[2:4], [5.0, 1.5], atol=0.1)  # shock, then 0.3 x shock
+    # same draws, the shock alone: large caps lose beta x cumulative shock, small caps nothing
+    diff = res.summary()["mean"].to_numpy() - calm.summary()["mean"].to_numpy()
+    assert diff[0] == pytest.approx(0.0, abs=1e-12)
+    assert -0.09 < diff[1] < -0.05  # about exp(-0.01 x 7.1) - 1 on the mean return
