@@ -214,6 +214,8 @@ class Part:
     top_fields: ClassVar[tuple[str, ...]] = ()
     asset_fields: ClassVar[tuple[str, ...]] = ()
     Schema: ClassVar[type[BaseModel] | None] = None
+    event: ClassVar[str] = ""
+    """Name of the per-path event the part reports (jumps: ``squeeze``), or none."""
 
     def build(self, schema: Any, structure: ModelStructure, where: str) -> PartParams | None:
         """Point parameters (``D = 1``) from the validated schema (``None``: no parameters).

@@ -99,6 +99,7 @@ class Squeeze(Part):
     section = "squeeze"
     asset_fields = ("squeeze_loading",)
     Schema = SqueezeSchema
+    event = "squeeze"
 
     def __init__(self, structure: ModelStructure) -> None:
         self.structure = structure
