@@ -374,13 +374,10 @@ def test_parameter_draws_give_a_variance_share():
     from simengine.simulate import RunConfig, run_scenarios
 
     scn = build_scenario(_spec())
-    accs, samples = run_scenarios([scn], draws, RunConfig(4 * BLOCK, 1))
+    accs = run_scenarios([scn], draws, RunConfig(4 * BLOCK, 1))
     ds = build_dataset(
         accs,
-        samples,
         scenario_names=[scn.name],
-        series=draws.structure.series,
-        factors=draws.structure.factor_names,
         dates=scn.grid.dates,
         attrs={},
     )
