@@ -245,6 +245,30 @@ def test_old_results_without_a_layout_stamp_still_summarise(full_sample):
     del ds.attrs["layout"]
     after = SimulationResult(ds).summary()
     assert after.equals(before)
+    assert Layout.from_dataset(ds) == statistics_layout(("small_cap", "large_cap"))
+
+
+def test_dataset_schema(full_sample):
+    """Variable names, dims and coordinates of a saved result (``load_result`` relies on them)."""
+    ds = full_sample.dataset
+    assert set(ds.coords) == {
+        "scenario",
+        "series",
+        "time",
+        "factor",
+        "sample",
+        "bin_edge",
+        "cbin_edge",
+    }
+    assert ds["time"].dtype == np.dtype("datetime64[ns]") and ds["n_paths"].dtype == np.int64
+    assert ds.sizes["sample"] == BLOCK and ds.sizes["factor"] == 6
+    assert ds["small_beats_large"].dims == ("scenario", "time")
+    assert ds["squeeze_any"].dims == ("scenario",)
+    assert ds["hist_count"].dims == ("scenario", "series", "time", "cbin")
+    assert ds["draw_sum"].dims == ("scenario", "draw", "series")
+    assert ds["sample_factors"].dims == ("scenario", "sample", "time", "factor")
+    empty = simengine.simulate(_spec(), n_paths=64, seed=1, n_sample=0).dataset
+    assert empty.sizes["sample"] == 0
 
 
 class _Range(Statistic):
