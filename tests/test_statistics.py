@@ -65,6 +65,9 @@ def test_drawdown_of_hand_paths_assets_as_fraction_portfolios_in_dollars():
     # a path that never rises above the start: the peak is the start (1)
     dd = max_drawdown(np.array([[[-0.2], [-0.5], [-0.1]]]), np.array([False]))
     assert dd[0, 0] == pytest.approx(0.5)
+    # assets only (the all-assets branch), with a peak above the start
+    dd = max_drawdown(np.array([[[1.0], [0.0], [0.5]]]), np.array([False]))
+    assert dd[0, 0] == pytest.approx(0.5)
 
 
 def _path_drawdown(R: np.ndarray, portfolio: bool) -> np.ndarray:
@@ -179,6 +182,11 @@ def test_param_var_share_is_zero_without_parameter_uncertainty():
     res = _result(run_scenarios([scn], draws, RunConfig(4 * BLOCK, 1)), scn)
     share = res.summary()["param_var_share"].to_numpy()
     assert (share < 1e-3).all() and (share >= 0).all(), share
+    # per-draw sums add up exactly (integers) to the all-path sums at the horizon
+    ds = res.dataset
+    assert ds["draw_count"].sum() == ds["n_paths"].sum() and ds.sizes["draw"] == 40
+    np.testing.assert_array_equal(ds["draw_sum"].sum("draw"), ds["sum"].isel(time=-1))
+    np.testing.assert_array_equal(ds["draw_sq"].sum("draw"), ds["sum_sq"].isel(time=-1))
 
 
 # --- factor flow on weekly and monthly grids ------------------------------------------------------
@@ -262,6 +270,8 @@ def test_dataset_schema(full_sample):
     }
     assert ds["time"].dtype == np.dtype("datetime64[ns]") and ds["n_paths"].dtype == np.int64
     assert ds.sizes["sample"] == BLOCK and ds.sizes["factor"] == 6
+    np.testing.assert_array_equal(ds["draw_sum"].isel(draw=0), ds["sum"].isel(time=-1))
+    np.testing.assert_array_equal(ds["draw_sq"].isel(draw=0), ds["sum_sq"].isel(time=-1))
     assert ds["small_beats_large"].dims == ("scenario", "time")
     assert ds["squeeze_any"].dims == ("scenario",)
     assert ds["hist_count"].dims == ("scenario", "series", "time", "cbin")
