@@ -418,3 +418,21 @@ def test_a_single_asset_run_has_no_pair_and_no_comparison():
     summary = res.summary()
     assert res.series == ("large_cap",)
     assert "prob_small_beats_large" not in summary and "prob_squeeze" in summary
+
+
+def test_value_at_risk_and_expected_shortfall_match_the_paths(full_sample):
+    """VaR = minus the 5% / 1% quantile, ES = minus the mean of the worst 5% / 1% of paths."""
+    res = full_sample
+    terminal = res.dataset["sample_returns"].values[0, :, -1, :]
+    summary = res.summary().loc[res.scenarios[0]]
+    worst = np.sort(terminal, axis=0)
+    for level, alpha in ((95, 0.05), (99, 0.01)):
+        var = -np.quantile(terminal, alpha, axis=0, method="inverted_cdf")
+        np.testing.assert_allclose(summary[f"var_{level}"], var, atol=1e-3)
+        es = -worst[: int(alpha * BLOCK)].mean(axis=0)
+        np.testing.assert_allclose(summary[f"es_{level}"], es, atol=2e-3)
+    assert (summary["es_99"] > summary["var_99"]).all() and (
+        summary["es_95"] > summary["var_95"]
+    ).all()
+    assert (summary["var_99"] > summary["var_95"]).all()
+    np.testing.assert_allclose(summary["q05"], -summary["var_95"])
