@@ -262,7 +262,7 @@ def test_old_results_without_a_layout_stamp_still_summarise(full_sample):
     del ds.attrs["layout"]
     after = SimulationResult(ds).summary()
     assert after.equals(before)
-    assert Layout.from_dataset(ds) == statistics_layout(("small_cap", "large_cap"))
+    assert Layout.from_dataset(ds) == statistics_layout(simengine.load_model())
 
 
 def test_dataset_schema(full_sample):
