@@ -41,6 +41,7 @@ class Kind(IntEnum):
     DECISION = 6  # (policy) random FOMC decisions
     TARIFF = 7  # (overlays) random tariff events
     PARAM_DRAW = 8  # (engine) posterior draw of each path
+    VOL_LEVEL = 9  # (residuals: vol_state) each path's variance level
 
 
 def root_seed(seed: int | np.random.SeedSequence | np.random.Generator) -> np.random.SeedSequence:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -95,6 +96,18 @@ def _check_returns(RT: np.ndarray, what: str) -> None:
         stats.check_finite(RT, what)
 
 
+def _scaled_factor_draws(draws: Draws, residuals: Any, scn: ScenarioModel, p: Any) -> Draws:
+    """The draws with the factor shocks scaled by the residual part's volatility state.
+
+    A new :class:`Draws` (the shared draws stay untouched: other scenarios of the run use them).
+    """
+    scale = residuals.factor_scale(scn, draws, p)
+    if scale is None:
+        return draws
+    factor = draws["factor"] * scale[..., None]
+    return Draws(draws.param_draw, {**draws.values, "factor": factor})
+
+
 class _Engine:
     """Simulates the scenarios of one run for a range of blocks."""
 
@@ -151,10 +164,16 @@ class _Engine:
         parts = self.params.parts
         policy = parts["policy"].simulate(scn, draws, pp["policy"])
         tariff = parts["overlays"].tariff(scn, draws)
-        z = parts["dynamics"].simulate(scn, draws, pp["dynamics"], policy, tariff)
-        r = parts["returns"].simulate(z, self.weights, self.dt, pp["returns"], policy, tariff)
-        parts["residuals"].add(r, draws, self.dt, pp["residuals"])
-        n_jumps = parts["jumps"].add(r, draws, self.dt, pp["jumps"], scn.short_interest_bn)
+        factor_draws = _scaled_factor_draws(draws, parts["residuals"], scn, pp["residuals"])
+        z = parts["dynamics"].simulate(scn, factor_draws, pp["dynamics"], policy, tariff)
+        flows = z
+        if getattr(parts["returns"], "loads_on_news", False):
+            flows = parts["dynamics"].news(z, scn, pp["dynamics"], policy, tariff)
+        r = parts["returns"].simulate(flows, self.weights, self.dt, pp["returns"], policy, tariff)
+        parts["residuals"].add(r, draws, self.dt, pp["residuals"], scn)
+        n_jumps = parts["jumps"].add(
+            r, draws, self.dt, pp["jumps"], scn.short_interest_bn, scn.squeeze
+        )
         RT = _cumulative_returns(r, self.legs)
         _check_returns(RT, f"cumulative returns of scenario {scn.name!r}")
         # factors are reported per step: the values of the month each step ends in

@@ -125,8 +125,8 @@ def test_exact_replay_from_fixed_draws():
     r = parts["returns"].simulate(z, scn.grid.month_weights, dt, pp["returns"], policy, tariff)
     parts["residuals"].add(r, {"asset": eps_a}, dt, pp["residuals"])
     shocks = {"jump_u": no_jump, "jump_z": no_jump}
-    jumps = parts["jumps"].add(r, shocks, dt, pp["jumps"], scn.short_interest_bn)
-    assert not jumps.any()  # u = 0 never exceeds the Poisson CDF at 0
+    jumps = parts["jumps"].add(r, shocks, dt, pp["jumps"], scn.short_interest_bn, scn.squeeze)
+    assert not scn.squeeze and not jumps.any()  # no positioning: no squeeze jumps
     expected = _loop_reference(
         z0,
         eps_f,

@@ -35,7 +35,9 @@ def test_default_vocabulary_is_todays_model() -> None:
     assert s.series == ("small_cap", "large_cap", "pair")
     assert s.portfolios[0].weights == (("large_cap", 1.0), ("small_cap", -1.0))
     assert (s.comparisons[0].asset, s.comparisons[0].beats) == ("small_cap", "large_cap")
-    assert dict(s.parts)["residuals"] == "student_t"
+    assert dict(s.parts)["residuals"] == "vol_state"  # issue 11: the volatility state
+    assert dict(s.parts)["returns"] == "factor_news"
+    assert "vix" in s.states and "credit_level" in s.states
 
 
 def test_a_portfolio_is_its_weighted_sum_of_asset_returns(tmp_path: Path) -> None:
@@ -86,18 +88,18 @@ def test_stream_kinds_must_be_distinct() -> None:
 
 
 def test_start_date_states_declared_by_the_model_reach_the_scenario(tmp_path: Path) -> None:
-    """A part's start-date state (e.g. ``initial.vix`` for a volatility residual) needs only
-    the model file's ``states`` entry; other models reject the key at its line."""
-    text = (SCENARIOS / "base_2025h2.yaml").read_text().replace("initial:", "initial:\n  vix: 16.5")
-    with pytest.raises(simengine.SpecError, match="unknown key 'vix'"):
+    """A part's start-date state (``initial.vix`` of the volatility residual) needs only the
+    model file's ``states`` entry; other models reject the key at its line."""
+    text = (SCENARIOS / "base_2025h2.yaml").read_text().replace("initial:", "initial:\n  vvix: 90")
+    with pytest.raises(simengine.SpecError, match="unknown key 'vvix'"):
         load_scenario_text(text)
     model = copy.deepcopy(DEFAULT)
-    model["states"] = {"vix": {"units": "VIX index level"}}
+    model["states"]["vvix"] = {"units": "VVIX index level"}
     path = _write(tmp_path, model)
     spec = load_scenario_text(text.replace("model: default", f"model: {path}"))
-    assert spec.initial.states == {"vix": 16.5}
+    assert spec.initial.states["vvix"] == 90.0 and spec.initial.states["vix"] == 17.16
     scn = build_scenario(spec, ModelParams.load(path).structure)
-    assert scn.states == {"vix": 16.5}
+    assert scn.states == spec.initial.states
 
 
 def test_a_new_residual_part_plugs_in_without_engine_changes(tmp_path: Path, monkeypatch) -> None:
@@ -115,12 +117,15 @@ def test_a_new_residual_part_plugs_in_without_engine_changes(tmp_path: Path, mon
 
     monkeypatch.setitem(parts.KINDS, ("residuals", "gaussian"), Gaussian)
     model = copy.deepcopy(DEFAULT)
+    model["residuals"].pop("vol_state")  # the constant-volatility residual of the example
+    model["parts"]["residuals"] = "student_t"
+    constant = _write(tmp_path, model)
     model["parts"]["residuals"] = "gaussian"
+    (tmp_path / "gaussian").mkdir()
+    gaussian = _write(tmp_path / "gaussian", model)
     base = simengine.load_scenario(SCENARIOS / "base_2025h2.yaml")
-    new = simengine.simulate(
-        base.with_overrides(model=str(_write(tmp_path, model))), n_paths=4096, seed=3
-    )
-    old = simengine.simulate(base, n_paths=4096, seed=3)
+    new = simengine.simulate(base.with_overrides(model=str(gaussian)), n_paths=4096, seed=3)
+    old = simengine.simulate(base.with_overrides(model=str(constant)), n_paths=4096, seed=3)
     ds_new, ds_old = new.dataset, old.dataset
     np.testing.assert_array_equal(ds_new["sample_factors"].values, ds_old["sample_factors"].values)
     assert not np.array_equal(ds_new["sample_returns"].values, ds_old["sample_returns"].values)

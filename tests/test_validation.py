@@ -126,54 +126,80 @@ def closed_form(model: dict[str, Any], case: dict[str, Any]) -> tuple[np.ndarray
     Every random quantity is a linear map of the unit innovations ``eps`` (factor shocks and
     asset residuals of all steps); the code carries the mean and the coefficient row of each
     state, applies pins by fixing the mean and zeroing the coefficients, and sums returns.
+    The model of the default file: credit error-corrects on its level ``S``, returns load on
+    factor *news* (each month's value less what the month before predicts), tariff surprises
+    move prices with a share reversing (:func:`_reversal`); no VIX in the scenario, so the
+    volatility state is at its long-run level (ratio 1, no mixing).
     """
     dyn, T, K, Na, dt = model["dynamics"], 5, 4, len(ASSETS), 1.0 / 12.0
     A = np.array([_vec(dyn["ar"].get(f)) for f in FACTORS])
     L = np.diag(_vec(dyn["innovation_sd"])) @ np.linalg.cholesky(
         _corr(dyn["innovation_corr"], FACTORS)
     )
-    c, g, s, m = (
-        _vec(dyn[k])
-        for k in ("const", "policy_gap", "surprise_pass_through", "tariff_pass_through")
+    c, g, s, m, rho = (
+        _vec(dyn.get(k))
+        for k in (
+            "const",
+            "policy_gap",
+            "surprise_pass_through",
+            "tariff_pass_through",
+            "error_correction",
+        )
     )
     assets = [model["assets"][a] for a in ASSETS]
-    beta = np.array(
-        [_vec(a["beta"], ("rates", "tariff", "growth", "inflation", "credit")) for a in assets]
-    )
+    beta = np.array([_vec(a["beta"]) for a in assets])  # loadings on the factors' news
+    b_tariff = np.array([a["beta"]["tariff"] for a in assets])
     La = np.linalg.cholesky(_corr(model["residuals"]["corr"], ASSETS))
     n_rate = model["neutral_rate"]
     x = _inputs(case)
+    undone = _reversal(model["tariff_news"], x["dtau"], dt)
     zm = _vec(BASE["initial"]["factors"])
-    Z = np.zeros((K, T * (K + Na)))
-    Cm, Cc = np.zeros(Na), np.zeros((Na, T * (K + Na)))
+    level_m = _vec(dyn.get("level_at_fit"))
+    n_eps = T * (K + Na)
+    Z, level_c = np.zeros((K, n_eps)), np.zeros((K, n_eps))
+    Cm, Cc = np.zeros(Na), np.zeros((Na, n_eps))
     p_prev = BASE["initial"]["policy_rate"]
     for t in range(T):
         gap = p_prev - n_rate
-        b = (
-            c
-            + g * gap
-            + s * x["surprise"][t]
+        known_m = c + A @ zm + g * gap + rho * level_m  # the tariff steps here are surprises
+        known_c = A @ Z + rho[:, None] * level_c
+        news_drive = (
+            s * x["surprise"][t]
             + m * x["dtau"][t]
             + (np.eye(K) - A) @ x["shift"][t]
             + x["shock"][t]
         )
-        zm, Z = A @ zm + b, A @ Z
+        zm, Z = known_m + news_drive, known_c.copy()
         Z[:, t * K : (t + 1) * K] += L
         for (tt, k), v in x["pins"].items():
             if tt == t:
                 zm[k], Z[k] = v, 0.0
-        xm = np.array([zm[0], x["dtau"][t], zm[1], zm[2], zm[3]])
-        Xc = np.vstack([Z[0], np.zeros(Z.shape[1]), Z[1], Z[2], Z[3]])
+        news_m, news_c = zm - known_m, Z - known_c
+        level_m, level_c = level_m + zm, level_c + Z
         for i, a in enumerate(assets):
             Cm[i] += (
                 (a["mu"] - a["kappa"] * gap) * dt
-                + beta[i] @ xm
+                + beta[i] @ news_m
+                + b_tariff[i] * (x["dtau"][t] - undone[t])
                 + a["surprise_response"] * x["surprise"][t]
             )
-            Cc[i] += beta[i] @ Xc
+            Cc[i] += beta[i] @ news_c
             Cc[i, T * K + t * Na : T * K + (t + 1) * Na] += a["sigma"] * np.sqrt(dt) * La[i]
         p_prev += x["change"][t]
     return Cm, (Cc**2).sum(axis=1)
+
+
+def _reversal(news: dict[str, float], surprise: np.ndarray, dt: float) -> np.ndarray:
+    """Part of each step's tariff surprises undone in each step: a surprise at the start of step
+    ``s`` has ``share (1 - exp(-rate tau))`` undone ``tau`` years later."""
+    rate = np.log(2.0) / news["reversal_half_life_days"] * 252.0
+    out = np.zeros_like(surprise)
+    for t in range(surprise.size):
+        for s_ in range(t + 1):
+            lag_start, lag_end = (t - s_) * dt, (t - s_ + 1) * dt
+            share = np.exp(-rate * lag_start) - np.exp(-rate * lag_end)
+            out[t] += news["reversal_share"] * share * surprise[s_]
+    return out
 
 
 def _spec(case: dict[str, Any], model: Path) -> ScenarioSpec:

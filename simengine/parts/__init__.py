@@ -12,7 +12,8 @@ from simengine.parts.jumps import Squeeze
 from simengine.parts.overlays import Overlays, ScenarioModel, build_scenario
 from simengine.parts.policy import Fomc
 from simengine.parts.residuals import StudentT
-from simengine.parts.returns import FactorLoadings
+from simengine.parts.returns import FactorLoadings, FactorNews
+from simengine.parts.vol_state import VolState
 
 __all__ = [
     "KINDS",
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 KINDS: dict[tuple[str, str], type[Part]] = {
-    (cls.role, cls.kind): cls for cls in (Fomc, Overlays, Var1, FactorLoadings, StudentT, Squeeze)
+    (cls.role, cls.kind): cls
+    for cls in (Fomc, Overlays, Var1, FactorLoadings, FactorNews, StudentT, VolState, Squeeze)
 }
 """``(role, kind)`` -> part class."""

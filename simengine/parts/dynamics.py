@@ -33,7 +33,18 @@ from simengine.structure import ModelStructure
 if TYPE_CHECKING:
     from simengine.parts.overlays import ScenarioModel
 
-__all__ = ["Var1", "Var1Params", "Var1Schema", "propagate", "unconditional_mean", "vector"]
+LEVEL_STATE = "{factor}_level"
+"""Start-date state of an error-correcting factor's level (``initial.credit_level``)."""
+
+__all__ = [
+    "LEVEL_STATE",
+    "Var1",
+    "Var1Params",
+    "Var1Schema",
+    "propagate",
+    "unconditional_mean",
+    "vector",
+]
 
 
 def vector(mapping: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
@@ -76,7 +87,10 @@ class Var1Schema(BaseModel):
     """VAR(1) dynamics of the stochastic factors (monthly), section ``dynamics``.
 
     ``z_t = const + ar z_{t-1} + policy_gap (p_{t-1} - n) + surprise_pass_through * surprise_t
-    + tariff_pass_through * dtau_t + u_t``, ``u_t = diag(innovation_sd) chol(innovation_corr) eps_t``.
+    + tariff_pass_through * dtau_t + error_correction * S_{t-1} + u_t``,
+    ``u_t = diag(innovation_sd) chol(innovation_corr) eps_t``; ``S`` is the level of an
+    error-correcting factor (``z`` is its change), starting at the scenario's
+    ``initial.<factor>_level`` (e.g. ``credit_level``) or else at ``level_at_fit``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -89,12 +103,22 @@ class Var1Schema(BaseModel):
     policy_gap: dict[str, float] = Field(default_factory=dict)
     surprise_pass_through: dict[str, float] = Field(default_factory=dict)
     tariff_pass_through: dict[str, float] = Field(default_factory=dict)
+    error_correction: dict[str, float] = Field(default_factory=dict)
+    """Per month, on the lagged level of the factor (< 0 pulls it back to its long-run level)."""
+    level_at_fit: dict[str, float] = Field(default_factory=dict)
+    """Level of each error-correcting factor at the end of the fit sample (default start)."""
     repair_correlation: Annotated[bool, Strict()] = False
     """Opt-in: if innovation_corr is not positive definite, use the nearest valid correlation
     matrix (Higham 2002) with a warning instead of failing."""
 
     _vectors = field_validator(
-        "const", "innovation_sd", "policy_gap", "surprise_pass_through", "tariff_pass_through"
+        "const",
+        "innovation_sd",
+        "policy_gap",
+        "surprise_pass_through",
+        "tariff_pass_through",
+        "error_correction",
+        "level_at_fit",
     )(_factor_vector)
 
     @field_validator("ar", "innovation_corr")
@@ -126,6 +150,12 @@ class Var1Schema(BaseModel):
             raise ValueError(f"innovation_sd is missing {missing}")
         if any(v <= 0 for v in self.innovation_sd.values()):
             raise ValueError("innovation_sd values must be > 0")
+        bad = [f for f, v in self.error_correction.items() if not -1.0 < v <= 0.0]
+        if bad:
+            raise ValueError(f"error_correction must be in (-1, 0] per month; got {bad}")
+        no_level = [f for f, v in self.error_correction.items() if v and f not in self.level_at_fit]
+        if no_level:
+            raise ValueError(f"level_at_fit is missing {no_level} (error-correcting factors)")
         return self
 
 
@@ -140,6 +170,8 @@ class Var1Params(PartParams):
     g: np.ndarray  # (D, K) response per month to (p_{t-1} - n)
     s: np.ndarray  # (D, K) response to the policy surprise (pp)
     m: np.ndarray  # (D, K) response to the tariff change (pp)
+    rho: np.ndarray  # (D, K) error correction on the lagged level (0: none)
+    level0: np.ndarray  # (D, K) level at the fit date (start level when the scenario has none)
 
     dof_fields = ("nu",)
     positive = ("chol",)
@@ -185,7 +217,12 @@ def exogenous_terms(
 
 
 def propagate(
-    z0: np.ndarray, shocks: np.ndarray, exog: np.ndarray, p: Var1Params, scn: ScenarioModel
+    z0: np.ndarray,
+    shocks: np.ndarray,
+    exog: np.ndarray,
+    p: Var1Params,
+    scn: ScenarioModel,
+    level0: np.ndarray | None = None,
 ) -> np.ndarray:
     """Run the monthly VAR(1) forward.
 
@@ -201,6 +238,8 @@ def propagate(
         Parameters (monthly), shared (leading axis 1) or per path.
     scn : ScenarioModel
         For pins.
+    level0 : ndarray (m or 1, K), optional
+        Start levels of the error-correcting factors (``p.rho != 0``).
 
     Returns
     -------
@@ -209,10 +248,13 @@ def propagate(
 
     Notes
     -----
-    ``z_m = A z_{m-1} + b_m + chol eps_m``; where a pin is set, ``z_m[k]`` is replaced by the
-    pinned value (and the pinned value feeds month ``m + 1``).
+    ``z_m = A z_{m-1} + rho S_{m-1} + b_m + chol eps_m``, ``S_m = S_{m-1} + z_m``; where a pin
+    is set, ``z_m[k]`` is replaced by the pinned value (and the pinned value feeds month
+    ``m + 1``).
     """
     m, M, K = shocks.shape
+    ecm = level0 is not None and bool(np.any(p.rho))
+    level = np.broadcast_to(level0, (m, K)).copy() if ecm else None
     if p.chol.shape[0] == 1:
         u = shocks @ p.chol[0].T
     else:
@@ -222,11 +264,15 @@ def propagate(
     prev = np.broadcast_to(z0, (m, K))
     for t in range(M):
         step = prev @ p.A[0].T if p.A.shape[0] == 1 else np.einsum("mij,mj->mi", p.A, prev)
+        if level is not None:
+            step += p.rho * level
         np.add(step, u[:, t], out=z[:, t])
         if scn.pin_mask[t].any():
             k = scn.pin_mask[t]
             z[:, t, k] = scn.pin_value[t, k]
         prev = z[:, t]
+        if level is not None:
+            level += prev
     return z
 
 
@@ -269,6 +315,8 @@ class Var1(Part):
             g=vector(schema.policy_gap, names)[None],
             s=vector(schema.surprise_pass_through, names)[None],
             m=vector(schema.tariff_pass_through, names)[None],
+            rho=vector(schema.error_correction, names)[None],
+            level0=vector(schema.level_at_fit, names)[None],
         )
 
     def streams(self, shape: RunShape, params: Var1Params) -> tuple[Stream, ...]:
@@ -297,4 +345,50 @@ class Var1(Part):
     ) -> np.ndarray:
         """Monthly factor paths ``z`` (m, M, K) (``p``: per-path parameters)."""
         exog = exogenous_terms(scn, p, policy, tariff)
-        return propagate(self.start(scn, p), draws["factor"], exog, p, scn)
+        return propagate(self.start(scn, p), draws["factor"], exog, p, scn, self.levels(scn, p))
+
+    def levels(self, scn: ScenarioModel, p: Var1Params) -> np.ndarray:
+        """Start levels (D|m, K): the scenario's ``initial.<factor>_level``, else ``level_at_fit``."""
+        given = np.array(
+            [
+                scn.states.get(LEVEL_STATE.format(factor=f), np.nan)
+                for f in self.structure.stochastic
+            ]
+        )
+        return np.where(np.isfinite(given)[None, :], np.nan_to_num(given)[None, :], p.level0)
+
+    def news(
+        self,
+        z: np.ndarray,
+        scn: ScenarioModel,
+        p: Var1Params,
+        policy: EventPaths,
+        tariff: EventPaths,
+    ) -> np.ndarray:
+        """Factor news (m, M, K): each month's value less what was known the month before.
+
+        Notes
+        -----
+        ``news_m = z_m - E_{m-1}[z_m]`` with
+        ``E_{m-1}[z_m] = c + A z_{m-1} + g (p_{m-1} - n) + m (dtau_m - dtau^s_m) + rho S_{m-1}``:
+        the VAR's own dynamics, the policy gap, the pass-through of announced (priced) tariff
+        changes and the error correction are known a month ahead, so they are not news; the
+        innovations, policy and tariff surprises (``dtau^s``), and the scenario's shifts, shocks
+        and pins are.
+        """
+        m_paths = z.shape[0]
+        start = np.broadcast_to(self.start(scn, p), (m_paths, z.shape[2]))
+        lagged = np.concatenate([start[:, None, :], z[:, :-1]], axis=1)
+        if p.A.shape[0] == 1:
+            known = lagged @ p.A[0].T
+        else:
+            known = np.einsum("mij,mtj->mti", p.A, lagged)
+        known += p.c[:, None, :] + p.g[:, None, :] * policy.gap_month[..., None]
+        priced = tariff.change_month
+        if tariff.surprise_month is not None:
+            priced = priced - tariff.surprise_month
+        known += p.m[:, None, :] * priced[..., None]
+        if np.any(p.rho):
+            level = self.levels(scn, p)[:, None, :] + np.cumsum(lagged, axis=1) - start[:, None, :]
+            known += p.rho[:, None, :] * level
+        return z - known

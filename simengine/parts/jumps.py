@@ -2,7 +2,11 @@
 
 The interface of a jump part is :meth:`Squeeze.add`: add the jumps to the log returns in place
 and return the jump counts per path and step (the event statistics count paths with a jump).
-A compensated jump process keeps it: it subtracts ``lambda E[J] dt`` in the same step.
+Jumps are compensated by default: each step also subtracts ``lambda E[J] dt``, so a squeeze
+adds tail and skew but no drift (short interest moves the drift only through an estimated
+term, and there is none: high aggregate short interest, if anything, predicts *lower* returns,
+Rapach, Ringgenberg & Zhou 2016, J. Financial Economics 121). The jumps run only when the
+scenario asks for them (``positioning.squeeze: true``).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class SqueezeSchema(BaseModel):
     elasticity: float = Field(ge=0)
     jump_mean: float
     jump_sd: float = Field(ge=0)
+    compensated: bool = True
     assets: dict[str, _Loading]
 
 
@@ -53,6 +58,7 @@ class SqueezeParams(PartParams):
     elasticity: np.ndarray  # (D,)
     jump_mean: np.ndarray  # (D,)
     jump_sd: np.ndarray  # (D,)
+    compensated: np.ndarray  # (D,) 1.0: subtract the expected jump each step, 0.0: do not
 
     asset_axis = ("loading",)
     positive = ("normal_si",)
@@ -90,8 +96,10 @@ class Squeeze(Part):
 
     Notes
     -----
-    ``J_t = N_t jump_mean + sqrt(N_t) jump_sd z_t`` (the sum of ``N_t`` normal jump sizes),
-    ``N_t ~ Poisson(lambda dt_t)``; asset ``a`` moves by ``l_a J_t``.
+    ``J_t = N_t jump_mean + sqrt(N_t) jump_sd z_t - c lambda dt_t jump_mean`` (the sum of
+    ``N_t`` normal jump sizes, less its mean when compensated, ``c = 1``),
+    ``N_t ~ Poisson(lambda dt_t)``; asset ``a`` moves by ``l_a J_t``. Off (no jumps, counts 0)
+    unless the scenario sets ``positioning.squeeze``.
     """
 
     role = "jumps"
@@ -115,6 +123,7 @@ class Squeeze(Part):
             elasticity=one(schema.elasticity),
             jump_mean=one(schema.jump_mean),
             jump_sd=one(schema.jump_sd),
+            compensated=one(1.0 if schema.compensated else 0.0),
         )
 
     def streams(self, shape: RunShape, params: SqueezeParams) -> tuple[Stream, ...]:
@@ -132,12 +141,19 @@ class Squeeze(Part):
         dt: np.ndarray,
         p: SqueezeParams,
         short_interest_bn: float | None,
+        on: bool = True,
     ) -> np.ndarray:
-        """Add the jumps to ``r`` (m, T, N) in place; return the jump counts (m, T)."""
+        """Add the jumps to ``r`` (m, T, N) in place; return the jump counts (m, T).
+
+        ``on=False`` (the scenario did not ask for squeezes): nothing is added, counts are 0.
+        """
+        if not on:
+            return np.zeros(draws["jump_u"].shape, np.int64)
         lam_dt = squeeze_intensity(p, short_interest_bn)[:, None] * dt[None, :]
         n_jumps = squeeze_counts(draws["jump_u"], lam_dt)
         jump = (
             n_jumps * p.jump_mean[:, None] + np.sqrt(n_jumps) * p.jump_sd[:, None] * draws["jump_z"]
         )
+        jump -= p.compensated[:, None] * lam_dt * p.jump_mean[:, None]
         r += p.loading[:, None, :] * jump[..., None]
         return n_jumps

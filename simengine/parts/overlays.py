@@ -42,7 +42,9 @@ class ScenarioModel:
     -----
     Policy rate at the end of step ``t``: ``p_t = p_0 + sum_{meetings j in steps <= t} d_j``;
     surprise in step ``t``: ``sum_{j in step t} (d_j - E_market[d_j])`` (pp). Tariff level: the
-    last tariff step (whose random draw succeeded) at or before ``t``. The same on months.
+    last tariff step (whose random draw succeeded) at or before ``t``; tariff surprise: the
+    change of that level less the change of the level of the announced steps alone (what was
+    known, and priced, on the start date). The same on months.
     """
 
     name: str
@@ -62,6 +64,8 @@ class ScenarioModel:
     short_interest_bn: float | None
     spec_hash: str = ""
     states: dict[str, float] = field(default_factory=dict)  # start-date states of the parts
+    tariff_announced: np.ndarray | None = None  # (E,) bool: known before the start, priced
+    squeeze: bool = False  # simulate squeeze jumps (positioning.squeeze)
 
     @property
     def n_steps(self) -> int:
@@ -96,26 +100,47 @@ class ScenarioModel:
         ``tariff_u`` (E_random, m) holds one uniform per random tariff event and path.
         """
         after = self._tariff_after_events(tariff_u)  # (m|1, E + 1): column 0 = before any event
+        known = self._tariff_after_events(tariff_u, announced_only=True)
+        steps = _last_event(self.tariff_steps, self.n_steps) + 1
+        months = _last_event(self.tariff_months, self.n_months) + 1
         return EventPaths(
-            level_step=after[:, _last_event(self.tariff_steps, self.n_steps) + 1],
-            level_month=after[:, _last_event(self.tariff_months, self.n_months) + 1],
+            level_step=after[:, steps],
+            level_month=after[:, months],
             start=self.tariff0,
+            surprise_step=_surprise(after[:, steps], known[:, steps], self.tariff0),
+            surprise_month=_surprise(after[:, months], known[:, months], self.tariff0),
         )
 
-    def _tariff_after_events(self, tariff_u: np.ndarray) -> np.ndarray:
-        """Level after each tariff event (in date order), with the starting level first."""
+    def _tariff_after_events(
+        self, tariff_u: np.ndarray, announced_only: bool = False
+    ) -> np.ndarray:
+        """Level after each tariff event (in date order), with the starting level first.
+
+        ``announced_only``: the path of the announced steps alone (the others do not happen).
+        """
         random_idx = {e: i for i, e in enumerate(self.random_tariff_events)}
+        announced = self.tariff_announced
         m = tariff_u.shape[1] if random_idx else 1
         level = np.full(m, self.tariff0)
         cols = [level]
         for e in range(self.tariff_levels.size):
-            if e in random_idx:
+            if announced_only and (announced is None or not announced[e]):
+                pass  # an unannounced step is not in the known path
+            elif e in random_idx:
                 happens = tariff_u[random_idx[e]] < self.tariff_probs[e]
                 level = np.where(happens, self.tariff_levels[e], level)
             else:
                 level = np.full(m, self.tariff_levels[e])
             cols.append(level)
         return np.stack(cols, axis=1)
+
+
+def _surprise(level: np.ndarray, known: np.ndarray, start: float) -> np.ndarray:
+    """Change of ``level`` less the change of ``known`` in each period (pp)."""
+    m = max(level.shape[0], known.shape[0])
+    d_level = np.diff(level, axis=1, prepend=start)
+    d_known = np.diff(known, axis=1, prepend=start)
+    return np.broadcast_to(d_level - d_known, (m, level.shape[1]))
 
 
 def _last_event(event_index: np.ndarray, size: int) -> np.ndarray:
@@ -185,6 +210,8 @@ def build_scenario(spec: ScenarioSpec, structure: ModelStructure) -> ScenarioMod
         short_interest_bn=None if positioning is None else positioning.short_interest_bn,
         spec_hash=spec.spec_hash(),
         states=initial.states,
+        tariff_announced=np.array([bool(s.announced) for s in tariffs], dtype=bool),
+        squeeze=bool(positioning is not None and positioning.squeeze),
         **_overlays(spec, grid, structure.stochastic),
     )
 

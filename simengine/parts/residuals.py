@@ -138,8 +138,14 @@ class StudentT(Part):
             ),
         )
 
-    def add(self, r: np.ndarray, draws: Any, dt: np.ndarray, p: StudentTParams) -> None:
-        """Add the residual to the log returns ``r`` (m, T, N) in place."""
+    def factor_scale(self, scn: Any, draws: Any, p: StudentTParams) -> np.ndarray | None:
+        """Scale of the factor innovations per month (m, M); ``None``: constant volatility."""
+        return None
+
+    def add(
+        self, r: np.ndarray, draws: Any, dt: np.ndarray, p: StudentTParams, scn: Any = None
+    ) -> None:
+        """Add the residual to the log returns ``r`` (m, T, N) in place (``scn`` unused)."""
         eps = draws["asset"]
         if p.chol.shape[0] == 1:
             resid = eps @ p.chol[0].T

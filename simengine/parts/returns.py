@@ -9,14 +9,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from simengine.parts.base import EventPaths, Part, PartParams
 from simengine.parts.dynamics import vector
 from simengine.spec.validators import check_keys, finite
 from simengine.structure import ModelStructure
 
-__all__ = ["AssetMean", "FactorLoadings", "LoadingParams", "LoadingsSchema", "factor_loadings"]
+__all__ = [
+    "AssetMean",
+    "FactorLoadings",
+    "FactorNews",
+    "LoadingParams",
+    "LoadingsSchema",
+    "NewsParams",
+    "NewsSchema",
+    "factor_loadings",
+    "reversal_kernel",
+]
 
 
 class AssetMean(BaseModel):
@@ -116,5 +126,107 @@ class FactorLoadings(Part):
         # summed left to right in place: loadings + drift + events
         r += drift
         r += p.beta[:, None, :, self.tariff_column] * tariff.change_step[..., None]
+        r += p.surprise_beta[:, None, :] * policy.surprise_step[..., None]
+        return r
+
+
+class NewsSchema(LoadingsSchema):
+    """:class:`LoadingsSchema` plus section ``tariff_news`` (the reversal of tariff surprises)."""
+
+    reversal_share: float = Field(ge=0.0, le=1.0)
+    reversal_half_life_days: float = Field(gt=0.0)
+
+
+@dataclass(frozen=True)
+class NewsParams(LoadingParams):
+    """:class:`LoadingParams` plus the tariff-surprise reversal."""
+
+    reversal_share: np.ndarray  # (D,)
+    reversal_rate: np.ndarray  # (D,) per year
+
+    non_negative = ("reversal_share", "reversal_rate")
+
+
+TRADING_DAYS = 252.0
+
+
+def reversal_kernel(dt: np.ndarray, rate: float) -> np.ndarray:
+    """``K[t, s]``: share of a surprise of step ``s`` that reverses in step ``t`` (T, T).
+
+    A surprise at the start of step ``s`` reverses as ``1 - exp(-rate tau)`` of it by ``tau``
+    years later: ``K[t, s] = exp(-rate (Tb_t - Tb_s)) - exp(-rate (Te_t - Tb_s))`` for
+    ``t >= s`` (``Tb``, ``Te``: start and end of each step), 0 before.
+    """
+    te = np.cumsum(dt)
+    tb = te - dt
+    lag_b = tb[:, None] - tb[None, :]
+    lag_e = te[:, None] - tb[None, :]
+    k = np.exp(-rate * np.maximum(lag_b, 0.0)) - np.exp(-rate * np.maximum(lag_e, 0.0))
+    return np.tril(k)
+
+
+class FactorNews(FactorLoadings):
+    """Asset mean loading on factor *news*, tariff *surprises* that partly reverse, carry and
+    the announcement effect of policy surprises (``returns: factor_news``).
+
+    Notes
+    -----
+    ``mean_{a,t} = (mu_a - kappa_a (p_{t-1} - n)) dt_t + sum_m W_{tm} beta_{a,z} . news_m
+    + beta_{a,tariff} (dtau^s_t - R sum_{s <= t} K[t, s] dtau^s_s) + b_a surprise_t``.
+    ``news_m = z_m - E_{m-1}[z_m]`` (:meth:`simengine.parts.dynamics.Var1.news`): what is known
+    a month ahead (the VAR's own dynamics, the error correction of credit, the policy gap,
+    announced tariffs) is priced and moves no price, so it carries no hidden drift. Tariff
+    surprises ``dtau^s`` (steps not announced by the start date) move prices on the day; a
+    share ``R`` of that move reverses with half-life ``h`` trading days (:func:`reversal_kernel`,
+    rate ``log 2 / h x 252`` a year), as most of April 2025's moves did.
+    """
+
+    kind = "factor_news"
+    section = "tariff_news"
+    Schema = NewsSchema
+    loads_on_news = True
+
+    def build(self, schema: NewsSchema, structure: ModelStructure, where: str) -> NewsParams:
+        base = super().build(schema, structure, where)
+        rate = np.log(2.0) / schema.reversal_half_life_days * TRADING_DAYS
+        return NewsParams(
+            **base.arrays(),
+            reversal_share=np.array([schema.reversal_share]),
+            reversal_rate=np.array([rate]),
+        )
+
+    def simulate(
+        self,
+        z: np.ndarray,
+        weights: np.ndarray,
+        dt: np.ndarray,
+        p: NewsParams,
+        policy: EventPaths,
+        tariff: EventPaths,
+    ) -> np.ndarray:
+        """Mean log returns (m, T, N) from factor news ``z`` (m, M, K)."""
+        drift = (p.mu[:, None, :] - p.kappa[:, None, :] * policy.gap_step[..., None]) * dt[
+            None, :, None
+        ]
+        r = factor_loadings(z, weights, p.beta[..., self.z_columns])
+        r += drift
+        surprise = tariff.surprise_step if tariff.surprise_step is not None else tariff.change_step
+        if np.any(surprise):
+            if p.reversal_rate.shape[0] == 1:
+                kernel = reversal_kernel(dt, float(p.reversal_rate[0]))
+                undone = np.einsum("ts,ms->mt", kernel, surprise) * p.reversal_share[:, None]
+            else:  # per-path rates (posterior draws)
+                undone = np.stack(
+                    [
+                        reversal_kernel(dt, float(rate)) @ row * share
+                        for rate, row, share in zip(
+                            p.reversal_rate,
+                            np.broadcast_to(surprise, (p.reversal_rate.size, dt.size)),
+                            p.reversal_share,
+                            strict=True,
+                        )
+                    ]
+                )
+            r += p.beta[:, None, :, self.tariff_column] * (surprise - undone)[..., None]
         r += p.surprise_beta[:, None, :] * policy.surprise_step[..., None]
         return r

@@ -104,6 +104,18 @@ def _default_document() -> dict[str, Any]:
     return load_yaml_mapping(_default_path())[0]
 
 
+def _parts_for_sections(parts: dict[str, str], data: dict[str, Any]) -> dict[str, str]:
+    """The default's parts, with the constant-volatility kinds where the file has none of the
+    distribution parts' sections (a file written before they existed)."""
+    out = dict(parts)
+    if "tariff_news" not in data:
+        out["returns"] = "factor_loadings"
+    residuals = data.get("residuals")
+    if not (isinstance(residuals, dict) and "vol_state" in residuals):
+        out["residuals"] = "student_t"
+    return out
+
+
 class ModelFile(BaseModel):
     """A model file: vocabulary, parts and (unvalidated here) the parts' sections."""
 
@@ -126,7 +138,8 @@ class ModelFile(BaseModel):
     @classmethod
     def _inherit_vocabulary(cls, data: Any) -> Any:
         """A file without vocabulary sections (written before they existed) takes the packaged
-        default model's, keeping the portfolios and comparisons its assets complete."""
+        default model's, keeping the portfolios and comparisons its assets complete, with the
+        constant-volatility parts where it has no sections of the distribution parts."""
         if not isinstance(data, dict) or all(k in data for k in _VOCABULARY):
             return data
         default = _default_document()
@@ -140,7 +153,12 @@ class ModelFile(BaseModel):
                 value = {k: w for k, w in value.items() if set(w) <= names}
             elif key == "comparisons":
                 value = {k: c for k, c in value.items() if {c["asset"], c["beats"]} <= names}
+            elif key == "parts":
+                value = _parts_for_sections(value, data)
             out[key] = value
+        # the default's start-date states too, so the library's scenarios (which state the VIX)
+        # run on such a file; parts that keep no state ignore them
+        out.setdefault("states", default.get("states", {}))
         return out
 
     @field_validator("format")

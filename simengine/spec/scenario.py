@@ -179,6 +179,21 @@ class TariffStep(_Part):
     probability: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] | None = Field(
         None, description="probability the step happens (else the previous level stays)"
     )
+    announced: Annotated[bool, Strict()] = Field(
+        False,
+        description="known before the start date and priced: no return effect on the day "
+        "(default false: a surprise)",
+    )
+
+    @model_validator(mode="after")
+    def _announced_is_certain(self) -> "TariffStep":
+        if self.announced and self.probability is not None:
+            raise custom_error(
+                f"an announced tariff step is known, so it cannot have probability "
+                f"{self.probability}",
+                "drop probability (a certain, priced step) or announced (a random surprise)",
+            )
+        return self
 
 
 class Drift(_Part):
@@ -229,6 +244,9 @@ class Positioning(_Part):
 
     short_interest_bn: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] = Field(
         description="$bn short Russell 2000 futures, e.g. 16.0"
+    )
+    squeeze: Annotated[bool, Strict()] = Field(
+        False, description="simulate short-squeeze jumps (compensated: tail, not drift)"
     )
 
 
