@@ -264,6 +264,17 @@ def test_default_model_file_has_contract_keys():
         "elasticity",
         "jump_mean",
         "jump_sd",
+        "compensated",
     }
+    assert d["squeeze"]["compensated"] is True  # squeezes add tail, not drift
+    assert dyn["error_correction"]["credit"] < 0 and dyn["policy_gap"]["credit"] == 0.0
+    assert 0 < d["residuals"]["vol_state"]["mixing_sd"] < 1
+    assert set(d["residuals"]["vol_state"]["per_asset"]) == {"small_cap", "large_cap"}
     prov = d["provenance"]
+    for a in ("small_cap", "large_cap"):  # mu is the shrunk drift, with its prior documented
+        drift = prov["drift"][a]
+        w = drift["shrinkage_weight"]
+        expected = w * drift["prior_centre"] + (1 - w) * drift["muhat"]
+        assert abs(d["assets"][a]["mu"] - expected) < 1e-3
+    assert "Goyal & Welch" in prov["drift"]["source"]
     assert prov["script"] == "scripts/fit_default_model.py" and prov["data_files"]

@@ -8,6 +8,7 @@ import copy
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -17,8 +18,14 @@ from simengine.data.fit import (
     CARRY_PRIOR,
     SAMPLE,
     SURPRISE_PASS_THROUGH,
-    fit_assets,
     tariff_events,
+)
+from simengine.data.fit_distribution import (
+    MarketData,
+    drift,
+    fit_news_assets,
+    fit_var_ecm,
+    vol_state_section,
 )
 from simengine.data.loaders import read_index_csv
 from simengine.spec.model_file import ModelFile
@@ -48,10 +55,15 @@ def _model_with_new_asset(data_dir: Path) -> dict:
     tariff = tariff_events(data_dir, structure)
     # large-cap carry prior (S&P 500 firms' floating-debt share is like the Nasdaq-100's)
     prior = {**CARRY_PRIOR, NEW: CARRY_PRIOR["large_cap"]}
-    fit = fit_assets(table.frame, tariff, SAMPLE, structure, prior)
+    market = MarketData.load(data_dir, structure).cut(pd.Timestamp(f"{SAMPLE[1]}-30"))
+    var = fit_var_ecm(table.frame, market.levels, SAMPLE, structure)
+    fit = fit_news_assets(table.frame, var["innovations"], tariff, prior, SAMPLE, structure)
     b, k = fit[NEW]["map"], len(structure.stochastic)
+    mu = drift(table.frame, market, {NEW: 12.0 * b[0]}, SAMPLE, structure.select_assets([NEW]))
+    vol = vol_state_section(market, SAMPLE, structure.select_assets([NEW]))
+    model["residuals"]["vol_state"]["per_asset"][NEW] = vol["per_asset"][NEW]
     model["assets"][NEW].update(
-        mu=float(12.0 * b[0]),
+        mu=mu[NEW]["mu"],
         kappa=float(-12.0 * b[1 + k]),
         beta={
             **dict(zip(structure.stochastic, map(float, b[1 : 1 + k]), strict=True)),

@@ -43,6 +43,7 @@ __all__ = [
     "choose_shrinkage",
     "drift_prior",
     "market_excess",
+    "prior_series",
     "spx_monthly",
 ]
 
@@ -119,6 +120,28 @@ def drift_prior(
         "market_months": len(m),
         "asset_months": len(both),
     }
+
+
+def prior_series(
+    asset: pd.Series, market: pd.Series, excess: pd.Series, months: pd.DatetimeIndex
+) -> pd.Series:
+    """:func:`drift_prior`'s ``centre`` as known at each month of ``months`` (expanding sums).
+
+    The same numbers as calling :func:`drift_prior` with each month as ``end``, in one pass.
+    """
+    m = market.dropna()
+    both = pd.concat({"a": asset, "m": m}, axis=1, join="inner").dropna()
+    n = both["a"].expanding().count()
+    cov = both["a"].expanding().cov(both["m"])
+    var = both["m"].expanding().var()
+    beta = (cov / var).where(n >= MIN_WINDOW)
+    market_drift = 12.0 * m.expanding().mean()
+    erp = 12.0 * excess.dropna().expanding().mean()
+    frame = (
+        pd.concat({"beta": beta, "drift": market_drift, "erp": erp}, axis=1).sort_index().ffill()
+    )
+    frame = frame.reindex(months, method="ffill")
+    return (frame["drift"] + (frame["beta"] - 1.0) * frame["erp"]).rename("prior")
 
 
 def choose_shrinkage(

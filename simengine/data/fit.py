@@ -53,6 +53,9 @@ __all__ = [
 ]
 
 SAMPLE = ("1997-01", "2025-06")
+POINT_PARTS = {"returns": "factor_loadings", "residuals": "student_t"}
+"""Parts of :func:`point_model`'s model (the distribution parts are fitted by
+:func:`simengine.data.fit_distribution.distribution_model`)."""
 COVID = ("2020-03", "2020-06")  # dependent months excluded; the VAR also drops 2020-07 (its lag)
 NEUTRAL = 3.0
 SQUEEZE_K = 4.0
@@ -414,10 +417,12 @@ def point_model(
                 )
             }
     corr = fit["corr"]
+    envelope = vocabulary(structure)  # the parts these fits are for (constant volatility etc.)
+    envelope["parts"] = {**envelope["parts"], **POINT_PARTS}
     return {
         "format": "simengine-model/1",
         "name": f"refit-{sample[1]}",
-        **vocabulary(structure),
+        **envelope,
         "neutral_rate": NEUTRAL,
         "dynamics": _dynamics(var),
         "assets": {a: _asset(fit, tariff_beta, structure, a) for a in assets},
