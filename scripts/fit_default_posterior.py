@@ -8,7 +8,7 @@ data files used with their sha256, date range, version, sampler settings, diagno
 
 Usage::
 
-    python scripts/fit_default_posterior.py [--data ../shared/data] [--draws 1000] [--keep 500]
+    python scripts/fit_default_posterior.py [--data ../shared/data] [--draws 1000] [--keep 1600]
 """
 
 from __future__ import annotations
@@ -36,7 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--keep", type=int, default=500, help="draws kept in the file (total)")
+    parser.add_argument(
+        "--keep",
+        type=int,
+        default=1600,
+        help="draws kept in the file (total): enough that the stored draws pass the strict "
+        "diagnostics themselves (ESS > 400; 500 gave a thinned ESS of 368), under 2 MB",
+    )
     args = parser.parse_args(argv)
 
     table = build_table(args.data)

@@ -132,6 +132,7 @@ def test_fast_parameter_recovery(fitted, truth):
         "sigma": (arrays["sigma"], truth["sigma"]),
         "corr": (arrays["chol_a"][:, 1, 0], truth["chol_a"][1, 0]),
         "A inflation": (arrays["A"][:, 2, 2], truth["A"][2, 2]),
+        "rho credit": (arrays["rho"][:, 3], truth["rho"][3]),
         "chol credit-growth": (arrays["chol"][:, 3, 1], truth["chol"][3, 1]),
     }
     for name, (draws, true) in checks.items():
@@ -145,7 +146,9 @@ def test_thorough_parameter_recovery(truth):
     idata = _fit_quiet(table, draws=1000, tune=1000, chains=2, seed=5)
     assert diagnose(idata).passed
     arrays = posterior_to_param_arrays(idata)
-    for name in ("mu", "kappa", "beta", "sigma", "chol_a", "nu_a", "c", "A", "g", "chol", "nu_f"):
+    for name in (
+        "mu", "kappa", "beta", "sigma", "chol_a", "nu_a", "c", "A", "g", "rho", "chol", "nu_f"
+    ):  # fmt: skip
         draws, true = arrays[name], np.asarray(truth[name])
         sd = draws.std(0)
         z = np.where(sd > 0, (draws.mean(0) - true) / np.where(sd > 0, sd, 1), 0.0)
@@ -210,8 +213,8 @@ def test_param_arrays_follow_the_contract(fitted):
     arrays = posterior_to_param_arrays(fitted)
     d = fitted.posterior.sizes["chain"] * fitted.posterior.sizes["draw"]
     shapes = {
-        "c": (d, 4), "A": (d, 4, 4), "chol": (d, 4, 4), "nu_f": (d,), "g": (d, 4), "neutral": (d,),
-        "mu": (d, 2), "kappa": (d, 2), "beta": (d, 2, 5), "sigma": (d, 2), "chol_a": (d, 2, 2), "nu_a": (d,),
+        "c": (d, 4), "A": (d, 4, 4), "chol": (d, 4, 4), "nu_f": (d,), "g": (d, 4), "rho": (d, 4),
+        "neutral": (d,), "mu": (d, 2), "kappa": (d, 2), "beta": (d, 2, 5), "sigma": (d, 2), "chol_a": (d, 2, 2), "nu_a": (d,),
     }  # fmt: skip
     assert {k: v.shape for k, v in arrays.items()} == shapes
     assert (

@@ -61,7 +61,7 @@ nutpie = pytest.importorskip("nutpie")
 
 #: Ranked parameters: name -> (posterior variable, index). One or more of every block and kind
 #: (drift, carry, loading, residual scale / correlation / tails, VAR intercept, own and cross lag,
-#: policy-gap response, innovation scale, factor tails).
+#: policy-gap response, credit error correction, innovation scale, factor tails).
 PARAMETERS: dict[str, tuple[str, tuple[int, ...]]] = {
     "mu[small_cap]": ("mu", (0,)),
     "kappa[small_cap]": ("kappa", (0,)),
@@ -71,7 +71,8 @@ PARAMETERS: dict[str, tuple[str, tuple[int, ...]]] = {
     "nu_a": ("nu_a", ()),
     "A[inflation, inflation]": ("A", (2, 2)),
     "A[credit, growth]": ("A", (3, 1)),
-    "g[credit]": ("g", (3,)),
+    "g[growth]": ("g", (1,)),
+    "rho[credit]": ("rho", (3,)),
     "chol[credit, credit]": ("chol", (3, 3)),
 }
 #: Overall false-failure rate of one SBC test (Bonferroni over the parameters).
@@ -128,17 +129,26 @@ def _unit_t(rng: np.random.Generator, nu: float, shape: tuple[int, int]) -> np.n
 def _simulate(theta: dict[str, np.ndarray], data, rng: np.random.Generator):
     """Returns and factors given the parameters and the fixed regressors (natural units)::
 
+    z_t = c + A z_{t-1} + g gap_t + rho R_{t-1} + u_t,  u_t = L w_t,  w_t ~ t(nu_f), unit var.
     r_t = (mu - kappa gap_t) dt + beta x_t + sigma sqrt(dt) L_a e_t,   e_t ~ t(nu_a), unit var.
-    z_t = c + A z_{t-1} + g gap_t + L u_t,                              u_t ~ t(nu_f), unit var.
+    x_t = (u_rates, dtau, u_growth, u_inflation, u_credit)   (returns load on factor news)
 
-    with ``gap_t = p_{t-1} - n`` and ``x_t``, ``z_{t-1}`` the base table's.
+    with ``gap_t = p_{t-1} - n`` and ``z_{t-1}``, ``R_{t-1}`` (credit level), ``dtau`` the base
+    table's.
     """
     T, n_assets = data.y.shape
-    e = _unit_t(rng, float(theta["nu_a"]), (T, n_assets)) @ theta["chol_a"].T
-    y = (theta["mu"] - theta["kappa"] * data.gap[:, None]) * DT + data.x @ theta["beta"].T
-    y = y + theta["sigma"] * np.sqrt(DT) * e
     u = _unit_t(rng, float(theta["nu_f"]), (T, data.z.shape[1])) @ theta["chol"].T
-    z = theta["c"] + data.z_lag @ theta["A"].T + data.gap[:, None] * theta["g"] + u
+    z = (
+        theta["c"]
+        + data.z_lag @ theta["A"].T
+        + data.gap[:, None] * theta["g"]
+        + data.level_lag[:, None] * theta["rho"]
+        + u
+    )
+    x = np.column_stack([u[:, 0], data.x[:, 1], u[:, 1], u[:, 2], u[:, 3]])
+    e = _unit_t(rng, float(theta["nu_a"]), (T, n_assets)) @ theta["chol_a"].T
+    y = (theta["mu"] - theta["kappa"] * data.gap[:, None]) * DT + x @ theta["beta"].T
+    y = y + theta["sigma"] * np.sqrt(DT) * e
     return y, z
 
 

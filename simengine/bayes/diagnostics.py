@@ -24,6 +24,7 @@ PARAMETER_VARS: tuple[str, ...] = (
     "nu_a",
     "c",
     "A",
+    "rho",
     "g",
     "chol",
     "nu_f",

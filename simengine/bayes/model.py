@@ -10,7 +10,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from simengine.bayes.prepare import ModelData
+from simengine.bayes.prepare import ECM_FACTOR, ModelData
 from simengine.bayes.priors import EXPOSURES, VAR_FACTORS, PriorSet
 
 __all__ = ["DT", "OBSERVED", "build_model", "observed_data"]
@@ -39,25 +39,36 @@ def build_model(data: ModelData, priors: PriorSet, *, observed_as_data: bool = F
     -------
     pymc.Model
         With deterministics in the contract's units: ``mu, kappa, sigma (asset)``,
-        ``beta (asset, exposure)``, ``chol_a (asset, asset_)``, ``nu_a``, ``c, g (factor)``,
-        ``A (factor, lag)``, ``chol (factor, factor_)`` and ``nu_f`` (Student-t innovations).
+        ``beta (asset, exposure)``, ``chol_a (asset, asset_)``, ``nu_a``, ``c, g, rho
+        (factor)``, ``A (factor, lag)``, ``chol (factor, factor_)`` and ``nu_f`` (Student-t
+        innovations).
 
     Notes
     -----
-    Asset returns (monthly log returns, dt = 1/12)::
+    Asset returns (monthly log returns, dt = 1/12) load on factor *news*, the VAR innovations
+    ``u_t`` (what the month before did not predict), as the simulation's ``returns:
+    factor_news`` part::
 
         r_{a,t} = (mu_a - kappa_a (p_{t-1} - n)) dt + beta_a . x_t + sigma_a sqrt(dt) e_{a,t}
-        x_t = (rates_t, dtau_t, growth_t, inflation_t, credit_t)
+        x_t = (u_rates_t, dtau_t, u_growth_t, u_inflation_t, u_credit_t)
         e_t ~ MvStudent-t(nu_a, 0, (nu_a - 2)/nu_a R),  R = L_a L_a'  (unit variances)
 
-    Factor dynamics, written on standardised factors ``z~ = (z - m) / d`` (sample mean and sd)
-    and the centred gap ``gc_t = (p_{t-1} - n) - mean(p - n)``::
+    Factor dynamics, written on standardised factors ``z~ = (z - m) / d`` (sample mean and sd),
+    the centred gap ``gc_t = (p_{t-1} - n) - mean(p - n)`` and the standardised credit level
+    ``l_t = (R_t - mean R) / sd R`` (``R``: the running sum of credit changes)::
 
-        z~_t = c~ + A~ z~_{t-1} + g~ gc_t + u~_t,   u~_t ~ MvStudent-t(nu_f, 0, (nu_f-2)/nu_f L~ L~')
+        z~_t = c~ + A~ z~_{t-1} + g~ gc_t + rho~ l_{t-1} + u~_t,
+        u~_t ~ MvStudent-t(nu_f, 0, (nu_f-2)/nu_f L~ L~')
 
-    mapped back exactly to the contract's ``z_t = c + A z_{t-1} + g (p_{t-1} - n) + u_t``::
+    with ``g~`` zero and ``rho~`` non-zero only for credit (error correction on its level, no
+    policy gap), mapped back exactly to the contract's
+    ``z_t = c + A z_{t-1} + g (p_{t-1} - n) + rho R_{t-1} + u_t``::
 
-        A = D A~ D^-1,  g = D g~,  L = D L~,  c = m - A m + D (c~ - g~ mean(p - n)),  D = diag(d)
+        A = D A~ D^-1,  g = D g~,  rho = D rho~ / sd R,  L = D L~,
+        c = m - A m + D (c~ - g~ mean(p - n) - rho~ mean R / sd R),  D = diag(d)
+
+    ``c`` is relative to ``R``; the simulation's level is ``S = S_end - level_end + R``
+    (:func:`simengine.bayes.store.params_from_posterior` shifts ``c`` accordingly).
 
     Normal priors are non-centred (``theta = mu0 + s0 * z``, ``z ~ N(0, 1)``); covariance
     matrices use LKJ Cholesky factors with half-normal scales. Every likelihood is vectorised
@@ -78,9 +89,18 @@ def build_model(data: ModelData, priors: PriorSet, *, observed_as_data: bool = F
         if observed_as_data:
             for name in OBSERVED:
                 arrays[name] = pm.Data(f"observed_{name}", np.asarray(arrays[name].data))
-        _asset_block(arrays, data.assets, priors)
-        _factor_block(arrays, priors, innovations=priors.innovations)
+        news = _factor_block(arrays, priors, innovations=priors.innovations)
+        _asset_block(arrays, data.assets, priors, _exposures(arrays["x"], news))
     return model
+
+
+def _exposures(x: pt.TensorVariable, news: pt.TensorVariable) -> pt.TensorVariable:
+    """The asset regressors: each factor's news in place of the factor, other exposures as data."""
+    columns = [
+        news[:, VAR_FACTORS.index(e)] if e in VAR_FACTORS else x[:, j]
+        for j, e in enumerate(EXPOSURES)
+    ]
+    return pt.stack(columns, axis=1)
 
 
 def observed_data(data: ModelData, y: np.ndarray, z: np.ndarray) -> dict[str, np.ndarray]:
@@ -107,6 +127,9 @@ def _data_containers(data: ModelData) -> dict[str, pt.TensorVariable]:
         "y": data.y,
         "x": data.x,
         "gap": data.gap,
+        "ls_lag": (data.level_lag - data.level_lag.mean()) / data.level_lag.std(),
+        "level_mean": np.array(data.level_lag.mean()),
+        "level_sd": np.array(data.level_lag.std()),
         "zs": (data.z - m) / d,
         "zs_lag": (data.z_lag - m) / d,
         "gap_c": data.gap - gap_mean,
@@ -132,7 +155,9 @@ def _student_dof(name: str, prior) -> pt.TensorVariable:
     return pm.Deterministic(name, prior["shift"] + excess)
 
 
-def _asset_block(data: dict, assets: tuple[str, ...], priors: PriorSet) -> None:
+def _asset_block(
+    data: dict, assets: tuple[str, ...], priors: PriorSet, x: pt.TensorVariable
+) -> None:
     ap = priors.asset_priors
 
     def vec(par: str, key: str) -> np.ndarray:
@@ -155,16 +180,18 @@ def _asset_block(data: dict, assets: tuple[str, ...], priors: PriorSet) -> None:
     pm.Deterministic("sigma", stds / np.sqrt(DT), dims="asset")
     pm.Deterministic("chol_a", chol_cov / stds[:, None], dims=("asset", "asset_"))
     nu_a = _student_dof("nu_a", priors.residuals["dof"])
-    mean = (mu[None, :] - kappa[None, :] * data["gap"][:, None]) * DT + pt.dot(data["x"], beta.T)
+    mean = (mu[None, :] - kappa[None, :] * data["gap"][:, None]) * DT + pt.dot(x, beta.T)
     scale = chol_cov * pt.sqrt((nu_a - 2.0) / nu_a)
     pm.MvStudentT(
         "returns", nu=nu_a, mu=mean, chol=scale, observed=data["y"], dims=("time", "asset")
     )
 
 
-def _factor_block(data: dict, priors: PriorSet, innovations: str) -> None:
+def _factor_block(data: dict, priors: PriorSet, innovations: str) -> pt.TensorVariable:
+    """The VAR likelihood; returns the innovations in natural units (T, K), the factor news."""
     dp = priors.dynamics
     k = len(VAR_FACTORS)
+    ecm = np.array([f == ECM_FACTOR for f in VAR_FACTORS], dtype=float)
     m, d, gap_mean = data["z_mean"], data["z_sd"], data["gap_mean"]
     eye = np.eye(k)
     a_mean = eye * dp["ar_own"]["mu"] + (1 - eye) * dp["ar_cross"]["mu"]
@@ -174,15 +201,22 @@ def _factor_block(data: dict, priors: PriorSet, innovations: str) -> None:
         "c_std", np.full(k, dp["const"]["mu"]), np.full(k, dp["const"]["sigma"]), "factor"
     )
     a_std = _normal_nc("A_std", a_mean, a_scale, ("factor", "lag"))
-    g_std = _normal_nc(
+    g_free = _normal_nc(
         "g_std", np.full(k, dp["policy_gap"]["mu"]), np.full(k, dp["policy_gap"]["sigma"]), "factor"
     )
+    g_std = g_free * (1.0 - ecm)  # credit error-corrects on its level instead
+    ec = dp["error_correction"]
+    rho_nat = _normal_nc("rho_credit", np.array(ec["mu"]), np.array(ec["sigma"]), ())
+    rho_std = ecm * rho_nat * data["level_sd"] / d  # per factor, non-zero for credit only
     sd_dist = pm.HalfNormal.dist(sigma=dp["innovation_sd"]["sigma"], shape=k)
     chol_std, _, _ = pm.LKJCholeskyCov(
         "innov_cov", n=k, eta=dp["innovation_corr"]["eta"], sd_dist=sd_dist, compute_corr=True
     )
     mean = (
-        c_std[None, :] + pt.dot(data["zs_lag"], a_std.T) + data["gap_c"][:, None] * g_std[None, :]
+        c_std[None, :]
+        + pt.dot(data["zs_lag"], a_std.T)
+        + data["gap_c"][:, None] * g_std[None, :]
+        + data["ls_lag"][:, None] * rho_std[None, :]
     )
     zs = data["zs"]
     if innovations == "student_t":
@@ -194,5 +228,10 @@ def _factor_block(data: dict, priors: PriorSet, innovations: str) -> None:
 
     a_nat = pm.Deterministic("A", a_std * (d[:, None] / d[None, :]), dims=("factor", "lag"))
     pm.Deterministic("g", d * g_std, dims="factor")
-    pm.Deterministic("c", m - pt.dot(a_nat, m) + d * (c_std - g_std * gap_mean), dims="factor")
+    pm.Deterministic("rho", ecm * rho_nat, dims="factor")
+    level_term = rho_std * data["level_mean"] / data["level_sd"]
+    pm.Deterministic(
+        "c", m - pt.dot(a_nat, m) + d * (c_std - g_std * gap_mean - level_term), dims="factor"
+    )
     pm.Deterministic("chol", d[:, None] * chol_std, dims=("factor", "factor_"))
+    return (zs - mean) * d[None, :]

@@ -17,6 +17,9 @@ import pandas as pd
 from simengine.bayes.priors import EXPOSURES, VAR_FACTORS, PriorSet
 from simengine.exceptions import CalibrationError
 
+ECM_FACTOR = "credit"
+"""The factor whose level error-corrects (as ``simengine.data.fit_distribution.ECM_FACTORS``)."""
+
 __all__ = ["ModelData", "prepare_data", "stamped_table_hash"]
 
 #: Table column of each exposure (the tariff loading acts on the monthly change).
@@ -41,6 +44,11 @@ class ModelData:
         VAR factors ``rates, growth, inflation, credit`` in month t and t-1.
     gap : ndarray, shape (T,)
         Policy gap ``p_{t-1} - n`` (pp).
+    level_lag : ndarray, shape (T,)
+        Level of the error-correcting factor (credit) at ``t-1``, relative to its level before
+        the table's first value: the running sum of its changes (``R_{t-1}``).
+    level_end : float
+        ``R`` at the last month used: the true level is ``S_t = S_end - level_end + R_t``.
     z_mean, z_sd : ndarray, shape (4,)
         Standardisation of the VAR factors (sample mean and sd of ``z``).
     assets : tuple of str
@@ -54,6 +62,8 @@ class ModelData:
     z: np.ndarray
     z_lag: np.ndarray
     gap: np.ndarray
+    level_lag: np.ndarray
+    level_end: float
     z_mean: np.ndarray
     z_sd: np.ndarray
     assets: tuple[str, ...]
@@ -122,9 +132,11 @@ def prepare_data(table: pd.DataFrame, priors: PriorSet) -> ModelData:
         )
     frame = frame[needed].apply(pd.to_numeric, errors="coerce").astype(float)
     lagged = frame[["policy_rate", *VAR_FACTORS]].shift(1)
+    running = frame[ECM_FACTOR].cumsum()  # the level less its value before the first change
+    lagged["level"] = running.shift(1)
     consecutive = _consecutive(frame.index)
     ok = frame.notna().all(axis=1) & lagged.notna().all(axis=1) & consecutive
-    frame, lagged = frame[ok], lagged[ok]
+    frame, lagged, running = frame[ok], lagged[ok], running[ok]
     if len(frame) < MIN_ROWS:
         raise CalibrationError(
             f"only {len(frame)} usable months in the calibration table (need >= {MIN_ROWS} with "
@@ -145,6 +157,8 @@ def prepare_data(table: pd.DataFrame, priors: PriorSet) -> ModelData:
         z=z,
         z_lag=lagged[list(VAR_FACTORS)].to_numpy(),
         gap=lagged["policy_rate"].to_numpy() - priors.neutral_rate,
+        level_lag=lagged["level"].to_numpy(),
+        level_end=float(running.iloc[-1]),
         z_mean=z.mean(axis=0),
         z_sd=sd,
         assets=priors.assets,

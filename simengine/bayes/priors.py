@@ -46,6 +46,7 @@ _DYNAMICS_DISTS = {
     "ar_own": "normal",
     "ar_cross": "normal",
     "policy_gap": "normal",
+    "error_correction": "normal",
     "innovation_sd": "halfnormal",
     "innovation_corr": "lkj",
     "innovation_dof": "gamma",

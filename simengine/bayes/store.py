@@ -40,7 +40,7 @@ __all__ = [
 FORMAT = "simengine-posterior/1"
 DEFAULT_POSTERIOR_PATH = Path(__file__).resolve().parents[1] / "models" / "default_posterior.nc"
 #: Equation version of :func:`simengine.bayes.model.build_model`; bump when the model changes.
-MODEL_VERSION = "returns-carry-studentt+var1-gap/1"
+MODEL_VERSION = "returns-news-carry-studentt+var1-gap-credit-ecm/2"
 REQUIRED_ATTRS: tuple[str, ...] = (
     "format",
     "structure_hash",
@@ -55,6 +55,7 @@ REQUIRED_ATTRS: tuple[str, ...] = (
     "factors",
     "innovations",
     "neutral_rate",
+    "level_end",
 )
 REQUIRED_GROUPS = ("posterior", "sample_stats")
 #: Posterior variable -> dims after the (chain, draw) axes.
@@ -63,6 +64,7 @@ PARAM_DIMS: dict[str, tuple[str, ...]] = {
     "A": ("factor", "lag"),
     "chol": ("factor", "factor_"),
     "g": ("factor",),
+    "rho": ("factor",),
     "mu": ("asset",),
     "kappa": ("asset",),
     "beta": ("asset", "exposure"),
@@ -79,6 +81,7 @@ PARAM_FIELDS: dict[str, tuple[str, str]] = {
     "A": ("dynamics", "A"),
     "chol": ("dynamics", "chol"),
     "g": ("dynamics", "g"),
+    "rho": ("dynamics", "rho"),
     "nu_f": ("dynamics", "nu"),
     "neutral": ("policy", "neutral"),
     "mu": ("returns", "mu"),
@@ -142,6 +145,7 @@ def stamp_posterior(idata, data: ModelData, priors: PriorSet, **extra: Any):
         "factors": json.dumps(list(VAR_FACTORS)),
         "innovations": priors.innovations,
         "neutral_rate": float(data.neutral_rate),
+        "level_end": float(data.level_end),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     for key, value in extra.items():
@@ -359,11 +363,27 @@ def params_from_posterior(params, path: str | Path | None = None):
                 f"posterior {path} lacks exposures {missing} of the model: refit it for this model"
             )
         arrays["beta"] = arrays["beta"][..., [have.index(e) for e in structure.exposures]]
+    arrays["c"] = _absolute_intercept(
+        arrays, params["dynamics"].level0[0], float(attrs["level_end"])
+    )
     nested: dict[str, dict[str, np.ndarray]] = {}
     for name, value in arrays.items():
         role, field = PARAM_FIELDS[name]
         nested.setdefault(role, {})[field] = value
     return params.with_draws(nested, posterior_hash=posterior_file_hash(path))
+
+
+def _absolute_intercept(
+    arrays: dict[str, np.ndarray], level_at_fit: np.ndarray, level_end: float
+) -> np.ndarray:
+    """``c`` for the absolute level: the posterior's ``c`` is relative to the running sum ``R``
+    of the error-correcting factor's changes; with ``S = S_end - level_end + R`` (``S_end``: the
+    model file's ``level_at_fit``, the level at the end of the same sample),
+    ``c_abs = c - rho (S_end - level_end)``."""
+    rho = arrays.get("rho")
+    if rho is None:
+        return arrays["c"]
+    return arrays["c"] - rho * (level_at_fit[None, :] - level_end)
 
 
 def _select_assets(

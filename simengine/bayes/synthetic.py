@@ -39,7 +39,8 @@ def example_params(
         "nu_a": np.array(6.0),
         "c": np.array([0.0, 0.0, 0.1, 0.0]),
         "A": np.diag([0.1, 0.15, 0.4, 0.15]),
-        "g": np.array([-0.01, 0.0, 0.05, 0.02]),
+        "g": np.array([-0.01, 0.0, 0.05, 0.0]),  # credit error-corrects on its level instead
+        "rho": np.array([0.0, 0.0, 0.0, -0.06]),
         "chol": np.diag(sd) @ np.linalg.cholesky(fcorr),
         "nu_f": np.array(8.0),
         "neutral": np.array(3.0),
@@ -86,8 +87,10 @@ def simulate_table(
     steps; the tariff rate is flat at 2% with a few jumps (so its loading is weakly identified,
     as in real data). Then, for t = 1..T::
 
-        z_t = c + A z_{t-1} + g (p_{t-1} - n) + L eps_t,            eps_t ~ t(nu_f), unit variance
+        z_t = c + A z_{t-1} + g (p_{t-1} - n) + rho S_{t-1} + u_t,   u_t = L eps_t, eps_t ~ t(nu_f)
+        S_t = S_{t-1} + z_t[credit],  S_0 = 0 (the level relative to before the first month)
         r_t = (mu - kappa (p_{t-1} - n)) dt + beta x_t + sigma sqrt(dt) L_a e_t,   e_t ~ t(nu_a)
+        x_t = (u_rates, dtau, u_growth, u_inflation, u_credit)   (factor news)
     """
     dt = 1.0 / 12.0
     t_all = n_months + 1
@@ -103,11 +106,17 @@ def simulate_table(
         tariff[jump_at:] += size
     gap = policy - params["neutral"]
     eps = _unit_t(rng, float(params["nu_f"]), (t_all, len(VAR_FACTORS))) @ params["chol"].T
+    rho = np.asarray(params.get("rho", np.zeros(len(VAR_FACTORS))))
     z = np.zeros((t_all, len(VAR_FACTORS)))
+    level = np.zeros(len(VAR_FACTORS))
     for t in range(1, t_all):  # data generation only: the model graph itself has no time loop
-        z[t] = params["c"] + params["A"] @ z[t - 1] + params["g"] * gap[t - 1] + eps[t]
+        level = level + z[t - 1]
+        z[t] = (
+            params["c"] + params["A"] @ z[t - 1] + params["g"] * gap[t - 1] + rho * level + eps[t]
+        )
     dtariff = np.diff(tariff, prepend=tariff[0])
-    x = np.column_stack([z[:, 0], dtariff, z[:, 1], z[:, 2], z[:, 3]])
+    news = eps  # the innovations: what the month before did not predict
+    x = np.column_stack([news[:, 0], dtariff, news[:, 1], news[:, 2], news[:, 3]])
     e = _unit_t(rng, float(params["nu_a"]), (t_all, len(assets))) @ params["chol_a"].T
     lag_gap = np.concatenate([[gap[0]], gap[:-1]])
     r = (params["mu"] - params["kappa"] * lag_gap[:, None]) * dt + x @ params["beta"].T
