@@ -12,6 +12,15 @@ and drift 0 (or the trailing mean), and, when the VIX is given, a second and str
 the VIX-scaled random walk ``N(h * drift, h * (s VIX_o / mean(VIX_..o))**2)``: the same volatility
 scaled by the VIX at the origin over its expanding mean of month-end closes up to the origin.
 
+With market data (:class:`simengine.data.fit_distribution.MarketData`: daily returns, VIX,
+S&P 500, Fama-French, the high-yield spread) the refit is the packaged model's, parts and all
+(:func:`simengine.data.fit_distribution.distribution_model`: credit error correction, loadings
+on factor news, the drift shrunk to its long-run prior with the weight chosen on forecasts
+before the origin, the volatility state), cut at the origin with
+:meth:`~simengine.data.fit_distribution.MarketData.cut`, and each origin's scenario starts
+from the state on that day (``initial.vix``, ``realised_vol``, ``levels``). Without it, the
+least-squares point model of :func:`simengine.data.fit.point_model` (the previous model).
+
 The simulation goes through the engine: a :class:`~simengine.spec.ScenarioSpec` built with
 :meth:`~simengine.spec.ScenarioSpec.from_data`, compiled by
 :func:`~simengine.parts.build_scenario` and run by :func:`~simengine.simulate.run_scenarios`.
@@ -125,9 +134,15 @@ def origins(frame: pd.DataFrame, cfg: BacktestConfig) -> list[pd.Timestamp]:
     return out
 
 
-def fit_params(frame: pd.DataFrame, origin: pd.Timestamp, daily: pd.DataFrame | None) -> Any:
-    """Point parameters fitted on data up to ``origin`` only."""
+def fit_params(
+    frame: pd.DataFrame,
+    origin: pd.Timestamp,
+    daily: pd.DataFrame | None,
+    market: Any = None,
+) -> Any:
+    """Point parameters fitted on data up to ``origin`` only (``market``: see the module notes)."""
     from simengine.data.fit import point_model
+    from simengine.data.fit_distribution import distribution_model
     from simengine.params import ModelParams
 
     known = history(frame, origin)
@@ -136,8 +151,12 @@ def fit_params(frame: pd.DataFrame, origin: pd.Timestamp, daily: pd.DataFrame | 
             f"origin {origin:%Y-%m} has fewer than {MIN_FIT_MONTHS} months of data since "
             f"{FIRST_SAMPLE_MONTH}; start the backtest later"
         )
-    known_daily = None if daily is None else daily.loc[: origin + pd.offsets.MonthEnd(0)]
-    model = point_model(known, (FIRST_SAMPLE_MONTH, f"{origin:%Y-%m}"), daily=known_daily)
+    sample = (FIRST_SAMPLE_MONTH, f"{origin:%Y-%m}")
+    if market is not None:
+        model = distribution_model(known, market.cut(origin), sample)
+    else:
+        known_daily = None if daily is None else daily.loc[: origin + pd.offsets.MonthEnd(0)]
+        model = point_model(known, sample, daily=known_daily)
     _sanitise_dof(model)
     params = ModelParams.from_mapping(model, source="backtest refit")
     return params.select_assets(ASSETS)
@@ -150,7 +169,13 @@ def _sanitise_dof(model: dict[str, Any]) -> None:
         model[section][key] = None if v is None or v > 200 else max(float(v), 2.5)
 
 
-def _origin_spec(frame: pd.DataFrame, origin: pd.Timestamp, cfg: BacktestConfig, i: int) -> Any:
+def _origin_spec(
+    frame: pd.DataFrame,
+    origin: pd.Timestamp,
+    cfg: BacktestConfig,
+    i: int,
+    state: dict[str, Any] | None = None,
+) -> Any:
     from simengine.spec import ScenarioSpec
 
     row = frame.loc[origin]
@@ -167,6 +192,7 @@ def _origin_spec(frame: pd.DataFrame, origin: pd.Timestamp, cfg: BacktestConfig,
             "policy_rate": float(row["policy_rate"]),
             "tariff": float(row["tariff"]),
             "factors": factors,
+            **(state or {}),
         },
         "paths": cfg.n_paths,
         "seed": cfg.seed + i,
@@ -175,17 +201,25 @@ def _origin_spec(frame: pd.DataFrame, origin: pd.Timestamp, cfg: BacktestConfig,
 
 
 def forecast_origin(
-    frame: pd.DataFrame, origin: pd.Timestamp, params: Any, cfg: BacktestConfig, i: int = 0
+    frame: pd.DataFrame,
+    origin: pd.Timestamp,
+    params: Any,
+    cfg: BacktestConfig,
+    i: int = 0,
+    market: Any = None,
 ) -> np.ndarray:
     """Simulated cumulative log returns over the horizon from ``origin``, shape (n_paths, 2).
 
-    Uses only the row of ``origin`` (the state) and ``params`` (fitted up to the origin).
+    Uses only the row of ``origin`` (the state), the market state on that day (with
+    ``market``) and ``params`` (fitted up to the origin).
     """
+    from simengine.data.fit_distribution import start_state
     from simengine.parts import build_scenario
     from simengine.rng import BLOCK
     from simengine.simulate import RunConfig, run_scenarios
 
-    spec = _origin_spec(history(frame, origin), origin, cfg, i)
+    state = None if market is None else start_state(market.cut(origin), origin)
+    spec = _origin_spec(history(frame, origin), origin, cfg, i, state)
     scn = build_scenario(spec, params.structure)
     chunk = -(-cfg.n_paths // BLOCK) * BLOCK
     run = RunConfig(cfg.n_paths, spec.seed, chunk_size=chunk, n_sample=cfg.n_paths)
@@ -251,6 +285,7 @@ def run_backtest(
     daily: pd.DataFrame | None = None,
     progress: Callable[[int, int], None] | None = None,
     vix: pd.Series | None = None,
+    market: Any = None,
 ) -> pd.DataFrame:
     """Score rolling-origin forecasts; one row per origin and asset.
 
@@ -265,24 +300,33 @@ def run_backtest(
         ``progress(done, total)`` after each origin.
     vix : Series, optional
         Month-end VIX closes (:func:`simengine.data.estimate_volatility.monthly_vix`) for the
-        VIX-scaled random walk (``vrw_*`` columns); without it that benchmark is left out.
+        VIX-scaled random walk (``vrw_*`` columns); without it (and without ``market``) that
+        benchmark is left out.
+    market : MarketData, optional
+        Fit and start the packaged model's parts (see the module notes); its VIX also feeds
+        the VIX-scaled random walk.
 
     Returns
     -------
     DataFrame
         Columns ``origin, asset, realised, mean, sd, pit, crps, in50, in80, in90`` and the same
-        for the random walk (``rw_*``) and the VIX-scaled random walk (``vrw_*``). ``attrs["failed_origins"]`` maps origins whose
+        for the random walk (``rw_*``) and the VIX-scaled random walk (``vrw_*``).
+        ``attrs["failed_origins"]`` maps origins whose
         simulation tripped a numerical guard (:class:`NumericalError`, e.g. a path beyond
         +10,000% from an extreme Student-t draw) to the message; they are not scored.
     """
+    from simengine.data.estimate_volatility import monthly_vix
+
     frame = frame.sort_index()
     days = origins(frame, cfg)
+    if vix is None and market is not None:
+        vix = monthly_vix(market.vix)
     rows, params, failed = [], None, {}
     for i, origin in enumerate(days):
         if params is None or i % cfg.refit_every == 0:
-            params = fit_params(frame, origin, daily if cfg.squeeze else None)
+            params = fit_params(frame, origin, daily if cfg.squeeze else None, market)
         try:
-            x = forecast_origin(frame, origin, params, cfg, i)
+            x = forecast_origin(frame, origin, params, cfg, i, market)
         except NumericalError as err:  # recorded, not hidden: see the module notes
             failed[f"{origin:%Y-%m}"] = str(err)
             continue

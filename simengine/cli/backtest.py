@@ -99,8 +99,8 @@ def backtest(
         summary_json,
     )
     from simengine.data import build_table
-    from simengine.data.estimate_volatility import monthly_vix, read_vix
     from simengine.data.fit import daily_closes
+    from simengine.data.fit_distribution import MarketData
     from simengine.io import check_can_write
 
     for path in (
@@ -112,7 +112,7 @@ def backtest(
     daily = daily_closes(Path(data)) if squeeze else None
     with progress_bar("backtest origins", fmt == "table") as bar:
         forecasts = run_backtest(
-            table.frame, cfg, daily, progress=bar, vix=monthly_vix(read_vix(Path(data)))
+            table.frame, cfg, daily, progress=bar, market=MarketData.load(Path(data))
         )
     failed = forecasts.attrs.get("failed_origins", {})
     settings = {**cfg.__dict__, "data": str(data), "table_hash": table.data_hash, "failed": failed}
