@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validat
 from simengine.parts.base import RunShape
 from simengine.parts.residuals import StudentT, StudentTParams, StudentTSchema
 from simengine.rng import Kind, Stream
-from simengine.spec.model_file import check_keys
+from simengine.spec.validators import check_keys
 
 __all__ = [
     "REALISED_STATE",
