@@ -85,6 +85,8 @@ def states(structure: ModelStructure) -> dict[str, dict[str, str]]:
         "vix": {
             "units": "index points",
             "description": "VIX close on the start date (volatility state; missing = long run)",
+            "minimum": 5.0,
+            "maximum": 150.0,
         }
     }
     for a in structure.asset_names:
@@ -92,12 +94,16 @@ def states(structure: ModelStructure) -> dict[str, dict[str, str]]:
             "units": "% a year",
             "description": f"realised volatility of {a} over the last 63 trading days "
             "(missing = the level the VIX implies)",
+            "minimum": 1.0,
+            "maximum": 300.0,
         }
     for f in ECM_FACTORS:
         out[f"{f}_level"] = {
             "units": "%",
             "description": f"level of {f} on the start date (error correction; missing = "
             "dynamics.level_at_fit)",
+            "minimum": 0.0,
+            "maximum": 50.0,
         }
     return out
 

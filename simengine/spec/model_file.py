@@ -81,6 +81,10 @@ class StateDecl(BaseModel):
 
     units: str
     description: str = ""
+    minimum: float | None = None
+    """Smallest value a scenario may give (checked with its file and line)."""
+    maximum: float | None = None
+    """Largest value a scenario may give."""
 
 
 class ComparisonDecl(BaseModel):
@@ -224,14 +228,17 @@ def load_model_file(path: str | Path) -> tuple[ModelFile, dict[str, Any], LineMa
         raise ModelFileError(issues_from_validation_error(err, ModelFile, where, shown)) from None
 
 
+StateRanges = dict[str, tuple[float | None, float | None]]
+
+
 @lru_cache(maxsize=8)
-def _vocabulary_of(path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _vocabulary_of(path: str) -> tuple[tuple[str, ...], StateRanges]:
     envelope = load_model_file(path)[0]
     factors = tuple(n for n, f in envelope.factors.items() if f.stochastic)
-    return factors, tuple(envelope.states)
+    return factors, {n: (s.minimum, s.maximum) for n, s in envelope.states.items()}
 
 
-def _vocabulary(path: str | Path | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _vocabulary(path: str | Path | None) -> tuple[tuple[str, ...], StateRanges]:
     if path is not None:
         try:
             return _vocabulary_of(str(Path(path).resolve()))
@@ -249,6 +256,7 @@ def model_factors(path: str | Path | None) -> tuple[str, ...]:
     return _vocabulary(path)[0]
 
 
-def model_states(path: str | Path | None) -> tuple[str, ...]:
-    """Start-date states a model file's parts read from a scenario's ``initial``."""
-    return _vocabulary(path)[1]
+def model_states(path: str | Path | None) -> StateRanges:
+    """Start-date states a model file's parts read from a scenario's ``initial``: name ->
+    (minimum, maximum) (``None``: no bound)."""
+    return dict(_vocabulary(path)[1])

@@ -122,8 +122,10 @@ class InitialState(_Part):
                 problems.append(((key,), f"unknown key {key!r}", f"{guess} {hint}".strip()))
             elif isinstance(value, bool) or not isinstance(value, int | float):
                 problems.append(((key,), f"received {value!r}; expected a number", ""))
-            elif not math.isfinite(value):
+            elif not _finite(value):
                 problems.append(((key,), f"received {value}; expected a finite number", ""))
+            elif message := _outside(value, *_bounds(states, key)):
+                problems.append(((key,), message, ""))
         if problems:
             raise multi_error(problems)
         return self
@@ -132,6 +134,25 @@ class InitialState(_Part):
     def states(self) -> dict[str, float]:
         """The start-date states of the model's parts (``vix: 16.5``)."""
         return {k: float(v) for k, v in (self.model_extra or {}).items()}
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def _bounds(states: Any, key: str) -> tuple[float | None, float | None]:
+    bounds = states.get(key) if isinstance(states, Mapping) else None
+    return bounds if bounds is not None else (None, None)
+
+
+def _outside(value: float, low: float | None, high: float | None) -> str:
+    """The problem with ``value`` against the state's declared range ('' when inside)."""
+    if (low is not None and value < low) or (high is not None and value > high):
+        return f"received {value}; expected a value in [{low}, {high}] (the model's range)"
+    return ""
 
 
 def _exactly_one(obj: BaseModel, a: str, b: str) -> None:
@@ -576,7 +597,7 @@ class ScenarioSpec(_Part):
 
 def _vocabulary_for(
     data: Mapping[str, Any], source: Any
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
+) -> tuple[tuple[str, ...], dict[str, tuple[float | None, float | None]]]:
     """Stochastic factors and start-date states of the model the scenario names (``model:``)."""
     from simengine.spec.model_file import model_factors, model_states
 
