@@ -147,3 +147,14 @@ def test_credit_level_changes_factor_paths_but_not_prices() -> None:
     np.testing.assert_allclose(
         low.summary()["mean"].to_numpy(), high.summary()["mean"].to_numpy(), atol=1e-12
     )
+
+
+def test_a_vix_outside_the_models_range_is_a_spec_error_at_its_line() -> None:
+    from simengine.spec.loader import load_scenario_text
+
+    text = (SCENARIOS / "base_2025h2.yaml").read_text().replace("vix: 17.16", "vix: 500")
+    with pytest.raises(simengine.SpecError, match=r"initial.vix: received 500.*\[5.0, 150.0\]"):
+        load_scenario_text(text)
+    huge = (SCENARIOS / "base_2025h2.yaml").read_text().replace("vix: 17.16", "vix: " + "9" * 400)
+    with pytest.raises(simengine.SpecError, match="expected a finite number"):
+        load_scenario_text(huge)
