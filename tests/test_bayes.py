@@ -386,3 +386,8 @@ def test_params_from_posterior_fills_model_params(fitted, tmp_path):
     assert np.allclose(dynamics.A, arrays["A"]) and np.allclose(params["policy"].neutral, 3.0)
     # not sampled: tiled from the model file
     assert np.allclose(dynamics.s, point["dynamics"].s[0])
+    # c is shifted from the running sum of credit changes to the level's scale:
+    # c_abs = c - rho (level_at_fit - level_end), for credit only
+    level_end = float(load_posterior(path).posterior.attrs["level_end"])
+    shift = arrays["rho"] * (point["dynamics"].level0[0] - level_end)
+    assert np.allclose(dynamics.c, arrays["c"] - shift) and np.allclose(shift[:, :3], 0.0)
