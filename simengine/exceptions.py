@@ -27,6 +27,7 @@ __all__ = [
     "SimulationError",
     "SpecError",
     "StoreError",
+    "UsageError",
 ]
 
 
@@ -122,6 +123,13 @@ class ResultVerificationError(SimengineError):
 
 class OutputExistsError(SimengineError):
     """Writing would overwrite something that already exists; pass ``force=True`` / ``--force``."""
+
+    exit_code = 2
+
+
+class UsageError(SimengineError):
+    """An option or path cannot be used as given (a file where a folder is expected, a link,
+    a name outside the output folder)."""
 
     exit_code = 2
 

@@ -19,8 +19,8 @@ import pandas as pd
 import xarray as xr
 
 from simengine import stats
-from simengine.exceptions import NumericalError, ResultVerificationError
-from simengine.io import atomic_write
+from simengine.exceptions import NumericalError, ResultVerificationError, SimengineError
+from simengine.io import atomic_write, check_netcdf_size, write_netcdf
 from simengine.simulate import FACTOR_NAMES, ChunkStats
 
 __all__ = ["QUANTILES", "Comparison", "SimulationResult", "build_dataset", "load_result"]
@@ -306,10 +306,7 @@ class SimulationResult:
 
     def to_netcdf(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the full result to NetCDF atomically; refuses to overwrite unless asked."""
-        path = Path(path)
-        with atomic_write(path, overwrite=overwrite) as tmp:
-            self._ds.to_netcdf(tmp, engine="h5netcdf")
-        return path
+        return write_netcdf(path, {"": self._ds}, overwrite=overwrite)
 
     def write_summary(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write :meth:`summary` as CSV or Parquet (by extension), atomically."""
@@ -367,9 +364,14 @@ def load_result(path: str | Path) -> SimulationResult:
     if not path.exists():
         raise ResultVerificationError(f"no result file at {path}")
     try:
+        check_netcdf_size(path, "result file")
         ds = xr.load_dataset(path, engine="h5netcdf")
-    except (OSError, ValueError) as err:
-        raise ResultVerificationError(f"{path} is not a readable simengine result: {err}") from None
+    except SimengineError as err:
+        raise ResultVerificationError(str(err)) from None
+    except Exception as err:  # corrupted header or metadata: KeyError, MemoryError, ...
+        raise ResultVerificationError(
+            f"{path} is not a readable simengine result ({type(err).__name__}: {err})"
+        ) from None
     if ds.attrs.get("format") != FORMAT:
         raise ResultVerificationError(
             f"{path} is not a simengine result (format {ds.attrs.get('format')!r})"

@@ -162,7 +162,12 @@ def store(tmp_path_factory) -> Path:
         frame["cut_month"] = ["sep", "oct"][i]
         frames.append(frame)
     pd.concat(frames, ignore_index=True).to_parquet(root / "summary.parquet", index=False)
-    (root / "manifest.json").write_text(json.dumps({"name": "test-batch", "n_scenarios": 2}))
+    entries = [
+        {"id": name, "name": name, "status": "done", "result_file": f"results/{name}.nc"}
+        for name in ("fed-cut-september", "tariff-escalation")
+    ]
+    manifest = {"name": "test-batch", "n_scenarios": 2, "scenarios": entries}
+    (root / "manifest.json").write_text(json.dumps(manifest))
     return root
 
 

@@ -110,6 +110,16 @@ def _run_sampler(
         )
 
 
+def _model_file_hash(model: str | Path | None) -> str | None:
+    """Hash of the point model file a posterior completes (None: the packaged default)."""
+    if model is None or str(model) == "default":
+        return None
+    from simengine.params import model_file_hash
+    from simengine.spec.model_file import load_model_file
+
+    return model_file_hash(load_model_file(model))
+
+
 def fit(
     table: pd.DataFrame,
     priors: PriorSet | Mapping[str, Any] | str | Path | None = None,
@@ -123,6 +133,7 @@ def fit(
     strict: bool = False,
     thresholds: Thresholds | None = None,
     cores: int | None = None,
+    model: str | Path | None = None,
 ):
     """Fit the calibration model to the monthly table and check convergence.
 
@@ -179,6 +190,7 @@ def fit(
         idata,
         data,
         prior_set,
+        model_file_hash=_model_file_hash(model),
         sampler=resolve_sampler(sampler),
         seed=int(seed),
         draws=int(draws),

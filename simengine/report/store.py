@@ -63,9 +63,22 @@ def _read_summary(directory: Path) -> pd.DataFrame | None:
         raise StoreError(f"{path} is not a readable Parquet file: {err}") from None
 
 
-def _result_files(directory: Path) -> list[Path]:
-    files = (p for p in directory.rglob("*.nc") if not p.name.startswith("."))
-    return sorted(files, key=lambda p: str(p.relative_to(directory)))
+def _result_files(directory: Path, manifest: dict[str, Any]) -> list[Path]:
+    """The result files of the scenarios the manifest lists as done or skipped (its order).
+
+    Files the manifest does not name (results of an earlier version of a sweep) are stale and
+    never shown; links and missing files are left out.
+    """
+    entries = manifest.get("scenarios")
+    files = []
+    for entry in entries if isinstance(entries, list) else []:
+        name = entry.get("result_file") if isinstance(entry, dict) else None
+        if entry.get("status") not in ("done", "skipped") or not isinstance(name, str):
+            continue
+        path = directory / "results" / Path(name).name
+        if path.is_file() and not path.is_symlink() and path not in files:
+            files.append(path)
+    return files
 
 
 def _is_summary_column(col: str) -> bool:
@@ -239,7 +252,7 @@ def build_report_from_store(
     directory = Path(directory)
     manifest = _read_manifest(directory)
     summary = _read_summary(directory)
-    files = _result_files(directory)
+    files = _result_files(directory, manifest)
     sections = [
         ("scenarios", "Scenarios", _scenarios_section(summary, files, manifest)),
         ("fans", "Fan charts", _charts_section(directory, files, max_charts, dpi)),
