@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from simengine.exceptions import OutputExistsError, SimengineError, UsageError
+from simengine.spec.paths import is_windows_reserved
 
 __all__ = [
     "TMP_PREFIX",
@@ -46,7 +47,6 @@ __all__ = [
 TMP_PREFIX = ".simengine-tmp-"
 """Prefix of every temporary file simengine writes (and the only ones it ever deletes)."""
 _TMP_RE = re.compile(r"^\.simengine-tmp-(\d+)@([^@/]*)@.*\.tmp$")
-_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -95,7 +95,7 @@ def safe_child(out_dir: str | os.PathLike[str], name: str) -> Path:
             f"refusing to write {name!r} into {out}: an output name must be a single file name "
             "(no '/', '\\', '..' or absolute path), e.g. fed-cut-september"
         )
-    if _WINDOWS_RESERVED.match(name):
+    if is_windows_reserved(name):
         raise UsageError(
             f"refusing to write {name!r} into {out}: the name is reserved on Windows "
             "(con, prn, aux, nul, com1-9, lpt1-9); choose another name"

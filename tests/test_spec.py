@@ -328,7 +328,8 @@ def test_arbitrary_text_gives_spec_error_or_spec(text: str) -> None:
 # ----------------------------------------------------------------------------- extends, paths
 
 
-def test_extends_relative_and_deep_merge(tmp_path: Path) -> None:
+def test_extends_relative_and_deep_merge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # ../base.yaml is inside the project run from
     (tmp_path / "sub").mkdir()
     (tmp_path / "models").mkdir()
     (tmp_path / "base.yaml").write_text(MINIMAL + "model: models/mine.yaml\npaths: 500\n")

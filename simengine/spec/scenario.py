@@ -64,6 +64,7 @@ from simengine.spec.fields import (
     TariffLevel,
     limit,
 )
+from simengine.spec.paths import allowed_roots, confinement_problem, is_windows_reserved
 
 __all__ = [
     "FACTORS",
@@ -82,7 +83,7 @@ __all__ = [
     "check_assets",
 ]
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
 
 
 class _Part(BaseModel):
@@ -251,12 +252,18 @@ class ScenarioSpec(_Part):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not isinstance(value, str) or not _NAME_RE.match(value) or ".." in value:
+        if not isinstance(value, str) or not _NAME_RE.fullmatch(value) or ".." in value:
             shown = repr(value) if isinstance(value, str) else str(value)
             raise custom_error(
                 f"received {shown}; expected lowercase letters, digits, '.', '_', '-' "
                 "(starting with a letter or digit, at most 80 characters, no '..')",
                 "the name becomes a file name, e.g. fed-cut-september",
+            )
+        if is_windows_reserved(value):
+            raise custom_error(
+                f"received {value!r}, a file name Windows reserves (con, prn, aux, nul, "
+                "com1-9, lpt1-9, with any extension)",
+                "the name becomes a file name: choose another, e.g. fed-cut-september",
             )
         return value
 
@@ -509,17 +516,30 @@ class ScenarioSpec(_Part):
         file, line = locate(tuple(loc), self._locations, default)
         return Issue(file, line, format_field(tuple(loc)), message, hint)
 
-    def resolve_path(self, value: str) -> Path | None:
+    def resolve_path(self, value: str, field: str | None = None) -> Path | None:
         """Resolve a ``model`` / ``posterior`` value: None for 'default', else a path.
 
         Relative paths are relative to the scenario file (the loader already rebased paths
-        inherited through ``extends:``).
+        inherited through ``extends:``). A path read from a file (not one set in code with
+        :meth:`with_overrides`) must stay in the folders a scenario may read (:mod:`simengine.spec.paths`) and be a regular file
+        (a missing file is reported by its loader).
+
+        Raises
+        ------
+        SpecError
+            At the line of the field, for a path outside, a link loop, a FIFO or a folder.
         """
         if value == "default":
             return None
         path = Path(value).expanduser()
         if not path.is_absolute() and self._source is not None:
             path = self._source.parent / path
+        name = field or ("model" if value == self.model else "posterior")
+        from_file = self._locations.get((name,), ("", 0))[1] is not None  # None: set in code
+        if self._source is not None and from_file:
+            problem = confinement_problem(path, allowed_roots(self._source))
+            if problem is not None and not problem[0].startswith("file not found"):
+                raise SpecError([self.issue((name,), *problem)])
         return path
 
 
