@@ -18,6 +18,7 @@ from simengine.rng import BLOCK
 from simengine.scenario import build_scenario
 from simengine.simulate import RunConfig, default_chunk_size, run_scenarios, series_names
 from simengine.spec import ScenarioSpec, check_assets, load_scenario
+from simengine.spec.checks import check_run_settings, warn_extreme_positioning
 from simengine.spec.model_file import load_model_file
 
 __all__ = ["compare", "load_model", "load_params_for", "load_scenario", "simulate"]
@@ -111,9 +112,13 @@ def _run(
 ) -> SimulationResult:
     if not specs:
         raise SimulationError("no scenario to simulate")
+    settings = {"n_paths": n_paths, "seed": seed, "chunk_size": chunk_size, "threads": threads}
+    check_run_settings(specs, {**settings, "method": method, "antithetic": antithetic})
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
     for spec in specs:
         check_scenario_values(spec)
+        squeeze = (params.base_intensity, params.normal_si, params.elasticity)
+        warn_extreme_positioning(spec, *(float(np.median(v)) for v in squeeze))
     models = [build_scenario(spec) for spec in specs]
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
     _check_size(cfg, models[0].n_steps, len(series_names(params.assets)), len(models))

@@ -15,6 +15,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataError",
     "ExplosiveDynamicsWarning",
+    "ExtremeInputWarning",
     "Issue",
     "LimitError",
     "ModelFileError",
@@ -146,6 +147,10 @@ class BatchError(SimengineError):
 
 class SimengineWarning(UserWarning):
     """Base class of every simengine warning."""
+
+
+class ExtremeInputWarning(SimengineWarning):
+    """An accepted input drives the model far outside the range it was built for."""
 
 
 class ConvergenceWarning(SimengineWarning):

@@ -151,7 +151,8 @@ def _cumulative_returns(r: np.ndarray, legs: tuple[int, int] | None) -> np.ndarr
     RT = np.empty((S, T, m))
     np.cumsum(r, axis=1, out=r)
     RT[:N] = r.transpose(2, 1, 0)
-    np.expm1(RT[:N], out=RT[:N])
+    with np.errstate(over="ignore"):  # inf is reported by the overflow guard (NumericalError)
+        np.expm1(RT[:N], out=RT[:N])
     if legs is not None:
         small, large = legs
         np.subtract(RT[large], RT[small], out=RT[N])

@@ -87,6 +87,25 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _show_warnings_as_lines() -> None:
+    """simengine's warnings as one ``warning: ...`` line each (no source line echoed)."""
+    import warnings
+
+    from simengine.exceptions import SimengineWarning
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if issubclass(category, SimengineWarning):
+            err_console.print(
+                f"[bold yellow]warning:[/] {message}", markup=True, highlight=False, soft_wrap=True
+            )
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def main() -> None:
     """Entry point of the ``simengine`` console script.
 
@@ -98,6 +117,7 @@ def main() -> None:
     from simengine.exceptions import SimengineError
 
     debug = _DEBUG_FLAG in sys.argv[1:]
+    _show_warnings_as_lines()
     try:
         app(standalone_mode=False)
     except SimengineError as err:

@@ -26,7 +26,10 @@ __all__ = [
 STOCHASTIC_FACTORS: tuple[str, ...] = ("rates", "growth", "inflation", "credit")
 ASSET_EXPOSURES: tuple[str, ...] = ("rates", "tariff", "growth", "inflation", "credit")
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_FROZEN = ConfigDict(frozen=True, extra="forbid", strict=True)  # "3.0" and true are not numbers
+MAX_ELASTICITY = 10.0
+"""Largest squeeze elasticity: at 10, twice the normal short interest already multiplies the
+jump intensity by 1,024; beyond it the intensity overflows (1000 gave NaN)."""
 
 
 def _finite(v: float, what: str) -> float:
@@ -169,7 +172,7 @@ class Squeeze(BaseModel):
 
     base_intensity: float = Field(ge=0)
     normal_short_interest_bn: float = Field(gt=0)
-    elasticity: float = Field(ge=0)
+    elasticity: float = Field(ge=0, le=MAX_ELASTICITY)
     jump_mean: float
     jump_sd: float = Field(ge=0)
 

@@ -56,6 +56,7 @@ from simengine.spec.fields import (
     MAX_PATHS,
     AssetName,
     Bp,
+    BpFloat,
     Factor,
     IsoDate,
     Num,
@@ -126,7 +127,7 @@ class MarketPricing(_Part):
     outcomes: Outcomes | None = Field(
         None, description="bp change -> probability, e.g. {0: 0.4, -25: 0.6}"
     )
-    expected_bp: Num | None = Field(None, description="expected change in bp, e.g. -15")
+    expected_bp: BpFloat | None = Field(None, description="expected change in bp, e.g. -15")
 
     @model_validator(mode="after")
     def _one_form(self) -> "MarketPricing":
