@@ -80,6 +80,18 @@ def describe_os_error(err: OSError) -> str:
     )
 
 
+def _click_exceptions() -> tuple[type[Exception], ...]:
+    """Usage errors of click and of the click that typer vendors (typer >= 0.16)."""
+    import click
+
+    kinds: list[type[Exception]] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:
+        return tuple(kinds)
+    return (*kinds, ClickException)
+
+
 def _fail(message: str, code: int) -> None:
     err_console.print(
         f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True
@@ -131,9 +143,7 @@ def main() -> None:
         err_console.print("aborted")
         sys.exit(1)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
+        if isinstance(exc, _click_exceptions()):
             exc.show()
             sys.exit(exc.exit_code)
         if debug:
