@@ -36,11 +36,14 @@ __all__ = [
     "atomic_write",
     "check_can_write",
     "check_output_dir",
+    "checksum_ok",
+    "checksum_path",
     "file_sha256",
     "is_simengine_tmp",
     "remove_stale_tmp",
     "safe_child",
     "safe_subdir",
+    "write_checksum",
     "write_netcdf",
 ]
 
@@ -345,3 +348,34 @@ def write_netcdf(
     with atomic_write(path, overwrite=overwrite) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+def checksum_path(path: str | os.PathLike[str]) -> Path:
+    """``<file>.sha256`` beside ``path`` (``sha256sum`` format)."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
+def write_checksum(path: str | os.PathLike[str]) -> Path:
+    """Write ``<file>.sha256`` (``sha256sum -c`` can check it) atomically; return its path."""
+    path = Path(path)
+    target = checksum_path(path)
+    with atomic_write(target, overwrite=True) as tmp:
+        tmp.write_text(f"{file_sha256(path)}  {path.name}\n")
+    return target
+
+
+def checksum_ok(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a regular file matching its ``<file>.sha256``.
+
+    Checked before a stored NetCDF file is parsed at all: the HDF5 library can crash or loop
+    for ever on corrupted metadata, so a file that fails its checksum is never opened.
+    """
+    path, target = Path(path), checksum_path(path)
+    if path.is_symlink() or target.is_symlink() or not path.is_file() or not target.is_file():
+        return False
+    try:
+        recorded = target.read_text(encoding="ascii").split()[0]
+        return recorded == file_sha256(path)
+    except (OSError, ValueError, IndexError):
+        return False

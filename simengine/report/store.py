@@ -81,6 +81,17 @@ def _result_files(directory: Path, manifest: dict[str, Any]) -> list[Path]:
     return files
 
 
+def _load_checked(path: Path) -> Any:
+    """A stored result, parsed only after it matches its ``.sha256`` (HDF5 may hang otherwise)."""
+    from simengine.exceptions import ResultVerificationError
+    from simengine.io import checksum_ok
+    from simengine.results import load_result
+
+    if not checksum_ok(path):
+        raise ResultVerificationError(f"{path.name} does not match its .sha256 (damaged file)")
+    return load_result(path)
+
+
 def _is_summary_column(col: str) -> bool:
     return col in STAMPS or col.startswith(SUMMARY_PREFIXES)
 
@@ -135,12 +146,11 @@ def _headers(frame: pd.DataFrame) -> dict[str, str]:
 
 
 def _fallback_table(files: list[Path]) -> pd.DataFrame:
-    from simengine.results import load_result
 
     frames = []
     for path in files:
         try:
-            frames.append(load_result(path).summary().reset_index())
+            frames.append(_load_checked(path).summary().reset_index())
         except SimengineError:
             continue
     return scenario_table(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
@@ -187,12 +197,11 @@ def _fan_figure(result: Any, dpi: int) -> bytes:
 
 
 def _charts_section(directory: Path, files: list[Path], max_charts: int, dpi: int) -> str:
-    from simengine.results import load_result
 
     parts, failed = ['<div class="grid">'], []
     for path in files[:max_charts]:
         try:
-            result = load_result(path)
+            result = _load_checked(path)
         except SimengineError as err:
             failed.append(f"{path.relative_to(directory)}: {err}")
             continue
