@@ -47,6 +47,7 @@ from simengine.data.fit import (  # noqa: E402
     tariff_events,
     tariff_pass_through,
 )
+from simengine.io import atomic_write  # noqa: E402
 
 LITERATURE = {
     "neutral_rate": "FOMC Summary of Economic Projections, June 2025: median longer-run federal "
@@ -341,9 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     text = dump_model(model)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(args.out)
+    with atomic_write(args.out, overwrite=True) as tmp:
+        tmp.write_text(text)
     report(model, var, fit, tariff)
     return 0
 

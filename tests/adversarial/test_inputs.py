@@ -278,7 +278,7 @@ def test_small_no_raw_overflow_warning_before_the_error(tmp_path: Path) -> None:
     from simengine.exceptions import NumericalError
 
     model = tmp_path / "m.yaml"
-    model.write_text(TEST_MODEL.read_text().replace("sigma: ", "sigma: 60.0 #", 1))
+    model.write_text(TEST_MODEL.read_text().replace("sigma: ", "sigma: 1000.0 #", 1))
     spec = load_scenario(scenario(tmp_path, f"model: {model}\n"))
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)

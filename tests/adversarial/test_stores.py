@@ -170,11 +170,22 @@ def _corrupt(path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", ["corrupted", "oversized"])
-def test_f13_bad_result_in_a_store_is_recomputed(tmp_path: Path, cli, damage: str) -> None:
+def test_f13_bad_result_in_a_store_is_recomputed(
+    tmp_path: Path, cli, damage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import xarray as xr
+
     out = tmp_path / "out"
     first = run_batch([_sweep(tmp_path)], out, workers=0, n_paths=4096, seed=2)
     victim = sorted((out / "results").glob("*.nc"))[0]
     _corrupt(victim) if damage == "corrupted" else _huge_variable(victim)
+    load = xr.load_dataset
+
+    def never_the_victim(path, *args, **kwargs):  # a damaged file must never be parsed
+        assert Path(path) != victim, "parsed a damaged result file"
+        return load(path, *args, **kwargs)
+
+    monkeypatch.setattr(xr, "load_dataset", never_the_victim)
     second = run_batch([_sweep(tmp_path)], out, workers=0, n_paths=4096, seed=2)
     status = {Path(e["result_file"]).name: e["status"] for e in second.entries}
     assert status[victim.name] == "done" and second.ok, second.entries
