@@ -310,8 +310,10 @@ def run_batch(
         "scheduler": scheduler,
         "force": force,
     }
+    jobs = collect_jobs(inputs, n_paths=n_paths, seed=seed)
+    if not jobs:
+        raise UsageError("no scenarios to run: the inputs hold no scenario or sweep files (*.yaml)")
     with Store(out_dir) as store:
-        jobs = collect_jobs(inputs, n_paths=n_paths, seed=seed)
         run = _Run(store, jobs, settings, progress)
         todo = [j for j in jobs if not j.error]
         run.tick()

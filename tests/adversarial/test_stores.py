@@ -234,7 +234,8 @@ def test_f14_batch_where_nothing_succeeds_prints_the_failures(tmp_path: Path, cl
     if case == "invalid":
         assert res.code == 1 and "1 scenario(s) failed" in res.err, res
     else:
-        assert res.code in (0, 2), res
+        assert res.code == 2 and "no scenarios to run" in res.err, res
+        assert not (tmp_path / "out").exists()  # nothing created for nothing
 
 
 def test_f14_all_failing_batch_summary_is_a_table(tmp_path: Path) -> None:
