@@ -238,3 +238,17 @@ def test_run_out_leaves_no_temp_files_after_a_kill(tmp_path: Path) -> None:
         "fed-cut-september.nc",
         "fed-cut-september_summary.csv",
     ]
+
+
+def test_f12_full_disk_batch_with_two_workers_ends(tmp_path: Path, full_disk: Path) -> None:
+    """The workers used to die in HDF5 and the client waited for ever with zero workers."""
+    code = "from simengine.cli import main; main()"
+    specs = [scenario(tmp_path, f"model: {TEST_MODEL}\n", f"s{i}.yaml") for i in range(3)]
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "batch", *map(str, specs), "--out", str(full_disk / "b"),
+         "-w", "2", "-n", "20000"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "COLUMNS": "300"},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "No space left on device" in proc.stderr and "Traceback" not in proc.stderr
