@@ -15,7 +15,6 @@ from typing import Any
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from simengine import __version__
 from simengine.batch.jobs import Job
 from simengine.exceptions import BatchError, StoreError
 from simengine.io import (
@@ -25,6 +24,7 @@ from simengine.io import (
     remove_stale_tmp,
 )
 from simengine.results import now_iso
+from simengine.version import __version__
 
 __all__ = [
     "MANIFEST_FORMAT",

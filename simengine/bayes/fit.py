@@ -114,10 +114,9 @@ def _model_file_hash(model: str | Path | None) -> str | None:
     """Hash of the point model file a posterior completes (None: the packaged default)."""
     if model is None or str(model) == "default":
         return None
-    from simengine.params import model_file_hash
-    from simengine.spec.model_file import load_model_file
+    from simengine.params import ModelParams
 
-    return model_file_hash(load_model_file(model))
+    return ModelParams.load(model).model_hash
 
 
 def fit(
