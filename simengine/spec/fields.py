@@ -98,8 +98,10 @@ def _check_asset_name(value: str) -> str:
 
 def _check_bp(value: float) -> float:
     if not -MAX_BP_CHANGE <= value <= MAX_BP_CHANGE:
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        shown = shown if len(shown) <= 24 else f"{shown[:12]}...({len(shown)} digits)"
         raise custom_error(
-            f"received {value:g}bp; a change at one meeting must be within "
+            f"received {shown}bp; a change at one meeting must be within "
             f"[-{MAX_BP_CHANGE}, {MAX_BP_CHANGE}]bp",
             "the largest FOMC moves on record are a few hundred bp; write the change in bp, "
             "e.g. -25",

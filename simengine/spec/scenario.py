@@ -519,7 +519,7 @@ class ScenarioSpec(_Part):
 
     def to_yaml(self) -> str:
         """The spec as a YAML document that loads back to an equal spec."""
-        return yaml.safe_dump(self.to_data(), sort_keys=False, allow_unicode=True)
+        return yaml.dump(self.to_data(), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
 
     def canonical_json(self) -> str:
         """Canonical JSON of the resolved spec (sorted keys, no whitespace, no ``source``)."""
@@ -590,6 +590,19 @@ def _vocabulary_for(
         if not path.is_absolute() and source is not None and not str(source).startswith("<"):
             path = Path(source).parent / path
     return model_factors(path), model_states(path)
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that double-quotes text holding Unicode line breaks (NEL, LS, PS): PyYAML
+    folds them to spaces in single-quoted and plain scalars, so they would not load back."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if any(c in value for c in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
 
 
 def _issue_order(issue: Issue) -> tuple[str, int]:

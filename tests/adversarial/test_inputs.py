@@ -16,8 +16,8 @@ import pytest
 
 from simengine import api
 from simengine.exceptions import DataError, ExtremeInputWarning, SpecError
+from simengine.params import ModelParams
 from simengine.spec import load_scenario
-from simengine.spec.model_file import load_model_file
 
 from .conftest import BASE, TEST_MODEL, N, no_traceback, scenario
 
@@ -239,7 +239,7 @@ def test_small_model_files_are_strict_about_numbers(tmp_path: Path) -> None:
         path = tmp_path / "m.yaml"
         path.write_text(text.replace("dof: ", f"dof: {bad} #", 1))
         with pytest.raises(SpecError, match="expected a number"):
-            load_model_file(path)
+            ModelParams.load(path)
 
 
 def test_f16_model_elasticity_has_a_range(tmp_path: Path, cli) -> None:
@@ -250,7 +250,7 @@ def test_f16_model_elasticity_has_a_range(tmp_path: Path, cli) -> None:
     with pytest.raises(
         SpecError, match=r"squeeze.elasticity: received 1000; expected a value <= 10"
     ):
-        load_model_file(path)
+        ModelParams.load(path)
     res = cli("run", scenario(tmp_path, f"model: {path}\n"), "-n", N)
     assert res.code == 2, res
     no_traceback(res)
