@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from simengine.exceptions import OutputExistsError, SimengineError, UsageError
-from simengine.spec.paths import is_windows_reserved
 
 __all__ = [
     "TMP_PREFIX",
@@ -40,6 +39,8 @@ __all__ = [
     "checksum_path",
     "file_sha256",
     "is_simengine_tmp",
+    "is_windows_reserved",
+    "dataset_hash",
     "remove_stale_tmp",
     "safe_child",
     "safe_subdir",
@@ -63,6 +64,14 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+_WINDOWS_RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
+
+
+def is_windows_reserved(name: str) -> bool:
+    """True for file names Windows reserves: con, prn, aux, nul, com0-9, lpt0-9 (any extension)."""
+    return _WINDOWS_RESERVED.fullmatch(name) is not None
 
 
 def _bad_name(name: object) -> bool:
@@ -285,25 +294,45 @@ def netcdf_declared_bytes(path: str | os.PathLike[str]) -> int:
     return total
 
 
-def check_netcdf_size(path: str | os.PathLike[str], what: str) -> None:
-    """Refuse a NetCDF file whose variables would not fit in the memory limit.
+def check_netcdf_size(path: str | os.PathLike[str], what: str, limit_mb: float) -> None:
+    """Refuse a NetCDF file whose variables would not fit in ``limit_mb`` MiB of memory.
 
     Raises
     ------
     SimengineError
-        (exit 2) naming the file, the declared size and the limit
-        (:func:`simengine.guards.memory_limit_mb`, ``SIMENGINE_MAX_MEMORY_MB``).
+        (exit 2) naming the file, the declared size and the limit (callers pass
+        :func:`simengine.guards.memory_limit_mb`, ``SIMENGINE_MAX_MEMORY_MB``).
     """
-    from simengine.guards import memory_limit_mb
-
     declared = netcdf_declared_bytes(path)
-    limit = memory_limit_mb() * 2**20
+    limit = limit_mb * 2**20
     if declared > limit:
         raise UsageError(
             f"{what} {path} declares {declared / 2**20:,.0f} MiB of data, more than the memory "
             f"limit of {limit / 2**20:,.0f} MiB; the file is corrupted or not a simengine file "
             "(raise the limit with SIMENGINE_MAX_MEMORY_MB if it is genuine)"
         )
+
+
+def dataset_hash(ds: Any) -> str:
+    """sha256 over every variable's values and the stamps (attributes), in name order.
+
+    ``content_hash`` of results and posteriors (the ``content_hash`` attribute is left out).
+    """
+    import json
+
+    import numpy as np
+
+    h = hashlib.sha256()
+    for name in sorted(map(str, ds.variables)):
+        values = ds[name].values
+        h.update(name.encode())
+        if values.dtype.kind in "OUS":
+            h.update("\x1f".join(map(str, values.ravel().tolist())).encode())
+        else:
+            h.update(np.ascontiguousarray(values).tobytes())
+    stamps = {k: str(v) for k, v in ds.attrs.items() if k != "content_hash"}
+    h.update(json.dumps(stamps, sort_keys=True).encode())
+    return h.hexdigest()
 
 
 def netcdf_bytes(groups: dict[str, Any], compress: bool = False) -> bytes:

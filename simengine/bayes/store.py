@@ -19,7 +19,8 @@ import pandas as pd
 from simengine.bayes.prepare import ModelData
 from simengine.bayes.priors import EXPOSURES, VAR_FACTORS, PriorSet
 from simengine.exceptions import DataError, PosteriorMismatchError, SimengineError
-from simengine.io import check_netcdf_size, file_sha256, write_netcdf
+from simengine.guards import memory_limit_mb
+from simengine.io import check_netcdf_size, dataset_hash, file_sha256, write_netcdf
 
 __all__ = [
     "FORMAT",
@@ -194,9 +195,7 @@ def posterior_content_hash(posterior) -> str:
     draw or an attribute, or re-labelling the model, makes :func:`load_posterior` refuse the
     file.
     """
-    from simengine.results import content_hash
-
-    return content_hash(posterior)
+    return dataset_hash(posterior)
 
 
 def load_posterior(
@@ -239,7 +238,7 @@ def load_posterior(
             "give the path of a .nc file written by `simengine calibrate`"
         )
     try:
-        check_netcdf_size(path, "posterior file")
+        check_netcdf_size(path, "posterior file", memory_limit_mb())
         idata = az.from_netcdf(path)
         for group in idata.groups():
             idata[group].load()

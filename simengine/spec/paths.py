@@ -20,20 +20,13 @@ before it is opened, so nothing of it can show up in an error message.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from pathlib import Path
 
-__all__ = ["ALLOW_ENV", "allowed_roots", "confinement_problem", "is_windows_reserved"]
+__all__ = ["ALLOW_ENV", "allowed_roots", "confinement_problem"]
 
 ALLOW_ENV = "SIMENGINE_ALLOW_PATHS"
 _PACKAGE = Path(__file__).resolve().parents[1]
-_WINDOWS_RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
-
-
-def is_windows_reserved(name: str) -> bool:
-    """True for file names Windows reserves: con, prn, aux, nul, com0-9, lpt0-9 (any extension)."""
-    return _WINDOWS_RESERVED.fullmatch(name) is not None
 
 
 def _resolve(path: Path) -> Path | None:

@@ -34,6 +34,7 @@ from pydantic import (
 
 from simengine.calendar import FOMC_DECISION_DATES
 from simengine.exceptions import Issue, SpecError
+from simengine.io import is_windows_reserved
 from simengine.spec.checks import (
     Window,
     add_years,
@@ -66,7 +67,7 @@ from simengine.spec.fields import (
     TariffLevel,
     limit,
 )
-from simengine.spec.paths import allowed_roots, confinement_problem, is_windows_reserved
+from simengine.spec.paths import allowed_roots, confinement_problem
 
 __all__ = [
     "MAX_HORIZON_YEARS",
