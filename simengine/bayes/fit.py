@@ -132,7 +132,7 @@ def fit(
     strict: bool = False,
     thresholds: Thresholds | None = None,
     cores: int | None = None,
-    model: str | Path | None = None,
+    model_file: str | Path | None = None,
 ):
     """Fit the calibration model to the monthly table and check convergence.
 
@@ -150,6 +150,9 @@ def fit(
     thresholds : Thresholds, optional
         Diagnostic thresholds (R-hat < 1.01, ESS > 400, no divergences, BFMI > 0.3).
     cores : int, optional
+    model_file : str or Path, optional
+        The point model file whose values complete the draws (stamped as
+        ``model_file_hash``); default the packaged model.
 
     Returns
     -------
@@ -189,7 +192,7 @@ def fit(
         idata,
         data,
         prior_set,
-        model_file_hash=_model_file_hash(model),
+        model_file_hash=_model_file_hash(model_file),
         sampler=resolve_sampler(sampler),
         seed=int(seed),
         draws=int(draws),

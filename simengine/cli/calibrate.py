@@ -68,7 +68,7 @@ def calibrate_command(
         )
     idata = fit(
         frame, priors=priors, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
-        progress=progress, strict=strict, model=model,
+        progress=progress, strict=strict, model_file=model,
     )  # fmt: skip
     _print_report(diagnose(idata), idata.posterior.attrs)
     save_posterior(idata, out, force=force)
