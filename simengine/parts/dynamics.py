@@ -93,7 +93,7 @@ class Var1Schema(BaseModel):
     ``initial.<factor>_level`` (e.g. ``credit_level``) or else at ``level_at_fit``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # "3.0", true: not numbers
 
     const: dict[str, float] = Field(default_factory=dict)
     ar: dict[str, dict[str, float]] = Field(default_factory=dict)
