@@ -41,12 +41,16 @@ __all__ = [
     "bench_model_path",
     "bench_spec",
     "best_time",
+    "FloorBuffers",
+    "draw_block_floor",
     "draw_floor",
+    "engine_plan",
     "engine_run",
     "measure_subprocess",
     "numpy_loop_var",
     "peer_var_setup",
     "pyesg_wiener",
+    "require_bench_extra",
     "simengine_var",
     "statsmodels_var",
     "vm_hwm_kib",
@@ -89,19 +93,101 @@ def engine_run(spec: Any, n_paths: int, threads: int = 1, seed: int = 1) -> Any:
     return result.summary()
 
 
-def draw_floor(spec: Any, n_paths: int, seed: int = 1) -> None:
-    """Draw the random numbers of :func:`engine_run` alone: same generator, blocks and chunks."""
+def engine_plan(spec: Any, n_paths: int, seed: int = 1) -> tuple[Any, np.random.SeedSequence]:
+    """The engine's :class:`~simengine.rng.DrawPlan` and root seed for ``spec`` at ``n_paths``."""
     from simengine.api import load_params_for
-    from simengine.rng import BLOCK, draw_blocks
     from simengine.scenario import build_scenario
-    from simengine.simulate import RunConfig, _Engine, default_chunk_size
+    from simengine.simulate import RunConfig, _Engine
 
-    model = build_scenario(spec)
-    engine = _Engine([model], load_params_for(spec), RunConfig(n_paths, seed))
-    per_chunk = default_chunk_size(model.n_steps) // BLOCK
-    n_blocks = engine.plan.n_blocks
-    for b0 in range(0, n_blocks, per_chunk):
-        draw_blocks(engine.root, b0, min(per_chunk, n_blocks - b0), engine.plan)
+    engine = _Engine([build_scenario(spec)], load_params_for(spec), RunConfig(n_paths, seed))
+    return engine.plan, engine.root
+
+
+class FloorBuffers:
+    """One random-number block's draws, allocated once and refilled for every block.
+
+    The arrays hold exactly what the engine's generators produce for a block
+    (:func:`simengine.rng.draw_blocks`), before any Student-t scaling, transposition or
+    antithetic mirroring: the normals of the factor and asset shocks, the gamma variates of the
+    Student-t mixing, the jump uniforms and normals, the event uniforms and the posterior index.
+    """
+
+    def __init__(self, plan: Any) -> None:
+        from simengine.rng import BLOCK
+
+        half = -(-BLOCK // 2) if plan.antithetic else BLOCK
+        M, T = plan.factor_steps, plan.n_steps
+        self.half = half
+        self.factor = np.empty((half, M, plan.n_factors))
+        self.asset = np.empty((half, T, plan.n_assets))
+        self.gamma_f = np.empty((half, M))
+        self.gamma_a = np.empty((half, T))
+        self.jump_z = np.empty((half, T)) if plan.n_assets else None
+        # event-major (lead, h) arrays live in flat storage so a short block stays contiguous
+        self.jump_u = np.empty(T * half) if plan.n_assets else None
+        self.decision = np.empty(plan.n_meetings * half) if plan.n_meetings else None
+        self.tariff = np.empty(plan.n_tariff_events * half) if plan.n_tariff_events else None
+
+    def event_major(self, flat: np.ndarray, h: int) -> np.ndarray:
+        """The first ``lead * h`` values of a flat buffer as a contiguous (lead, h) array."""
+        lead = flat.size // self.half
+        return flat[: lead * h].reshape(lead, h)
+
+
+def _gamma_into(gen: np.random.Generator, nu: np.ndarray, out: np.ndarray) -> None:
+    """The engine's chi-square mixing draws (``standard_gamma(nu / 2)``) into ``out``."""
+    finite = np.isfinite(nu)
+    if not finite.any():
+        return  # Gaussian: the engine draws no mixing variable
+    if finite.all() and (nu == nu[0]).all():
+        gen.standard_gamma(float(nu[0]) / 2.0, out=out)
+    else:  # one shape per path (posterior draws): the array-shape sampler, as in the engine
+        shape = np.where(finite, nu, 4.0)[:, None] / 2.0
+        out[...] = gen.standard_gamma(np.broadcast_to(shape, out.shape))
+
+
+def draw_block_floor(
+    root: np.random.SeedSequence, block: int, plan: Any, buf: FloorBuffers
+) -> None:
+    """Draw the random numbers of block ``block`` into ``buf``: same streams, same numbers.
+
+    The fastest numpy route: one generator per (block, kind) exactly as the engine seeds them,
+    each filling a preallocated buffer (``out=``); kinds with no numbers create no generator.
+    """
+    from simengine.rng import Kind, _stream
+
+    n = plan.block_length(block)
+    h = -(-n // 2) if plan.antithetic else n
+    if plan.n_param_draws > 1:
+        param_draw = _stream(root, block, Kind.PARAM_DRAW).integers(0, plan.n_param_draws, size=h)
+    else:
+        param_draw = np.zeros(h, dtype=np.int64)
+    _stream(root, block, Kind.FACTOR).standard_normal(out=buf.factor[:h])
+    _stream(root, block, Kind.ASSET).standard_normal(out=buf.asset[:h])
+    nu_f, nu_a = np.asarray(plan.nu_f)[param_draw], np.asarray(plan.nu_a)[param_draw]
+    if np.isfinite(nu_f).any():
+        _gamma_into(_stream(root, block, Kind.FACTOR_CHI2), nu_f, buf.gamma_f[:h])
+    if np.isfinite(nu_a).any():
+        _gamma_into(_stream(root, block, Kind.ASSET_CHI2), nu_a, buf.gamma_a[:h])
+    if buf.jump_u is not None:
+        _stream(root, block, Kind.JUMP_U).random(out=buf.event_major(buf.jump_u, h))
+        _stream(root, block, Kind.JUMP_Z).standard_normal(out=buf.jump_z[:h])
+    if buf.decision is not None:
+        _stream(root, block, Kind.DECISION).random(out=buf.event_major(buf.decision, h))
+    if buf.tariff is not None:
+        _stream(root, block, Kind.TARIFF).random(out=buf.event_major(buf.tariff, h))
+
+
+def draw_floor(spec: Any, n_paths: int, seed: int = 1) -> None:
+    """The honest random-number floor of :func:`engine_run`: the engine's random numbers only.
+
+    Every block's numbers come from the same streams as in the engine and are written into one
+    set of reused buffers; no Student-t scaling, transposes, concatenation or fresh arrays.
+    """
+    plan, root = engine_plan(spec, n_paths, seed)
+    buf = FloorBuffers(plan)
+    for block in range(plan.n_blocks):
+        draw_block_floor(root, block, plan, buf)
 
 
 def best_time(fn: Callable[[], Any], repeat: int = 1, warmup: bool = False) -> float:
@@ -170,6 +256,16 @@ def measure_subprocess(
 
 # --- peers: a correlated 5-factor VAR(1) -----------------------------------------------------
 
+
+def require_bench_extra() -> None:
+    """Fail with the install command unless the peers of the ``bench`` extra are importable."""
+    import importlib.util
+
+    missing = [m for m in ("statsmodels", "pyesg") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ImportError(f"peer benchmarks need {', '.join(missing)}: pip install -e '.[bench]'")
+
+
 PEER_FACTORS = 5
 
 
@@ -200,9 +296,10 @@ def simengine_var(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> np
     :func:`simengine.factors.propagate` (chunked like the engine)."""
     from types import SimpleNamespace
 
+    from simengine.blas import single_threaded_blas
     from simengine.factors import propagate
     from simengine.rng import BLOCK, DrawPlan, draw_blocks, root_seed
-    from simengine.simulate import _single_threaded_blas, default_chunk_size
+    from simengine.simulate import default_chunk_size
 
     K = PEER_FACTORS
     A = results.coefs[0][None]  # (D=1, K, K)
@@ -216,7 +313,7 @@ def simengine_var(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> np
     z0 = np.zeros((1, K))
     per_chunk = default_chunk_size(n_steps) // BLOCK
     last = None
-    with _single_threaded_blas():  # as inside the engine
+    with single_threaded_blas():  # as inside the engine
         for b0 in range(0, plan.n_blocks, per_chunk):
             draws = draw_blocks(root, b0, min(per_chunk, plan.n_blocks - b0), plan)
             last = propagate(z0, draws.factor, exog, pp, scn)
