@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,12 +14,14 @@ from simengine import __version__
 from simengine.exceptions import SimulationError
 from simengine.guards import check_run_size, check_scenario_values
 from simengine.params import ModelParams, default_model_path, model_file_hash
-from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
 from simengine.rng import BLOCK
 from simengine.scenario import build_scenario
 from simengine.simulate import RunConfig, default_chunk_size, run_scenarios, series_names
 from simengine.spec import ScenarioSpec, check_assets, load_scenario
 from simengine.spec.model_file import load_model_file
+
+if TYPE_CHECKING:  # results (pandas, xarray) load when a run returns, not for validate
+    from simengine.results import Comparison, SimulationResult
 
 __all__ = ["compare", "load_model", "load_params_for", "load_scenario", "simulate"]
 
@@ -118,6 +121,8 @@ def _run(
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
     _check_size(cfg, models[0].n_steps, len(series_names(params.assets)), len(models))
     accs, samples = run_scenarios(models, params, cfg, progress)
+    from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
+
     attrs = {
         "seed": str(s),
         "n_paths_requested": str(n),

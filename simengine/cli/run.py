@@ -6,14 +6,16 @@ import json
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from simengine.cli.common import console, err_console, progress_bar
 from simengine.exceptions import SimengineError, SpecError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["register", "result_json"]
 
@@ -164,6 +166,8 @@ def _emit(result: Any, fmt: OutputFormat) -> None:
         frame = result.summary().reset_index()
         frame.insert(0, "kind", "summary")
         if hasattr(result, "difference_summary"):
+            import pandas as pd
+
             diffs = result.difference_summary().reset_index()
             diffs.insert(0, "kind", "difference")
             frame = pd.concat([frame, diffs], ignore_index=True)
