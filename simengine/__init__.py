@@ -42,7 +42,20 @@ _PUBLIC: dict[str, str] = {
 }
 """Public name -> the module that defines it."""
 
-__all__ = ["__version__", *sorted(_PUBLIC)]
+__all__ = [
+    "Comparison",
+    "ScenarioSpec",
+    "SimengineError",
+    "SimulationResult",
+    "SpecError",
+    "__version__",
+    "compare",
+    "load_model",
+    "load_result",
+    "load_scenario",
+    "run_batch",
+    "simulate",
+]
 
 
 def __getattr__(name: str) -> Any:

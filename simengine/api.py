@@ -215,5 +215,7 @@ def compare(
     result = _run(
         loaded, n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress
     )
+    from simengine.results import Comparison
+
     assert isinstance(result, Comparison)
     return result
