@@ -93,12 +93,16 @@ def _start_levels(spec: ScenarioSpec, params: ModelParams) -> dict[str, float]:
     return {k: float(v) for k, v in levels.items() if k in params.assets}
 
 
-def _check_size(cfg: RunConfig, n_steps: int, n_series: int, n_scenarios: int) -> None:
+def _check_size(
+    cfg: RunConfig, n_steps: int, n_series: int, n_scenarios: int, max_paths: int | None = None
+) -> None:
     """Path-count and memory limits, before any work (:func:`simengine.guards.check_run_size`)."""
     chunk = cfg.chunk_size or default_chunk_size(n_steps)
     chunk = min(-(-max(chunk, 1) // BLOCK) * BLOCK, -(-cfg.n_paths // BLOCK) * BLOCK)
     threads = max(1, min(cfg.threads, -(-cfg.n_paths // max(chunk, 1))))
-    check_run_size(cfg.n_paths, chunk, n_steps, n_series, n_scenarios, threads, cfg.n_sample)
+    check_run_size(
+        cfg.n_paths, chunk, n_steps, n_series, n_scenarios, threads, cfg.n_sample, max_paths
+    )
 
 
 def _run(
@@ -111,6 +115,7 @@ def _run(
     n_sample: int,
     threads: int,
     progress: Progress | None,
+    scheduler: str | None = None,
 ) -> SimulationResult:
     if not specs:
         raise SimulationError("no scenario to simulate")
@@ -119,8 +124,16 @@ def _run(
         check_scenario_values(spec)
     models = [build_scenario(spec) for spec in specs]
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
-    _check_size(cfg, models[0].n_steps, len(series_names(params.assets)), len(models))
-    accs, samples = run_scenarios(models, params, cfg, progress)
+    n_series = len(series_names(params.assets))
+    if scheduler:
+        from simengine.cluster import cluster_path_limit, run_on_cluster
+
+        cfg = RunConfig(n, s, chunk_size, anti, cfg.n_sample, 1)  # one thread per task
+        _check_size(cfg, models[0].n_steps, n_series, len(models), cluster_path_limit())
+        accs, samples = run_on_cluster(models, params, cfg, scheduler, progress)
+    else:
+        _check_size(cfg, models[0].n_steps, n_series, len(models))
+        accs, samples = run_scenarios(models, params, cfg, progress)
     from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
 
     attrs = {
@@ -159,6 +172,7 @@ def simulate(
     n_sample: int = 200,
     threads: int = 1,
     progress: Progress | None = None,
+    scheduler: str | None = None,
 ) -> SimulationResult:
     """Simulate one scenario.
 
@@ -181,6 +195,9 @@ def simulate(
         Worker threads over chunks (numbers do not depend on it).
     progress : callable, optional
         ``progress(done, total)`` after each chunk.
+    scheduler : str, optional
+        Address of a Dask scheduler: the paths are split into whole random-number blocks
+        across its workers (:mod:`simengine.cluster`); the numbers equal a local run's.
 
     Returns
     -------
@@ -188,7 +205,10 @@ def simulate(
     """
     if not isinstance(spec, ScenarioSpec):
         spec = load_scenario(spec)
-    return _run([spec], n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress)
+    return _run(
+        [spec], n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress,
+        scheduler,
+    )  # fmt: skip
 
 
 def compare(
@@ -202,6 +222,7 @@ def compare(
     n_sample: int = 200,
     threads: int = 1,
     progress: Progress | None = None,
+    scheduler: str | None = None,
 ) -> Comparison:
     """Simulate several scenarios on common random numbers (same shocks, same parameter draws).
 
@@ -213,8 +234,9 @@ def compare(
     if len(loaded) < 2:
         raise SimulationError(f"compare needs at least two scenarios, got {len(loaded)}")
     result = _run(
-        loaded, n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress
-    )
+        loaded, n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress,
+        scheduler,
+    )  # fmt: skip
     from simengine.results import Comparison
 
     assert isinstance(result, Comparison)

@@ -311,6 +311,20 @@ class SimulationResult:
             self._ds.to_netcdf(tmp, engine="h5netcdf")
         return path
 
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the full result atomically: compact ``.npz`` (one write) or NetCDF (``.nc``).
+
+        See :mod:`simengine.resultfile`; :func:`load_result` reads and verifies both.
+        """
+        from simengine.resultfile import is_compact, write_compact
+
+        path = Path(path)
+        if not is_compact(path):
+            return self.to_netcdf(path, overwrite=overwrite)
+        with atomic_write(path, overwrite=overwrite) as tmp:
+            write_compact(self._ds, tmp)
+        return path
+
     def write_summary(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write :meth:`summary` as CSV or Parquet (by extension), atomically."""
         path = Path(path)
@@ -362,12 +376,14 @@ class Comparison(SimulationResult):
 
 
 def load_result(path: str | Path) -> SimulationResult:
-    """Load a saved result and verify its content hash."""
+    """Load a saved result (NetCDF or compact ``.npz``) and verify its content hash."""
+    from simengine.resultfile import is_compact, read_compact
+
     path = Path(path)
     if not path.exists():
         raise ResultVerificationError(f"no result file at {path}")
     try:
-        ds = xr.load_dataset(path, engine="h5netcdf")
+        ds = read_compact(path) if is_compact(path) else xr.load_dataset(path, engine="h5netcdf")
     except (OSError, ValueError) as err:
         raise ResultVerificationError(f"{path} is not a readable simengine result: {err}") from None
     if ds.attrs.get("format") != FORMAT:

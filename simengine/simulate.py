@@ -30,6 +30,7 @@ __all__ = [
     "ChunkStats",
     "RunConfig",
     "default_chunk_size",
+    "run_block_range",
     "run_scenarios",
     "series_names",
 ]
@@ -392,16 +393,47 @@ def run_scenarios(
     if cfg.n_paths < 1:
         raise SimulationError(f"n_paths must be at least 1, got {cfg.n_paths}")
     engine = _Engine(scenarios, params, cfg)
-    chunk = cfg.chunk_size or default_chunk_size(scenarios[0].n_steps)
+    return _run_range(engine, 0, engine.plan.n_blocks, progress)
+
+
+def run_block_range(
+    scenarios: Sequence[ScenarioModel],
+    params: ModelParams,
+    cfg: RunConfig,
+    first_block: int,
+    n_blocks: int,
+) -> tuple[list[ChunkStats], list[tuple[np.ndarray, ...]]]:
+    """Simulate only the random-number blocks ``first_block .. first_block + n_blocks - 1``.
+
+    The part of a run that one worker of a cluster does (:mod:`simengine.cluster`): the same
+    draws and accumulators as those blocks get in :func:`run_scenarios`, so merging the parts
+    of all blocks gives the whole run's numbers. Kept sample paths come from block 0 only
+    (other parts return empty samples).
+    """
+    engine = _Engine(scenarios, params, cfg)
+    if not (0 <= first_block and n_blocks >= 1 and first_block + n_blocks <= engine.plan.n_blocks):
+        raise SimulationError(
+            f"blocks {first_block}..{first_block + n_blocks - 1} are outside the run's "
+            f"{engine.plan.n_blocks} blocks"
+        )
+    return _run_range(engine, first_block, n_blocks, None)
+
+
+def _run_range(
+    engine: _Engine, first: int, count: int, progress: Callable[[int, int], None] | None
+) -> tuple[list[ChunkStats], list[tuple[np.ndarray, ...]]]:
+    """Blocks ``first .. first + count - 1`` chunk by chunk, merged in chunk order."""
+    cfg = engine.cfg
+    chunk = cfg.chunk_size or default_chunk_size(engine.scenarios[0].n_steps)
     blocks_per_chunk = max(1, -(-chunk // BLOCK))
-    n_blocks = engine.plan.n_blocks
-    starts = list(range(0, n_blocks, blocks_per_chunk))
+    end = first + count
+    starts = list(range(first, end, blocks_per_chunk))
     total: list[ChunkStats] | None = None
     samples: list[tuple[np.ndarray, ...]] = []
     done = 0
 
     def one(b0: int) -> tuple[list[ChunkStats], list[tuple[np.ndarray, ...]]]:
-        return engine.run_blocks(b0, min(blocks_per_chunk, n_blocks - b0))
+        return engine.run_blocks(b0, min(blocks_per_chunk, end - b0))
 
     with single_threaded_blas():
         for accs, smp in _map_bounded(one, starts, cfg.threads):

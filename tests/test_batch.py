@@ -85,7 +85,7 @@ def test_serial_batch_store_and_summary(tmp_path: Path) -> None:
     assert entry["status"] == "done" and entry["label"] == "tariff=15,growth=soft"
     assert entry["paths"] == PATHS and entry["model_hash"] and entry["simengine_version"]
     assert (tmp_path / "out" / entry["result_file"]).is_file()
-    assert entry["result_file"] == f"results/{entry['name']}-{entry['key'][:12]}.nc"
+    assert entry["result_file"] == f"results/{entry['name']}-{entry['key'][:12]}.npz"
     assert set(entry["timings"]) >= {"simulate_s", "write_s", "total_s"}
     # a second run reuses everything and gives the same table
     again = run_batch([_sweep(tmp_path)], tmp_path / "out", workers=0, n_paths=PATHS, seed=7)
@@ -97,13 +97,13 @@ def test_serial_batch_store_and_summary(tmp_path: Path) -> None:
 def test_store_never_takes_incomplete_files(tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = run_batch([_sweep(tmp_path)], out, workers=0, n_paths=PATHS, seed=7)
-    files = sorted((out / "results").glob("*.nc"))
+    files = sorted((out / "results").glob("*.npz"))
     truncated = files[1]
     truncated.write_bytes(truncated.read_bytes()[:100_000])
     leftover = out / "results" / f".{files[2].name}.abc123.tmp"
     leftover.write_bytes(b"partial")
     files[3].unlink()
-    (out / "manifest.json").unlink()  # the .nc files alone are enough to resume
+    (out / "manifest.json").unlink()  # the result files alone are enough to resume
     second = run_batch([_sweep(tmp_path)], out, workers=0, n_paths=PATHS, seed=7)
     status = {e["result_file"]: e["status"] for e in second.entries}
     assert status[f"results/{truncated.name}"] == "done"  # recomputed, not trusted
@@ -160,7 +160,7 @@ def test_duplicate_names_fail_only_the_repeat(tmp_path: Path) -> None:
 def _wait_for_first_result(out: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if list((out / "results").glob("*.nc")):
+        if list((out / "results").glob("*.npz")):
             return
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.01)
@@ -178,7 +178,7 @@ def _kill_and_resume(tmp_path: Path, workers: str) -> None:
     proc.communicate()
     finished = [e for e in _manifest(out)["scenarios"] if e["status"] == "done"]
     assert len(finished) < 8, "the batch was not interrupted"
-    kept = {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.nc")}
+    kept = {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.npz")}
     proc = _cli(str(sweep), "--out", str(out), *args)
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr

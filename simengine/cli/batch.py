@@ -20,12 +20,16 @@ Inputs = Annotated[
 ]
 OutOpt = Annotated[
     Path,
-    typer.Option("--out", "-o", help="Batch folder: results/*.nc, summary.parquet, manifest.json."),
+    typer.Option(
+        "--out", "-o", help="Batch folder: results/*.npz, summary.parquet, manifest.json."
+    ),
 ]
 WorkersOpt = Annotated[
     int | None,
     typer.Option(
-        "--workers", "-w", help="Local worker processes (default: CPU count; 0 = serial)."
+        "--workers",
+        "-w",
+        help="Local worker processes (default: the cores; one pool started once; 0 = serial).",
     ),
 ]
 SchedulerOpt = Annotated[

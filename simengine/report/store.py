@@ -64,7 +64,12 @@ def _read_summary(directory: Path) -> pd.DataFrame | None:
 
 
 def _result_files(directory: Path) -> list[Path]:
-    files = (p for p in directory.rglob("*.nc") if not p.name.startswith("."))
+    files = (
+        p
+        for pattern in ("*.nc", "*.npz")  # NetCDF and compact results (simengine.resultfile)
+        for p in directory.rglob(pattern)
+        if not p.name.startswith(".")
+    )
     return sorted(files, key=lambda p: str(p.relative_to(directory)))
 
 
@@ -194,7 +199,7 @@ def _charts_section(directory: Path, files: list[Path], max_charts: int, dpi: in
     if failed:
         parts.append('<p class="note">Not shown: ' + "; ".join(esc(f) for f in failed) + "</p>")
     if not files:
-        return '<p class="note">No result files (*.nc) in the store.</p>'
+        return '<p class="note">No result files (*.nc, *.npz) in the store.</p>'
     return "".join(parts)
 
 
