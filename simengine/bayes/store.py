@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -316,14 +317,21 @@ def params_from_posterior(params, path: str | Path | None = None):
         The file fails verification, or lacks one of ``params.assets``.
     """
     path = DEFAULT_POSTERIOR_PATH if path is None or str(path) == "default" else Path(path)
+    file_hash = posterior_file_hash(path)
+    draws, have = _posterior_arrays(str(Path(path).resolve()), file_hash)
+    arrays = _select_assets({k: v.copy() for k, v in draws.items()}, have, params.assets, path)
+    return params.with_draws(arrays, posterior_hash=file_hash)
+
+
+@lru_cache(maxsize=4)
+def _posterior_arrays(path: str, file_hash: str) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Verified parameter arrays and assets of a posterior file, read once per process.
+
+    Keyed by the file's sha256, so a rewritten file is read (and verified) again; callers get
+    copies. Reading and verifying the NetCDF costs more than a 1e5-path Bayesian run.
+    """
     idata = load_posterior(path)
-    arrays = _select_assets(
-        posterior_to_param_arrays(idata),
-        json.loads(idata.posterior.attrs["assets"]),
-        params.assets,
-        path,
-    )
-    return params.with_draws(arrays, posterior_hash=posterior_file_hash(path))
+    return posterior_to_param_arrays(idata), json.loads(idata.posterior.attrs["assets"])
 
 
 def _select_assets(
