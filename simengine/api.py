@@ -16,12 +16,12 @@ from simengine.guards import check_run_size, check_scenario_values
 from simengine.params import ModelParams, default_model_path, model_file_hash
 from simengine.rng import BLOCK
 from simengine.scenario import build_scenario
-from simengine.simulate import RunConfig, default_chunk_size, run_scenarios, series_names
 from simengine.spec import ScenarioSpec, check_assets, load_scenario
 from simengine.spec.model_file import load_model_file
 
-if TYPE_CHECKING:  # results (pandas, xarray) load when a run returns, not for validate
+if TYPE_CHECKING:  # the engine and results (xarray) load when a run starts, not for validate
     from simengine.results import Comparison, SimulationResult
+    from simengine.simulate import RunConfig
 
 __all__ = ["compare", "load_model", "load_params_for", "load_scenario", "simulate"]
 
@@ -97,6 +97,8 @@ def _check_size(
     cfg: RunConfig, n_steps: int, n_series: int, n_scenarios: int, max_paths: int | None = None
 ) -> None:
     """Path-count and memory limits, before any work (:func:`simengine.guards.check_run_size`)."""
+    from simengine.simulate import default_chunk_size
+
     chunk = cfg.chunk_size or default_chunk_size(n_steps)
     chunk = min(-(-max(chunk, 1) // BLOCK) * BLOCK, -(-cfg.n_paths // BLOCK) * BLOCK)
     threads = max(1, min(cfg.threads, -(-cfg.n_paths // max(chunk, 1))))
@@ -122,6 +124,8 @@ def _run(
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
     for spec in specs:
         check_scenario_values(spec)
+    from simengine.simulate import RunConfig, run_scenarios, series_names
+
     models = [build_scenario(spec) for spec in specs]
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
     n_series = len(series_names(params.assets))
@@ -130,10 +134,10 @@ def _run(
 
         cfg = RunConfig(n, s, chunk_size, anti, cfg.n_sample, 1)  # one thread per task
         _check_size(cfg, models[0].n_steps, n_series, len(models), cluster_path_limit())
-        accs, samples = run_on_cluster(models, params, cfg, scheduler, progress)
+        accs = run_on_cluster(models, params, cfg, scheduler, progress)
     else:
         _check_size(cfg, models[0].n_steps, n_series, len(models))
-        accs, samples = run_scenarios(models, params, cfg, progress)
+        accs = run_scenarios(models, params, cfg, progress)
     from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
 
     attrs = {
@@ -152,9 +156,7 @@ def _run(
     }
     ds = build_dataset(
         accs,
-        samples,
         scenario_names=[spec.name for spec in specs],
-        series=series_names(params.assets),
         dates=models[0].grid.dates,
         attrs=attrs,
     )

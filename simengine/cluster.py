@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-import numpy as np
-
 from simengine.exceptions import SimulationError
 from simengine.params import ModelParams
 from simengine.rng import BLOCK
 from simengine.scenario import ScenarioModel
-from simengine.simulate import ChunkStats, RunConfig, run_block_range
+from simengine.simulate import RunConfig, run_block_range
+from simengine.statistics import Accumulators
 
 __all__ = [
     "MAX_BLOCKS_PER_PART",
@@ -68,7 +67,7 @@ def run_on_cluster(
     cfg: RunConfig,
     scheduler: str,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[list[ChunkStats], list[tuple[np.ndarray, ...]]]:
+) -> list[Accumulators]:
     """:func:`simengine.simulate.run_scenarios` on the workers of a Dask scheduler.
 
     Parameters
@@ -83,8 +82,10 @@ def run_on_cluster(
 
     Returns
     -------
-    Same as :func:`~simengine.simulate.run_scenarios`: the merged accumulators (equal to a
-    local run's) and the kept sample paths (from block 0).
+    list of Accumulators
+        As :func:`~simengine.simulate.run_scenarios`: one per scenario, merged over every part
+        (:meth:`Accumulators.merge`: exact sums, kept sample paths in path order), so equal to
+        a local run's.
     """
     from distributed import Client, as_completed
 
@@ -99,14 +100,11 @@ def run_on_cluster(
             client.submit(run_block_range, models, pars, part_cfg, b0, nb, pure=False): (b0, nb)
             for b0, nb in block_parts(n_blocks, slots)
         }
-        total: list[ChunkStats] | None = None
-        samples: list[tuple[np.ndarray, ...]] = []
+        total: list[Accumulators] | None = None
         done = 0
         for future in as_completed(list(futures)):
-            b0, _ = futures.pop(future)
-            accs, smp = future.result()
-            if b0 == 0:
-                samples = smp
+            futures.pop(future)
+            accs = future.result()
             if total is None:
                 total = accs
             else:
@@ -116,4 +114,4 @@ def run_on_cluster(
             if progress is not None:
                 progress(done, cfg.n_paths)
     assert total is not None
-    return total, samples
+    return total

@@ -94,14 +94,6 @@ ThreadsOpt = Annotated[
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Folder for PNG plots.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
 
-PERCENT_COLUMNS = {
-    "param_var_share",
-    "prob_loss",
-    "prob_small_beats_large",
-    "prob_squeeze",
-    "prob_positive",
-}
-
 
 def _finite(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
@@ -145,24 +137,19 @@ def result_json(result: Any) -> dict[str, Any]:
     return doc
 
 
-def _fmt(col: str, value: float) -> str:
-    if (
-        col in PERCENT_COLUMNS
-        or col.startswith(("q", "var_", "es_", "max_drawdown"))
-        or col in {"mean", "median", "std"}
-    ):
-        return f"{100 * value:.2f}%"
-    return f"{value:,.2f}"
+def _fmt(value: float, fmt: str) -> str:
+    return f"{100 * value:.2f}%" if fmt == "percent" else f"{value:,.2f}"
 
 
-def _print_table(title: str, frame: pd.DataFrame, percent: bool = True) -> None:
+def _print_table(title: str, frame: pd.DataFrame, formats: dict[str, str]) -> None:
+    """One table, a row per column of ``frame``, formatted by its declared format."""
     table = Table(title=title, title_justify="left")
     table.add_column("statistic")
     for series in frame.index:
         table.add_column(str(series), justify="right")
     for col in frame.columns:
         cells = (float(frame.loc[s, col]) for s in frame.index)
-        table.add_row(col, *(_fmt(col, v) if percent else f"{v:,.2f}" for v in cells))
+        table.add_row(col, *(_fmt(v, formats.get(col, "number")) for v in cells))
     console.print(table)
 
 
@@ -175,17 +162,21 @@ def _print_result(result: Any) -> None:
         f"{str(result.dataset['time'].values[-1])[:10]} (returns are cumulative simple returns; "
         "pair = long large_cap / short small_cap, per $1 a side)"
     )
+    from simengine.statistics import column_formats
+
+    formats = column_formats(result.statistics)
     for name in result.scenarios:
-        _print_table(f"{name}: return to the horizon", summary.loc[name])
+        _print_table(f"{name}: return to the horizon", summary.loc[name], formats)
     levels = result.levels()
     for name in result.scenarios:
-        _print_table(f"{name}: index level at the horizon", levels.loc[name], percent=False)
+        _print_table(f"{name}: index level at the horizon", levels.loc[name], {})
     if hasattr(result, "difference_summary"):
         diffs = result.difference_summary().drop(columns="reference")
         for name in result.scenarios[1:]:
             _print_table(
                 f"{name} minus {result.reference}: path-by-path difference (same shocks)",
                 diffs.loc[name],
+                formats,
             )
 
 
