@@ -31,7 +31,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "fed_cut_september.yaml"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = next(
+    (
+        p
+        for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data")
+        if p.is_dir()
+    ),
+    ROOT.parent / "shared" / "data",
+)
+"""The real data folder: ``../shared/data`` beside the checkout (or beside a worktree folder)."""
 BENCH_FACTOR_DOF = 6.0
 """Factor innovation degrees of freedom of the benchmark model (the default model's are 3.43)."""
 

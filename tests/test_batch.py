@@ -212,3 +212,12 @@ def test_importing_simengine_does_not_import_dask() -> None:
     code = "import sys, simengine, simengine.batch; print('dask' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_last_round_shares_idle_cores() -> None:
+    from simengine.batch import _tail_threads
+
+    assert _tail_threads(7, 2) == [1] * 6 + [2]
+    assert _tail_threads(8, 2) == [1] * 8
+    assert _tail_threads(5, 4) == [1] * 4 + [4]
+    assert _tail_threads(6, 4) == [1] * 4 + [2, 2]

@@ -220,27 +220,49 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _pool_context() -> Any:
+    """Start method of the local pool: ``fork`` where it exists (workers inherit the imported
+    engine and start at once), else ``spawn`` (workers import it in :func:`warm_up`)."""
+    import multiprocessing as mp
+
+    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+
+
 def _run_pool(run: _Run, jobs: list[Job], force: bool, workers: int | None) -> None:
     """Local batch: one process pool sized to the cores, started once for the whole batch.
 
-    Workers fork from a forkserver that has imported the engine already (``warm_up``), so a
+    The pool forks from this process after the engine is imported (:func:`warm_up`), so a
     worker starts in milliseconds instead of re-importing numpy, xarray and simengine.
     """
-    import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from simengine.batch.worker import execute_jobs, warm_up
 
     n = max(1, min(workers or default_workers(), len(jobs)))
     tasks = _tasks(jobs, n)
-    methods = mp.get_all_start_methods()
-    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["simengine.batch.worker", "simengine.api", "simengine.results"])
+    threads = _tail_threads(len(tasks), n)
+    warm_up(jobs)  # before the fork: the workers inherit the modules and parameters
     out = str(run.store.root.resolve())
-    with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=warm_up) as pool:
-        pending = {pool.submit(execute_jobs, task, out, force): task for task in tasks}
+    with ProcessPoolExecutor(max_workers=n, mp_context=_pool_context()) as pool:
+        pending = {
+            pool.submit(execute_jobs, task, out, force, t): task
+            for task, t in zip(tasks, threads, strict=True)
+        }
         _drain(run, pending, n, as_completed(list(pending)))
+
+
+def _tail_threads(n_tasks: int, workers: int) -> list[int]:
+    """Engine threads per task: 1, except the last round when it has fewer tasks than workers.
+
+    Tasks start in order, so the last ``n_tasks % workers`` run together at the end; they
+    share the idle workers' cores (``workers // tail`` threads each) instead of leaving
+    them idle. Threads never change the numbers.
+    """
+    tail = n_tasks % workers
+    threads = [1] * n_tasks
+    for i in range(n_tasks - tail, n_tasks):
+        threads[i] = workers // tail
+    return threads
 
 
 def _run_dask(run: _Run, jobs: list[Job], force: bool, scheduler: str) -> None:
