@@ -104,10 +104,12 @@ def engine_run(spec: Any, n_paths: int, threads: int = 1, seed: int = 1) -> Any:
 def engine_plan(spec: Any, n_paths: int, seed: int = 1) -> tuple[Any, np.random.SeedSequence]:
     """The engine's :class:`~simengine.rng.DrawPlan` and root seed for ``spec`` at ``n_paths``."""
     from simengine.api import load_params_for
-    from simengine.scenario import build_scenario
+    from simengine.parts import build_scenario
     from simengine.simulate import RunConfig, _Engine
 
-    engine = _Engine([build_scenario(spec)], load_params_for(spec), RunConfig(n_paths, seed))
+    params = load_params_for(spec)
+    model = build_scenario(spec, params.structure)
+    engine = _Engine([model], params, RunConfig(n_paths, seed))
     return engine.plan, engine.root
 
 
@@ -116,28 +118,31 @@ class FloorBuffers:
 
     The arrays hold exactly what the engine's generators produce for a block
     (:func:`simengine.rng.draw_blocks`), before any Student-t scaling, transposition or
-    antithetic mirroring: the normals of the factor and asset shocks, the gamma variates of the
-    Student-t mixing, the jump uniforms and normals, the event uniforms and the posterior index.
+    antithetic mirroring: per stream (by name) its normals or uniforms, and for Student-t
+    streams the gamma variates of the mixing (``gamma[name]``).
     """
 
     def __init__(self, plan: Any) -> None:
         from simengine.rng import BLOCK
 
-        half = -(-BLOCK // 2) if plan.antithetic else BLOCK
-        M, T = plan.factor_steps, plan.n_steps
-        self.half = half
-        self.factor = np.empty((half, M, plan.n_factors))
-        self.asset = np.empty((half, T, plan.n_assets))
-        self.gamma_f = np.empty((half, M))
-        self.gamma_a = np.empty((half, T))
-        self.jump_z = np.empty((half, T)) if plan.n_assets else None
-        # event-major (lead, h) arrays live in flat storage so a short block stays contiguous
-        self.jump_u = np.empty(T * half) if plan.n_assets else None
-        self.decision = np.empty(plan.n_meetings * half) if plan.n_meetings else None
-        self.tariff = np.empty(plan.n_tariff_events * half) if plan.n_tariff_events else None
+        self.half = -(-BLOCK // 2) if plan.antithetic else BLOCK
+        self.values: dict[str, np.ndarray] = {}
+        self.gamma: dict[str, np.ndarray] = {}
+        for s in plan.streams:
+            size = int(np.prod(s.shape))
+            if size == 0:
+                continue
+            if s.dist in ("uniform_steps", "uniform_events"):
+                # event-major (lead, h) arrays live in flat storage: a short block stays contiguous
+                self.values[s.name] = np.empty(size * self.half)
+            else:
+                self.values[s.name] = np.empty((self.half, *s.shape))
+            if s.dist == "student_t":
+                self.gamma[s.name] = np.empty((self.half, s.shape[0]))
 
-    def event_major(self, flat: np.ndarray, h: int) -> np.ndarray:
+    def event_major(self, name: str, h: int) -> np.ndarray:
         """The first ``lead * h`` values of a flat buffer as a contiguous (lead, h) array."""
+        flat = self.values[name]
         lead = flat.size // self.half
         return flat[: lead * h].reshape(lead, h)
 
@@ -145,8 +150,6 @@ class FloorBuffers:
 def _gamma_into(gen: np.random.Generator, nu: np.ndarray, out: np.ndarray) -> None:
     """The engine's chi-square mixing draws (``standard_gamma(nu / 2)``) into ``out``."""
     finite = np.isfinite(nu)
-    if not finite.any():
-        return  # Gaussian: the engine draws no mixing variable
     if finite.all() and (nu == nu[0]).all():
         gen.standard_gamma(float(nu[0]) / 2.0, out=out)
     else:  # one shape per path (posterior draws): the array-shape sampler, as in the engine
@@ -159,8 +162,8 @@ def draw_block_floor(
 ) -> None:
     """Draw the random numbers of block ``block`` into ``buf``: same streams, same numbers.
 
-    The fastest numpy route: one generator per (block, kind) exactly as the engine seeds them,
-    each filling a preallocated buffer (``out=``); kinds with no numbers create no generator.
+    The fastest numpy route: one generator per (block, stream) exactly as the engine seeds
+    them, each filling a preallocated buffer (``out=``); streams with no numbers are skipped.
     """
     from simengine.rng import Kind, _stream
 
@@ -170,20 +173,18 @@ def draw_block_floor(
         param_draw = _stream(root, block, Kind.PARAM_DRAW).integers(0, plan.n_param_draws, size=h)
     else:
         param_draw = np.zeros(h, dtype=np.int64)
-    _stream(root, block, Kind.FACTOR).standard_normal(out=buf.factor[:h])
-    _stream(root, block, Kind.ASSET).standard_normal(out=buf.asset[:h])
-    nu_f, nu_a = np.asarray(plan.nu_f)[param_draw], np.asarray(plan.nu_a)[param_draw]
-    if np.isfinite(nu_f).any():
-        _gamma_into(_stream(root, block, Kind.FACTOR_CHI2), nu_f, buf.gamma_f[:h])
-    if np.isfinite(nu_a).any():
-        _gamma_into(_stream(root, block, Kind.ASSET_CHI2), nu_a, buf.gamma_a[:h])
-    if buf.jump_u is not None:
-        _stream(root, block, Kind.JUMP_U).random(out=buf.event_major(buf.jump_u, h))
-        _stream(root, block, Kind.JUMP_Z).standard_normal(out=buf.jump_z[:h])
-    if buf.decision is not None:
-        _stream(root, block, Kind.DECISION).random(out=buf.event_major(buf.decision, h))
-    if buf.tariff is not None:
-        _stream(root, block, Kind.TARIFF).random(out=buf.event_major(buf.tariff, h))
+    for s in plan.streams:
+        if s.name not in buf.values:
+            continue
+        gen = _stream(root, block, s.kind)
+        if s.dist in ("uniform_steps", "uniform_events"):
+            gen.random(out=buf.event_major(s.name, h))
+            continue
+        gen.standard_normal(out=buf.values[s.name][:h])
+        if s.dist == "student_t":
+            nu = np.asarray(s.nu)[param_draw]
+            if np.isfinite(nu).any():
+                _gamma_into(_stream(root, block, s.scale_kind), nu, buf.gamma[s.name][:h])
 
 
 def draw_floor(spec: Any, n_paths: int, seed: int = 1) -> None:
@@ -301,12 +302,12 @@ def statsmodels_var(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> 
 
 def simengine_var(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> np.ndarray:
     """The same VAR on simengine: shocks from :func:`simengine.rng.draw_blocks`, then
-    :func:`simengine.factors.propagate` (chunked like the engine)."""
+    :func:`simengine.parts.dynamics.propagate` (chunked like the engine)."""
     from types import SimpleNamespace
 
     from simengine.blas import single_threaded_blas
-    from simengine.factors import propagate
-    from simengine.rng import BLOCK, DrawPlan, draw_blocks, root_seed
+    from simengine.parts.dynamics import propagate
+    from simengine.rng import BLOCK, DrawPlan, Kind, Stream, draw_blocks, root_seed
     from simengine.simulate import default_chunk_size
 
     K = PEER_FACTORS
@@ -315,7 +316,7 @@ def simengine_var(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> np
     c = np.asarray(results.intercept)
     pp = SimpleNamespace(A=A, chol=chol)
     scn = SimpleNamespace(pin_mask=np.zeros((n_steps, K), bool), pin_value=np.zeros((n_steps, K)))
-    plan = DrawPlan(n_paths=n_paths, n_steps=n_steps, n_factors=K, n_assets=0)
+    plan = DrawPlan(n_paths, (Stream("factor", Kind.FACTOR, "normal", (n_steps, K)),))
     root = root_seed(seed)
     exog = np.broadcast_to(c, (1, n_steps, K))
     z0 = np.zeros((1, K))

@@ -18,7 +18,7 @@ import types
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from simengine.version import __version__
 
 if TYPE_CHECKING:
     from simengine.api import compare, load_model, simulate

@@ -15,8 +15,8 @@ from dataclasses import replace
 
 from simengine.exceptions import SimulationError
 from simengine.params import ModelParams
+from simengine.parts import ScenarioModel
 from simengine.rng import BLOCK
-from simengine.scenario import ScenarioModel
 from simengine.simulate import RunConfig, run_block_range
 from simengine.statistics import Accumulators
 

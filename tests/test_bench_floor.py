@@ -20,19 +20,23 @@ def test_floor_buffers_hold_the_engine_draws(frequency: str) -> None:
     n = BLOCK + 100  # a whole block and a partial one
     plan, root = common.engine_plan(spec, n, seed=3)
     buf = common.FloorBuffers(plan)
+    kinds = {s.dist for s in plan.streams if s.name in buf.values}
+    assert {"student_t", "uniform_steps"} <= kinds  # the model draws both
     for block in range(plan.n_blocks):
         m = plan.block_length(block)
         common.draw_block_floor(root, block, plan, buf)
         ref = draw_blocks(root, block, 1, plan)
-        nu_f, nu_a = plan.nu_f[0], plan.nu_a[0]
-        assert np.isfinite(nu_f) and np.isfinite(nu_a)  # both Student-t: the gamma path is used
-        scale_f = np.sqrt((nu_f - 2.0) / (2.0 * buf.gamma_f[:m]))
-        scale_a = np.sqrt((nu_a - 2.0) / (2.0 * buf.gamma_a[:m]))
-        np.testing.assert_array_equal(buf.factor[:m] * scale_f[:, :, None], ref.factor)
-        np.testing.assert_array_equal(buf.asset[:m] * scale_a[:, :, None], ref.asset)
-        np.testing.assert_array_equal(buf.event_major(buf.jump_u, m).T, ref.jump_u)
-        np.testing.assert_array_equal(buf.jump_z[:m], ref.jump_z)
-        if buf.decision is not None:
-            np.testing.assert_array_equal(buf.event_major(buf.decision, m), ref.decision_u)
-        if buf.tariff is not None:
-            np.testing.assert_array_equal(buf.event_major(buf.tariff, m), ref.tariff_u)
+        for s in plan.streams:
+            if s.name not in buf.values:
+                assert ref[s.name].size == 0
+                continue
+            if s.dist == "uniform_events":
+                got = buf.event_major(s.name, m)
+            elif s.dist == "uniform_steps":
+                got = buf.event_major(s.name, m).T
+            else:
+                got = buf.values[s.name][:m]
+                if s.dist == "student_t" and np.isfinite(s.nu[0]):
+                    scale = np.sqrt((s.nu[0] - 2.0) / (2.0 * buf.gamma[s.name][:m]))
+                    got = got * scale.reshape(scale.shape + (1,) * (got.ndim - 2))
+            np.testing.assert_array_equal(got, ref[s.name], err_msg=s.name)

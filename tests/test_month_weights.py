@@ -7,8 +7,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from simengine.assets import month_weighted
 from simengine.calendar import TimeGrid
+from simengine.parts.returns import month_weighted
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simengine.assets import POISSON_TAIL, poisson_kmax, squeeze_counts
+from simengine.parts.jumps import POISSON_TAIL, poisson_kmax, squeeze_counts
 
 
 @pytest.mark.parametrize("lam", [0.0, 1e-4, 0.01, 0.3, 1.0, 5.0, 30.0, 200.0])
