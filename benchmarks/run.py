@@ -19,6 +19,8 @@ Groups (rows of the table):
 ``calibration``
     ``simengine calibrate`` on ../shared/data (wall), and ESS/s of the fit (PyMC's NUTS
     with ``--huge``).
+``bayes``
+    A Bayesian run (posterior draws) against the point-parameter run, CPU time.
 ``coldstart``
     ``simengine --help`` and ``simengine validate`` against a bare
     ``python -c "import numpy, typer, rich"`` (fresh processes, interleaved).
@@ -57,7 +59,17 @@ from benchmarks import common
 HUGE = False
 """Add the 1e8-path point to the scaling rows (``--huge``; several minutes on 2 cores)."""
 
-GROUPS = ("floor", "scaling", "threads", "peers", "coldstart", "calibration", "batch", "cli")
+GROUPS = (
+    "floor",
+    "scaling",
+    "threads",
+    "peers",
+    "bayes",
+    "coldstart",
+    "calibration",
+    "batch",
+    "cli",
+)
 QUICK_GROUPS = tuple(g for g in GROUPS if g != "calibration")
 """``--quick`` leaves out the calibration (a fit takes minutes); every group it runs must pass."""
 
@@ -344,6 +356,38 @@ def bench_peers(quick: bool) -> list[Row]:
     return rows
 
 
+def bench_bayes(quick: bool) -> list[Row]:
+    """Bayesian run (each path a posterior draw) against the point-parameter run, one thread.
+
+    The September-cut scenario with the packaged model and posterior; CPU time, the two
+    alternating, min of the rounds (warm process: the posterior is read once).
+    """
+    import simengine
+
+    spec = simengine.load_scenario(common.SCENARIO)
+    n = 100_000 if quick else 1_000_000
+    for method in ("monte_carlo", "bayesian"):  # imports, model and posterior outside timing
+        simengine.simulate(spec, n_paths=4096, seed=1, method=method)
+    times = interleaved(
+        {
+            m: lambda m=m: simengine.simulate(spec, n_paths=n, seed=1, method=m)
+            for m in ("monte_carlo", "bayesian")
+        },
+        3,
+    )
+    point, bayes = times["monte_carlo"], times["bayesian"]
+    ratio = min(bayes) / min(point)
+    med = statistics.median(bayes) / statistics.median(point)
+    size = f"{_fmt_n(n)} x 6 monthly"
+    return [
+        Row("bayes", "point parameters", size, min(point), "cpu", None, n / min(point), "paths/s",
+            extra={"times": point}),
+        Row("bayes", "Bayesian (posterior draws)", size, min(bayes), "cpu", None, n / min(bayes),
+            "paths/s", "point parameters", ratio, "<= 1.3", ratio <= 1.3,
+            f"min of 3, interleaved; ratio of medians {med:.2f}", {"times": bayes}),
+    ]  # fmt: skip
+
+
 def wall_runs(
     cmds: dict[str, list[str]], repeat: int, env: dict[str, str] | None = None
 ) -> dict[str, list[float]]:
@@ -571,6 +615,7 @@ BENCHES: dict[str, Callable[[bool], list[Row]]] = {
     "scaling": bench_scaling,
     "threads": bench_threads,
     "peers": bench_peers,
+    "bayes": bench_bayes,
     "coldstart": bench_coldstart,
     "calibration": bench_calibration,
     "batch": bench_batch,
