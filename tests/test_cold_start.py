@@ -58,3 +58,11 @@ def test_import_simengine_is_lazy_and_public_api_intact() -> None:
     assert is_callable and module == "simengine.api"
     assert {"simulate", "compare", "load_scenario", "load_result", "run_batch"} <= set(names)
     assert all(public)
+
+
+def test_help_does_not_load_the_spec_layer() -> None:
+    code = _PROBE.format(args=["--help"], heavy=("pydantic", "simengine.spec", "numpy"))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
