@@ -16,6 +16,7 @@ from simengine.params import ModelParams, default_model_path
 from simengine.parts import build_scenario
 from simengine.rng import BLOCK
 from simengine.spec import ScenarioSpec, check_against_model, check_comparison, load_scenario
+from simengine.spec.checks import check_run_settings, warn_extreme_positioning
 from simengine.version import __version__
 
 if TYPE_CHECKING:  # the engine and results (xarray) load when a run starts, not for validate
@@ -116,9 +117,16 @@ def _run(
 ) -> SimulationResult:
     if not specs:
         raise SimulationError("no scenario to simulate")
+    settings = {"n_paths": n_paths, "seed": seed, "chunk_size": chunk_size, "threads": threads}
+    check_run_settings(specs, {**settings, "method": method, "antithetic": antithetic})
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
     from simengine.simulate import RunConfig, run_scenarios
 
+    for spec in specs:
+        squeeze = params.values.get("jumps")
+        if squeeze is not None:
+            values = (squeeze.base_intensity, squeeze.normal_si, squeeze.elasticity)
+            warn_extreme_positioning(spec, *(float(np.median(v)) for v in values))
     models = [build_scenario(spec, params.structure) for spec in specs]
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
     n_series = len(params.structure.series)

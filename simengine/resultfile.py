@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["COMPACT_SUFFIX", "is_compact", "read_compact", "write_compact"]
+__all__ = ["COMPACT_SUFFIX", "check_compact_size", "is_compact", "read_compact", "write_compact"]
 
 COMPACT_SUFFIX = ".npz"
 _META = "__meta__"
@@ -29,6 +29,17 @@ _PREFIX = "v/"
 def is_compact(path: str | Path) -> bool:
     """True for a compact result file (by suffix)."""
     return Path(path).suffix == COMPACT_SUFFIX
+
+
+def check_compact_size(path: str | Path, limit_mb: float) -> None:
+    """Refuse a compact file larger than the memory limit before reading it (uncompressed:
+    the file size is what loading it takes)."""
+    size = Path(path).stat().st_size
+    if size > limit_mb * 2**20:
+        raise ValueError(
+            f"{path} holds {size / 2**20:,.0f} MiB, above the memory limit of {limit_mb:,.0f} MiB "
+            "(SIMENGINE_MAX_MEMORY_MB)"
+        )
 
 
 def _attr(value: Any) -> Any:

@@ -20,6 +20,7 @@ so a batch that was interrupted loses nothing it had finished. Dask is imported 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ import pandas as pd
 from simengine.batch.jobs import BatchInput, Job, collect_jobs, result_key, scenario_seed
 from simengine.batch.store import Store, entry_for, summary_frame
 from simengine.batch.worker import execute_job, reusable_result
+from simengine.exceptions import BatchError, UsageError
 from simengine.results import now_iso
 
 __all__ = [
@@ -183,6 +185,19 @@ TASKS_PER_SLOT = 4
 """Tasks per worker slot: enough to balance uneven scenarios, few enough to amortise a task."""
 
 
+def _connect(scheduler: str) -> Any:
+    """A Dask client of a running scheduler, or a :class:`BatchError` saying why not."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise BatchError(
+            f"cannot reach the Dask scheduler at {scheduler} ({type(err).__name__}: {err}); "
+            "check the address and that the scheduler is running"
+        ) from None
+
+
 def _tasks(jobs: list[Job], slots: int) -> list[list[Job]]:
     """Consecutive groups of jobs, about :data:`TASKS_PER_SLOT` tasks per worker slot."""
     size = max(1, -(-len(jobs) // (max(slots, 1) * TASKS_PER_SLOT)))
@@ -267,11 +282,11 @@ def _tail_threads(n_tasks: int, workers: int) -> list[int]:
 
 def _run_dask(run: _Run, jobs: list[Job], force: bool, scheduler: str) -> None:
     """Batch on a running Dask cluster: several scenarios per task, results on shared disk."""
-    from distributed import Client, as_completed
+    from distributed import as_completed
 
     from simengine.batch.worker import execute_jobs
 
-    client = Client(scheduler)
+    client = _connect(scheduler)
     try:
         slots = max(sum(client.nthreads().values()), 1)
         out = str(run.store.root.resolve())
@@ -284,6 +299,20 @@ def _run_dask(run: _Run, jobs: list[Job], force: bool, scheduler: str) -> None:
         _drain(run, pending, slots, as_completed(list(pending)))
     finally:
         client.close()
+
+
+_SCHEDULER_RE = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?$")
+
+
+def check_batch_options(workers: int | None, scheduler: str | None) -> None:
+    """Refuse worker counts below 0 and scheduler addresses that are not URLs (exit 2)."""
+    if workers is not None and (not isinstance(workers, int) or workers < 0):
+        raise UsageError(f"workers must be 0 (serial) or more, got {workers!r}")
+    if scheduler is not None and not _SCHEDULER_RE.match(scheduler):
+        raise UsageError(
+            f"scheduler address {scheduler!r} is not a Dask address; expected e.g. "
+            "tcp://10.0.0.5:8786"
+        )
 
 
 def run_batch(
@@ -340,6 +369,7 @@ def run_batch(
     :data:`TASKS_PER_SLOT` tasks per worker), which amortises the per-task cost and still
     balances uneven scenarios. Each result is one compact file (:mod:`simengine.resultfile`).
     """
+    check_batch_options(workers, scheduler)
     t0 = time.perf_counter()
     settings = {
         "seed": seed,
@@ -348,8 +378,10 @@ def run_batch(
         "scheduler": scheduler,
         "force": force,
     }
+    jobs = collect_jobs(inputs, n_paths=n_paths, seed=seed)
+    if not jobs:
+        raise UsageError("no scenarios to run: the inputs hold no scenario or sweep files (*.yaml)")
     with Store(out_dir) as store:
-        jobs = collect_jobs(inputs, n_paths=n_paths, seed=seed)
         run = _Run(store, jobs, settings, progress)
         todo = [j for j in jobs if not j.error]
         run.tick()
