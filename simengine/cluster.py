@@ -93,7 +93,14 @@ def run_on_cluster(
         raise SimulationError(f"n_paths must be at least 1, got {cfg.n_paths}")
     part_cfg = replace(cfg, threads=1)
     n_blocks = -(-cfg.n_paths // BLOCK)
-    with Client(scheduler) as client:
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError, TypeError) as err:
+        raise SimulationError(
+            f"cannot reach the Dask scheduler at {scheduler!r} ({type(err).__name__}: {err}); "
+            "check the address (e.g. tcp://10.0.0.5:8786) and that the scheduler is running"
+        ) from None
+    with client:
         slots = max(sum(client.nthreads().values()), 1)
         models, pars = client.scatter([tuple(scenarios), params], broadcast=True)
         futures = {
