@@ -111,7 +111,7 @@ def test_batch_on_scheduler_equals_serial(scheduler: str, tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_cluster_run_many_parts_equals_local(scheduler: str) -> None:
-    n = 2 * MAX_BLOCKS_PER_PART * BLOCK // 8 + 7  # 1/4 of a max part per slot-part
+    n = 2 * MAX_BLOCKS_PER_PART * BLOCK // 8 + 7  # 257 blocks: 8 parts of ~32 blocks on 2 slots
     local = simengine.simulate(SEPT, n_paths=n, seed=8, threads=2)
     remote = simengine.simulate(SEPT, n_paths=n, seed=8, scheduler=scheduler)
     _same(local, remote)
