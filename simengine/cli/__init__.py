@@ -29,7 +29,7 @@ def _register() -> None:
     from simengine.cli import run
 
     run.register(app)
-    for name in ("data", "calibrate", "batch", "report", "weigh", "backtest"):
+    for name in ("data", "calibrate", "batch", "report", "weigh", "backtest", "scenarios"):
         try:
             module = __import__(f"simengine.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as err:
@@ -50,7 +50,9 @@ def main() -> None:
     from simengine.exceptions import SimengineError
 
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) inside a command returns n here
+            sys.exit(code)
     except SimengineError as err:
         err_console.print(
             f"[bold red]error:[/] {err}", markup=True, highlight=False, soft_wrap=True

@@ -24,9 +24,6 @@ import pandas as pd
 from simengine.data import series as S
 from simengine.data.loaders import (
     file_sha256,
-    read_annual_rate,
-    read_fred_csv,
-    read_index_csv,
     to_period_end,
 )
 from simengine.exceptions import DataError, OutputExistsError
@@ -167,18 +164,10 @@ def table_hash(frame: pd.DataFrame) -> str:
 
 
 def _load_sources(data_dir: Path) -> tuple[dict[str, pd.Series | pd.DataFrame], dict[str, str]]:
-    if not data_dir.is_dir():
-        raise DataError(f"data folder not found: {data_dir}")
-    readers: dict[str, Callable[[Path], Any]] = {
-        "small_cap": read_index_csv,
-        "large_cap": read_index_csv,
-        "tariff_annual": read_annual_rate,
-    }
-    loaded, hashes = {}, {}
-    for role, rel in SOURCES.items():
-        path = data_dir / rel
-        loaded[role] = readers.get(role, read_fred_csv)(path)
-        hashes[rel] = file_sha256(path)
+    from simengine.data.check import read_data_folder
+
+    loaded = read_data_folder(data_dir)  # every missing or malformed file in one error
+    hashes = {rel: file_sha256(data_dir / rel) for rel in SOURCES.values()}
     return loaded, hashes
 
 
