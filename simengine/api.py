@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from simengine import __version__
-from simengine.exceptions import SimulationError
+from simengine.exceptions import ComparisonError, SimulationError, SpecError
 from simengine.guards import check_run_size, check_scenario_values
 from simengine.params import ModelParams, default_model_path, model_file_hash
 from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
@@ -18,11 +18,14 @@ from simengine.rng import BLOCK
 from simengine.scenario import build_scenario
 from simengine.simulate import RunConfig, default_chunk_size, run_scenarios, series_names
 from simengine.spec import ScenarioSpec, check_assets, load_scenario
+from simengine.spec.advice import warn_scenario
 from simengine.spec.model_file import load_model_file
 
 __all__ = ["compare", "load_model", "load_params_for", "load_scenario", "simulate"]
 
 Progress = Callable[[int, int], None]
+FRESH_SEED_MODULUS = 10**9
+"""A run without a seed draws one below 10**9: short enough to read back and type."""
 
 
 @lru_cache(maxsize=16)
@@ -61,8 +64,9 @@ def _resolve_run(
     names = [s.name for s in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise SimulationError(f"scenario names must be unique in a comparison; repeated: {dupes}")
+        raise ComparisonError(f"scenario names must be unique in a comparison; repeated: {dupes}")
     first = specs[0]
+    _check_same_grid(specs)
     method = method or first.method
     params = load_params_for(first, method)
     for spec in specs[1:]:
@@ -72,16 +76,34 @@ def _resolve_run(
             params.posterior_hash,
             params.assets,
         ):
-            raise SimulationError(
+            raise ComparisonError(
                 f"scenarios {first.name!r} and {spec.name!r} use different models, posteriors or assets; "
                 "common random numbers need the same parameters: set the same `model:` and `assets:`"
             )
     n = int(n_paths if n_paths is not None else first.paths)
     s = seed if seed is not None else first.seed
     if s is None:  # no seed anywhere: fresh entropy, recorded on the result so it can be replayed
-        s = int(np.random.SeedSequence().entropy)
+        s = int(np.random.SeedSequence().entropy) % FRESH_SEED_MODULUS
     anti = bool(first.antithetic if antithetic is None else antithetic)
     return params, n, s, anti, method
+
+
+def _check_same_grid(specs: Sequence[ScenarioSpec]) -> None:
+    """Scenarios of one run share start, horizon and frequency (common random numbers)."""
+    first = specs[0]
+    issues = [
+        spec.issue(
+            (key,),
+            f"{getattr(spec, key)} differs from {getattr(first, key)} in {first.name!r}",
+            f"a comparison needs the same start, horizon and frequency; set {key}: "
+            f"{getattr(first, key)}",
+        )
+        for spec in specs[1:]
+        for key in ("start", "horizon", "frequency")
+        if getattr(spec, key) != getattr(first, key)
+    ]
+    if issues:
+        raise SpecError(issues)
 
 
 def _start_levels(spec: ScenarioSpec, params: ModelParams) -> dict[str, float]:
@@ -114,6 +136,7 @@ def _run(
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
     for spec in specs:
         check_scenario_values(spec)
+        warn_scenario(spec)
     models = [build_scenario(spec) for spec in specs]
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
     _check_size(cfg, models[0].n_steps, len(series_names(params.assets)), len(models))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 __all__ = [
     "BatchError",
     "CalibrationError",
+    "ComparisonError",
     "ConvergenceWarning",
     "DataError",
     "ExplosiveDynamicsWarning",
@@ -23,6 +24,7 @@ __all__ = [
     "PosteriorMismatchError",
     "ResultVerificationError",
     "SimengineError",
+    "ScenarioWarning",
     "SimengineWarning",
     "SimulationError",
     "SpecError",
@@ -146,3 +148,13 @@ class ConvergenceWarning(SimengineWarning):
 
 class ExplosiveDynamicsWarning(SimengineWarning):
     """The factor VAR has spectral radius >= 1: paths may explode."""
+
+
+class ScenarioWarning(SimengineWarning):
+    """A scenario is valid but leaves something implicit or goes beyond history (file:line)."""
+
+
+class ComparisonError(SimulationError):
+    """Scenarios that cannot be compared (same names, other models); bad input, exit status 2."""
+
+    exit_code = 2

@@ -290,10 +290,11 @@ def test_quantile_paths_are_ordered():
 
 
 def test_different_grids_cannot_be_compared():
-    with pytest.raises(simengine.SimengineError, match="different time grids"):
+    with pytest.raises(simengine.SpecError, match="frequency: weekly differs from monthly") as err:
         simengine.compare(
             [_spec(), _spec("fed_cut_october", frequency="weekly")], n_paths=64, seed=1
         )
+    assert err.value.exit_code == 2  # bad input, as documented
 
 
 def test_unknown_asset_is_reported_with_location():

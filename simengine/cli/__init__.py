@@ -47,8 +47,10 @@ _register()
 
 def main() -> None:
     """Entry point of the ``simengine`` console script."""
+    from simengine.cli.common import print_warnings
     from simengine.exceptions import SimengineError
 
+    print_warnings()
     try:
         code = app(standalone_mode=False)
         if isinstance(code, int) and code:  # typer.Exit(n) inside a command returns n here

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.table import Table
 
 from simengine.cli.common import console, err_console, progress_bar
 from simengine.exceptions import SimengineError, SpecError
@@ -62,14 +62,6 @@ ThreadsOpt = Annotated[
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Folder for PNG plots.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
 
-PERCENT_COLUMNS = {
-    "param_var_share",
-    "prob_loss",
-    "prob_small_beats_large",
-    "prob_squeeze",
-    "prob_positive",
-}
-
 
 def _finite(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
@@ -113,63 +105,53 @@ def result_json(result: Any) -> dict[str, Any]:
     return doc
 
 
-def _fmt(col: str, value: float) -> str:
-    if (
-        col in PERCENT_COLUMNS
-        or col.startswith(("q", "var_", "es_", "max_drawdown"))
-        or col in {"mean", "median", "std"}
-    ):
-        return f"{100 * value:.2f}%"
-    return f"{value:,.2f}"
+def _header(result: Any, specs: Sequence[Any]) -> str:
+    """Run settings, what the numbers are, and per scenario which meetings are drawn."""
+    from simengine.spec.advice import meetings_line
 
-
-def _print_table(title: str, frame: pd.DataFrame, percent: bool = True) -> None:
-    table = Table(title=title, title_justify="left")
-    table.add_column("statistic")
-    for series in frame.index:
-        table.add_column(str(series), justify="right")
-    for col in frame.columns:
-        cells = (float(frame.loc[s, col]) for s in frame.index)
-        table.add_row(col, *(_fmt(col, v) if percent else f"{v:,.2f}" for v in cells))
-    console.print(table)
-
-
-def _print_result(result: Any) -> None:
-    summary = result.summary()
     attrs = result.attrs
     n = int(result.dataset["n_paths"].values[0])
-    console.print(
-        f"[bold]{n:,} paths[/], seed {attrs['seed']}, method {attrs['method']}, horizon "
-        f"{str(result.dataset['time'].values[-1])[:10]} (returns are cumulative simple returns; "
-        "pair = long large_cap / short small_cap, per $1 a side)"
+    fresh = not any(spec.seed is not None for spec in specs)
+    seed = f"seed {attrs['seed']}" + (
+        f" (none in the file: pass --seed {attrs['seed']} to repeat)" if fresh else ""
     )
-    for name in result.scenarios:
-        _print_table(f"{name}: return to the horizon", summary.loc[name])
-    levels = result.levels()
-    for name in result.scenarios:
-        _print_table(f"{name}: index level at the horizon", levels.loc[name], percent=False)
+    lines = [
+        f"[bold]{n:,} paths[/], {seed}, method {attrs['method']}, horizon "
+        f"{str(result.dataset['time'].values[-1])[:10]}. Returns are cumulative simple returns; "
+        "pair = $1 long large_cap, $1 short small_cap.",
+    ]
+    lines += [f"FOMC meetings in {spec.name}: {meetings_line(spec)}" for spec in specs]
+    return "\n".join(lines)
+
+
+def _csv_frame(result: Any) -> pd.DataFrame:
+    """Summary rows (``kind=summary``) and, for a comparison, difference rows; no q50."""
+    from simengine.cli.tables import tidy_columns
+
+    summary = result.summary()
+    frame = summary[tidy_columns(list(summary.columns))].reset_index()
+    frame.insert(0, "kind", "summary")
     if hasattr(result, "difference_summary"):
-        diffs = result.difference_summary().drop(columns="reference")
-        for name in result.scenarios[1:]:
-            _print_table(
-                f"{name} minus {result.reference}: path-by-path difference (same shocks)",
-                diffs.loc[name],
-            )
+        diffs = result.difference_summary().reset_index()
+        diffs.insert(0, "kind", "difference")
+        frame = pd.concat([frame, diffs], ignore_index=True)
+    return frame
 
 
-def _emit(result: Any, fmt: OutputFormat) -> None:
+def _emit(results: Sequence[Any], fmt: OutputFormat, specs: Sequence[Any]) -> None:
+    """Print every result at once: one JSON document, one CSV with one header, or tables."""
     if fmt is OutputFormat.json:
-        typer.echo(json.dumps(result_json(result), indent=2))
+        docs = [result_json(r) for r in results]
+        typer.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
     elif fmt is OutputFormat.csv:
-        frame = result.summary().reset_index()
-        frame.insert(0, "kind", "summary")
-        if hasattr(result, "difference_summary"):
-            diffs = result.difference_summary().reset_index()
-            diffs.insert(0, "kind", "difference")
-            frame = pd.concat([frame, diffs], ignore_index=True)
+        frame = pd.concat([_csv_frame(r) for r in results], ignore_index=True)
         typer.echo(frame.to_csv(index=False), nl=False)
     else:
-        _print_result(result)
+        from simengine.cli.tables import print_result
+
+        for result in results:
+            mine = [s for s in specs if s.name in result.scenarios]
+            print_result(console, result, _header(result, mine))
 
 
 def _save(result: Any, out: Path | None, stem: str, force: bool, plot: Path | None) -> None:
@@ -223,11 +205,13 @@ def run(
 
     specs = load_all(files)
     kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads)
+    results = []
     for spec in specs:
         with progress_bar(f"simulating {spec.name}", fmt is OutputFormat.table) as bar:
             result = simulate(spec, progress=bar, **kwargs)
-        _emit(result, fmt)
+        results.append(result)
         _save(result, out, spec.name, force, plot / spec.name if plot and len(specs) > 1 else plot)
+    _emit(results, fmt, specs)
 
 
 def compare(
@@ -254,7 +238,7 @@ def compare(
     kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads)
     with progress_bar(f"simulating {len(specs)} scenarios", fmt is OutputFormat.table) as bar:
         result = compare_api(specs, progress=bar, **kwargs)
-    _emit(result, fmt)
+    _emit([result], fmt, specs)
     _save(result, out, "comparison", force, plot)
 
 
@@ -273,22 +257,47 @@ def load_all(files: list[Path]) -> list[Any]:
     return specs
 
 
-def validate(files: Files) -> None:
-    """Check scenario (and sweep) files: schema, dates, meetings, and assets against the model."""
+ExplainOpt = Annotated[
+    bool,
+    typer.Option(
+        "--explain",
+        help="Print each merged scenario with the file and line every value came from.",
+    ),
+]
+
+
+def validate(files: Files, explain: ExplainOpt = False) -> None:
+    """Check scenario (and sweep) files: schema, dates, meetings, and assets against the model.
+
+    Also says which meetings each scenario leaves to market pricing, whether the lists of an
+    extending file replace or append to its base's, and warns (with the historical range)
+    about values far outside history. Warnings do not fail validation.
+    """
     from simengine.api import load_params_for
     from simengine.calendar import TimeGrid
+    from simengine.spec.advice import meetings_line, scenario_warnings
+    from simengine.spec.explain import explain as explain_file
+    from simengine.spec.explain import list_notes
 
     issues = []
     for f in files:
         try:
-            for spec in _expand(f):
+            specs = _expand(f)
+            for spec in specs:
                 load_params_for(spec)
                 grid = TimeGrid(spec.start, spec.horizon, spec.frequency)
-                meetings = ", ".join(str(m) for m in grid.meetings(spec.calendar))
                 console.print(
                     f"[green]ok[/] {f}: {spec.name} ({grid.n_steps} {spec.frequency} steps "
-                    f"{spec.start}..{spec.horizon}; meetings {meetings or 'none'})"
+                    f"{spec.start}..{spec.horizon})\n   FOMC meetings: {meetings_line(spec)}",
+                    highlight=False,
                 )
+                for warning in scenario_warnings(spec):
+                    err_console.print(f"[yellow]warning:[/] {warning.format()}", highlight=False)
+            if len(specs) == 1 and specs[0].source is not None:
+                for note in list_notes(f):
+                    console.print(f"   note: {note}", highlight=False)
+                if explain:
+                    typer.echo(explain_file(f))
         except SpecError as err:
             issues.extend(err.issues)
     if issues:

@@ -81,10 +81,13 @@ def weigh(
             f"{row.posterior:.1%}",
         )
     console.print(table)
-    mix = Table("series", *out.mixture.columns, title="mixture: return to the horizon")
-    for series, row in out.mixture.iterrows():
-        mix.add_row(str(series), *(f"{100 * v:.2f}%" for v in row))
-    console.print(mix)
+    from simengine.cli.tables import print_frames
+
+    print_frames(
+        console,
+        "Mixture of the scenarios (posterior weights)",
+        {"return to the horizon": out.mixture},
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,8 @@
 
 ``extends: base.yaml`` names a parent file relative to the child; a bare name such as
 ``extends: base_2025h2`` names a scenario of the packaged library (:mod:`simengine.library`). The child overrides the
-parent key by key: mappings merge recursively, lists and scalars replace. ``model`` and
+parent key by key: mappings merge recursively, lists and scalars replace. ``key+:`` (for
+example ``tariffs+:``) appends the child's items to the parent's list instead. ``model`` and
 ``posterior`` paths written in a parent stay relative to the parent's folder. Every problem
 in the resolved scenario is reported at once, each with the file and line it came from.
 """
@@ -219,6 +220,9 @@ def _overlay_into(
     prefix: Loc,
 ) -> None:
     for key, value in over.items():
+        if _is_append(key, value, target):
+            _append_into(target, key, value, locations, over_locations, prefix)
+            continue
         path = (*prefix, key)
         if isinstance(value, dict) and isinstance(target.get(key), dict):
             if path in over_locations:
@@ -230,3 +234,37 @@ def _overlay_into(
         for loc in [loc for loc in locations if loc[:n] == path]:
             del locations[loc]
         locations.update({loc: w for loc, w in over_locations.items() if loc[:n] == path})
+
+
+def _is_append(key: Any, value: Any, target: dict[str, Any]) -> bool:
+    """``tariffs+:`` with a list, where the base has a list ``tariffs``: append, not replace."""
+    return (
+        isinstance(key, str)
+        and key.endswith("+")
+        and isinstance(value, list)
+        and isinstance(target.get(key[:-1], []), list)
+    )
+
+
+def _append_into(
+    target: dict[str, Any],
+    key: str,
+    value: list[Any],
+    locations: Locations,
+    over_locations: Locations,
+    prefix: Loc,
+) -> None:
+    """Append the child's items to the base's list; their locations follow the new indices."""
+    name = key[:-1]
+    base = target.setdefault(name, [])
+    n = len(base)
+    base.extend(copy.deepcopy(value))
+    src = (*prefix, key)
+    for loc, where in over_locations.items():
+        if loc[: len(src)] != src:
+            continue
+        rest = loc[len(src) :]
+        if rest:
+            locations[(*prefix, name, rest[0] + n, *rest[1:])] = where
+        elif (*prefix, name) not in locations:
+            locations[(*prefix, name)] = where
