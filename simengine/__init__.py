@@ -26,6 +26,7 @@ from simengine.spec import ScenarioSpec, load_scenario
 
 if TYPE_CHECKING:
     from simengine.batch import run_batch
+    from simengine.workflows import make_report, weigh
 
 __all__ = [
     "Comparison",
@@ -38,8 +39,10 @@ __all__ = [
     "load_model",
     "load_result",
     "load_scenario",
+    "make_report",
     "run_batch",
     "simulate",
+    "weigh",
 ]
 
 
@@ -48,4 +51,8 @@ def __getattr__(name: str) -> Any:
         from simengine.batch import run_batch
 
         return run_batch
+    if name in ("weigh", "make_report"):
+        from simengine import workflows
+
+        return getattr(workflows, name)
     raise AttributeError(f"module 'simengine' has no attribute {name!r}")

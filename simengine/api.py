@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from simengine import __version__
-from simengine.exceptions import ComparisonError, SimulationError, SpecError
+from simengine.exceptions import ComparisonError, LimitError, SimulationError, SpecError
 from simengine.guards import check_run_size, check_scenario_values
 from simengine.params import ModelParams, default_model_path, model_file_hash
 from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
@@ -24,6 +24,9 @@ from simengine.spec.model_file import load_model_file
 __all__ = ["compare", "load_model", "load_params_for", "load_scenario", "simulate"]
 
 Progress = Callable[[int, int], None]
+MAX_KEPT_PATHS = 2_000_000
+"""Most paths whose terminal returns ``keep_terminal=True`` keeps (8 bytes x series x scenarios
+each: 48 MB for one scenario of three series)."""
 FRESH_SEED_MODULUS = 10**9
 """A run without a seed draws one below 10**9: short enough to read back and type."""
 
@@ -130,6 +133,7 @@ def _run(
     n_sample: int,
     threads: int,
     progress: Progress | None,
+    keep_terminal: bool = False,
 ) -> SimulationResult:
     if not specs:
         raise SimulationError("no scenario to simulate")
@@ -138,7 +142,12 @@ def _run(
         check_scenario_values(spec)
         warn_scenario(spec)
     models = [build_scenario(spec) for spec in specs]
-    cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
+    if keep_terminal and n > MAX_KEPT_PATHS:
+        raise LimitError(
+            f"keep_terminal keeps at most {MAX_KEPT_PATHS:,} paths per scenario, asked for {n:,}: "
+            "run fewer paths, or use the summary statistics (exact for any path count)"
+        )
+    cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads, keep_terminal)
     _check_size(cfg, models[0].n_steps, len(series_names(params.assets)), len(models))
     accs, samples = run_scenarios(models, params, cfg, progress)
     attrs = {
@@ -177,6 +186,7 @@ def simulate(
     n_sample: int = 200,
     threads: int = 1,
     progress: Progress | None = None,
+    keep_terminal: bool = False,
 ) -> SimulationResult:
     """Simulate one scenario.
 
@@ -199,6 +209,9 @@ def simulate(
         Worker threads over chunks (numbers do not depend on it).
     progress : callable, optional
         ``progress(done, total)`` after each chunk.
+    keep_terminal : bool
+        Keep every path's terminal return for :meth:`SimulationResult.terminal_returns`
+        (custom payoffs); at most :data:`MAX_KEPT_PATHS` paths.
 
     Returns
     -------
@@ -206,7 +219,18 @@ def simulate(
     """
     if not isinstance(spec, ScenarioSpec):
         spec = load_scenario(spec)
-    return _run([spec], n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress)
+    return _run(
+        [spec],
+        n_paths,
+        seed,
+        chunk_size,
+        method,
+        antithetic,
+        n_sample,
+        threads,
+        progress,
+        keep_terminal,
+    )
 
 
 def compare(
@@ -220,6 +244,7 @@ def compare(
     n_sample: int = 200,
     threads: int = 1,
     progress: Progress | None = None,
+    keep_terminal: bool = False,
 ) -> Comparison:
     """Simulate several scenarios on common random numbers (same shocks, same parameter draws).
 
@@ -231,7 +256,16 @@ def compare(
     if len(loaded) < 2:
         raise SimulationError(f"compare needs at least two scenarios, got {len(loaded)}")
     result = _run(
-        loaded, n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress
+        loaded,
+        n_paths,
+        seed,
+        chunk_size,
+        method,
+        antithetic,
+        n_sample,
+        threads,
+        progress,
+        keep_terminal,
     )
     assert isinstance(result, Comparison)
     return result

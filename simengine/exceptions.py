@@ -29,6 +29,7 @@ __all__ = [
     "SimulationError",
     "SpecError",
     "StoreError",
+    "TimeStepError",
 ]
 
 
@@ -156,5 +157,11 @@ class ScenarioWarning(SimengineWarning):
 
 class ComparisonError(SimulationError):
     """Scenarios that cannot be compared (same names, other models); bad input, exit status 2."""
+
+    exit_code = 2
+
+
+class TimeStepError(SimengineError, IndexError):
+    """A date or step that is not a step of the result's time grid (bad input, exit 2)."""
 
     exit_code = 2

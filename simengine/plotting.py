@@ -130,12 +130,31 @@ def _date_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
+def _wrap(text: str, ax: Axes, chars_per_inch: float = 13.0) -> str:
+    """``text`` broken into lines that fit the figure's width (no clipped labels)."""
+    import textwrap
+
+    width = max(20, int(ax.figure.get_figwidth() * chars_per_inch))
+    return "\n".join(textwrap.wrap(text, width)) if len(text) > width else text
+
+
 def _finish(ax: Axes, title: str, legend: bool = True) -> None:
-    ax.set_title(title, loc="left", fontsize="medium")
+    """Title, grid, and a legend below the plot area, so it never covers the data."""
+    ax.set_title(_wrap(title, ax), loc="left", fontsize="medium")
+    ax.set_xlabel(_wrap(ax.get_xlabel(), ax))
     ax.grid(True, color="0.85", linewidth=0.6)
     ax.set_axisbelow(True)
-    if legend and ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize="small", frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    if not (legend and handles):
+        return
+    fig = ax.figure
+    if len(fig.axes) == 1 and type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine":
+        # below the x label, outside the axes: the legend never covers a curve
+        ncols = 1 if len(handles) > 3 or max(map(len, labels)) > 40 else len(handles)
+        fig.legend(handles, labels, loc="outside lower left", fontsize="small", frameon=False,
+                   ncols=ncols)  # fmt: skip
+    else:  # the caller's own layout: let matplotlib find the emptiest corner
+        ax.legend(fontsize="small", frameon=False, loc="best")
 
 
 # --------------------------------------------------------------------------- result helpers
@@ -571,7 +590,7 @@ def variance_split(result: SimulationResult, ax: Axes | None = None) -> Figure:
     ax.set_xlabel("share of the variance of the return to the horizon (%)")
     method = result.attrs.get("method", "")
     note = "" if method == "bayesian" else " (point parameters)"
-    _finish(ax, "Where the spread comes from" + note)
+    _finish(ax, "Where the spread comes from" + note, legend=False)
     ax.legend(fontsize="small", frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2)
     ax.set_title(ax.get_title(loc="left"), loc="left", fontsize="medium", pad=22)
     return fig
@@ -615,8 +634,9 @@ def plot_posterior_loadings(
                    colors=OKABE_ITO[0])  # fmt: skip
     ax.axvline(0.0, color="0.4", lw=0.8, ls=":")
     ax.set_xlabel("posterior value (model units: return per unit of the exposure / per pp)")
+    ax.set_title("")  # ArviZ writes "94.0% HDI" as the centred title: it said so over ours
     ax.set_title(f"Posterior of {', '.join(present)}: mean and {hdi_prob:.0%} HDI", loc="left",
-                 fontsize="medium")  # fmt: skip
+                 fontsize="medium", pad=12)  # fmt: skip
     return fig
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from simengine import stats
-from simengine.exceptions import NumericalError, ResultVerificationError
+from simengine.exceptions import NumericalError, ResultVerificationError, TimeStepError
 from simengine.io import atomic_write
 from simengine.simulate import FACTOR_NAMES, ChunkStats
 
@@ -85,6 +85,11 @@ def build_dataset(
         "bin_edge": stats.FINE.edges,
         "cbin_edge": stats.COARSE.edges,
     }
+    if len(samples[0]) > 3 and samples[0][3] is not None:
+        data["terminal_returns"] = (
+            ("scenario", "series", "path"),
+            np.stack([s[3] for s in samples]),
+        )
     ds = xr.Dataset(data, coords=coords, attrs={"format": FORMAT, **attrs})
     ds.attrs["content_hash"] = content_hash(ds)
     return ds
@@ -153,8 +158,42 @@ class SimulationResult:
         return json.loads(self._ds.attrs.get("specs", "{}"))
 
     def __repr__(self) -> str:
-        n = int(self._ds["n_paths"].values[0])
-        return f"<{type(self).__name__} scenarios={list(self.scenarios)} paths={n} seed={self._ds.attrs.get('seed')}>"
+        from simengine.display import result_text
+
+        return result_text(self)
+
+    def _repr_html_(self) -> str:
+        from simengine.display import result_html
+
+        return result_html(self)
+
+    def terminal_returns(self) -> pd.DataFrame:
+        """Every path's cumulative return to the horizon, for custom payoffs.
+
+        Kept only when the run asked for it: ``simulate(..., keep_terminal=True)`` (at most
+        :data:`simengine.api.MAX_KEPT_PATHS` paths per scenario). Path ``i`` is the same draw
+        of shocks (and parameters) in every scenario of a comparison.
+
+        Returns
+        -------
+        DataFrame
+            Index ``(scenario, path)``, one column per series (simple returns, fractions).
+
+        Raises
+        ------
+        SimulationError
+            When the run did not keep them.
+        """
+        if "terminal_returns" not in self._ds:
+            from simengine.exceptions import SimulationError
+
+            raise SimulationError(
+                "this result kept no per-path returns: run simulate(..., keep_terminal=True) "
+                "(or compare(...)) for up to 2,000,000 paths per scenario"
+            )
+        da = self._ds["terminal_returns"]
+        frame = da.transpose("scenario", "path", "series").to_series().unstack("series")
+        return frame[list(self.series)]
 
     def summary(self, time: int | str | None = None) -> pd.DataFrame:
         """Statistics per scenario and series at the horizon (or at step ``time``).
@@ -272,12 +311,20 @@ class SimulationResult:
             return T - 1
         if isinstance(time, int):
             if not -T <= time < T:
-                raise IndexError(f"time step {time} outside 0..{T - 1}")
+                raise TimeStepError(f"time step {time} outside 0..{T - 1}")
             return time % T
         dates = self._ds["time"].values.astype("datetime64[D]")
-        idx = int(np.searchsorted(dates, np.datetime64(time, "D")))
+        day = np.datetime64(time, "D")
+        idx = int(np.searchsorted(dates, day))
         if idx >= T:
-            raise IndexError(f"{time} is after the horizon {dates[-1]}")
+            raise TimeStepError(f"{time} is after the horizon {dates[-1]}")
+        if dates[idx] != day:
+            before = f"{dates[idx - 1]} or " if idx > 0 else ""
+            raise TimeStepError(
+                f"{time} is not the end of a step; the nearest step ends are {before}"
+                f"{dates[idx]} (steps end on {', '.join(map(str, dates[:4]))}"
+                f"{', ...' if T > 4 else ''})"
+            )
         return idx
 
     def quantile_paths(

@@ -58,6 +58,7 @@ class RunConfig:
     antithetic: bool = False
     n_sample: int = 200
     threads: int = 1
+    keep_terminal: bool = False
 
 
 class ChunkStats:
@@ -343,6 +344,7 @@ class _Engine:
                     np.ascontiguousarray(RT[:, :, :keep].transpose(2, 1, 0)),
                     _factor_paths(policy, tariff, z[:keep]),
                     draws.param_draw[:keep],
+                    RT[:, -1, :].copy() if self.cfg.keep_terminal else None,
                 )
             )
         return accs, samples
@@ -387,7 +389,8 @@ def run_scenarios(
         One per scenario, merged over all chunks.
     samples : list of tuple
         Per scenario: cumulative returns (n_sample, T, S), factors (n_sample, T, F) and the
-        posterior draw index (n_sample,) of the first paths.
+        posterior draw index (n_sample,) of the first paths, then the terminal cumulative
+        return of every path (S, n_paths) when ``cfg.keep_terminal`` (else None).
     """
     if cfg.n_paths < 1:
         raise SimulationError(f"n_paths must be at least 1, got {cfg.n_paths}")
@@ -403,6 +406,7 @@ def run_scenarios(
     def one(b0: int) -> tuple[list[ChunkStats], list[tuple[np.ndarray, ...]]]:
         return engine.run_blocks(b0, min(blocks_per_chunk, n_blocks - b0))
 
+    terminal: list[list[np.ndarray]] = [[] for _ in scenarios]
     with single_threaded_blas():
         for accs, smp in _map_bounded(one, starts, cfg.threads):
             if total is None:
@@ -410,8 +414,15 @@ def run_scenarios(
             else:
                 for t, a in zip(total, accs, strict=True):
                     t.merge(a)
+            if cfg.keep_terminal:  # chunks arrive in path order
+                for kept, part in zip(terminal, smp, strict=True):
+                    kept.append(part[3])
             done += accs[0].n
             if progress is not None:
                 progress(done, cfg.n_paths)
     assert total is not None
+    if cfg.keep_terminal:
+        samples = [
+            (*smp[:3], np.concatenate(t, axis=1)) for smp, t in zip(samples, terminal, strict=True)
+        ]
     return total, samples

@@ -419,6 +419,17 @@ class ScenarioSpec(_Part):
 
     __hash__ = None  # type: ignore[assignment]  # dict-valued fields: not hashable
 
+    def __repr__(self) -> str:
+        """What the scenario assumes, one item a line (:func:`simengine.display.spec_text`)."""
+        from simengine.display import spec_text
+
+        return spec_text(self)
+
+    def _repr_html_(self) -> str:
+        from simengine.display import spec_html
+
+        return spec_html(self)
+
     @property
     def source(self) -> Path | None:
         """The file this spec was loaded from (None when built in code)."""
