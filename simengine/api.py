@@ -134,10 +134,13 @@ def _run(
     threads: int,
     progress: Progress | None,
     keep_terminal: bool = False,
+    params_override: ModelParams | None = None,
 ) -> SimulationResult:
+    """Simulate ``specs``; ``params_override`` replaces the parameters they name (diagnostics)."""
     if not specs:
         raise SimulationError("no scenario to simulate")
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
+    params = params_override if params_override is not None else params
     for spec in specs:
         check_scenario_values(spec)
         warn_scenario(spec)

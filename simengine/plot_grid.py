@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
     from simengine.results import SimulationResult
 
-__all__ = ["fan_grid", "heatmap", "median_fans"]
+__all__ = ["fan_grid", "fan_panels", "heatmap", "median_fans"]
 
 MAX_PANELS = 12
 
@@ -55,9 +55,12 @@ def median_fans(
     band: tuple[float, float] = (0.25, 0.75),
     scenarios: Sequence[str] | str | None = None,
     ax: Axes | None = None,
-    figsize: tuple[float, float] = (8.0, 4.5),
+    figsize: tuple[float, float] = (6.4, 4.4),
 ) -> Figure:
     """Each scenario's median path with one band, on one chart (legend below the axes).
+
+    With more than two scenarios only the first (the reference) has a shaded band; the
+    others' bands are thin lines in their colour and style, so the chart does not turn murky.
 
     Parameters
     ----------
@@ -77,18 +80,22 @@ def median_fans(
     names = _select(result, scenarios)
     times, q, start_level = _fan_data(result, series, levels=True)
     fig, ax = _axes(ax, figsize)
-    alpha = 0.18 if len(names) <= 3 else 0.10
+    cover = f"{band[1] - band[0]:.0%}"
     for i, name in enumerate(names):
         st = style(i)
         lo, hi = (_curve(q, name, p, start_level) for p in band)
-        ax.fill_between(times, lo, hi, color=st.color, alpha=alpha, lw=0)
+        if i == 0 or len(names) <= 2:  # more overlapping bands turn murky: the reference's
+            ax.fill_between(times, lo, hi, color=st.color, alpha=0.15, lw=0,
+                            label=f"{cover} band: {name}")  # fmt: skip
+        else:
+            for edge in (lo, hi):
+                ax.plot(times, edge, color=st.color, ls=st.linestyle, lw=0.7, alpha=0.8)
         ax.plot(times, _curve(q, name, 0.5, start_level), color=st.color, ls=st.linestyle,
-                lw=1.8, label=name)  # fmt: skip
+                lw=2.0, label=f"median: {name}")  # fmt: skip
     ax.axhline(start_level if start_level is not None else 0.0, color="0.4", lw=0.8, ls=":")
     _date_axis(ax)
     ax.set_ylabel(_ylabel(result, series, start_level))
-    cover = f"{band[1] - band[0]:.0%}"
-    _finish(ax, f"{series_label(result, series)}: median path and {cover} band per scenario")
+    _finish(ax, f"{series_label(result, series)}: median paths and {cover} bands")
     return fig
 
 
@@ -98,10 +105,10 @@ def fan_grid(
     scenarios: Sequence[str] | str | None = None,
     ncols: int = 3,
 ) -> Figure:
-    """Small multiples: one fan (median, 50% and 90% bands) per scenario, shared axes.
+    """Small multiples: one fan (median, 50% and 80% bands) per scenario, shared axes.
 
-    The first scenario (the reference of a comparison) is drawn as a grey median in every
-    other panel, so each panel reads against it. At most :data:`MAX_PANELS` panels.
+    The first scenario (the reference of a comparison) is drawn as a grey dashed median in
+    every other panel, so each panel reads against it. At most :data:`MAX_PANELS` panels.
 
     Returns
     -------
@@ -109,37 +116,61 @@ def fan_grid(
     """
     _check_series(result, series)
     names = _select(result, scenarios)[:MAX_PANELS]
-    times, q, start_level = _fan_data(result, series, levels=True)
-    ncols = max(1, min(ncols, len(names)))
-    nrows = math.ceil(len(names) / ncols)
+    return fan_panels([(name, result) for name in names], series, ncols)
+
+
+def fan_panels(
+    panels: Sequence[tuple[str, SimulationResult]],
+    series: str = "small_cap",
+    ncols: int = 3,
+    titles: Sequence[str] | None = None,
+) -> Figure:
+    """Small multiples from ``(scenario name, result holding it)`` pairs (batch stores).
+
+    ``titles`` replaces the panel titles (default: the scenario names), e.g. sweep labels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    panels = list(panels)[:MAX_PANELS]
+    data = [(name, *_fan_data(res, series, levels=True)) for name, res in panels]
+    ncols = max(1, min(ncols, len(data)))
+    nrows = math.ceil(len(data) / ncols)
     fig, axes = _pyplot().subplots(
-        nrows, ncols, figsize=(3.4 * ncols, 2.5 * nrows + 0.6), sharex=True, sharey=True,
+        nrows, ncols, figsize=(3.6 * ncols, 2.4 * nrows + 0.7), sharex=True, sharey=True,
         layout="constrained", squeeze=False,
     )  # fmt: skip
-    ref = names[0]
+    ref_name, ref_times, ref_q, ref_level = data[0]
+    ref_median = _curve(ref_q, ref_name, 0.5, ref_level)
+    color = style(0).color
     for k, ax in enumerate(axes.ravel()):
-        if k >= len(names):
+        if k >= len(data):
             ax.set_visible(False)
             continue
-        name = names[k]
-        st = style(0)
+        name, times, q, level = data[k]
         for lo, hi, alpha in ((0.10, 0.90, 0.15), (0.25, 0.75, 0.30)):
-            ax.fill_between(times, _curve(q, name, lo, start_level),
-                            _curve(q, name, hi, start_level), color=st.color, alpha=alpha, lw=0)  # fmt: skip
-        if name != ref:
-            ax.plot(times, _curve(q, ref, 0.5, start_level), color="0.45", lw=1.0, ls="--")
-        ax.plot(times, _curve(q, name, 0.5, start_level), color=st.color, lw=1.6)
-        ax.set_title(name, loc="left", fontsize="small")
+            ax.fill_between(times, _curve(q, name, lo, level), _curve(q, name, hi, level),
+                            color=color, alpha=alpha, lw=0)  # fmt: skip
+        if k > 0:
+            ax.plot(ref_times, ref_median, color="0.45", lw=1.0, ls="--")
+        ax.plot(times, _curve(q, name, 0.5, level), color=color, lw=1.6)
+        ax.set_title(_short(titles[k] if titles else name), loc="left", fontsize="small")
         ax.grid(True, color="0.88", linewidth=0.5)
         _date_axis(ax)
         ax.tick_params(labelsize="x-small")
-    fig.supylabel(_ylabel(result, series, start_level), fontsize="small")
-    fig.suptitle(
-        f"{series_label(result, series)}: median, 50% and 90% bands per scenario"
-        + (f" (dashed grey: {ref})" if len(names) > 1 else ""),
-        x=0.01, ha="left", fontsize="medium",
-    )  # fmt: skip
+    res = panels[0][1]
+    fig.supylabel(_ylabel(res, series, ref_level), fontsize="small")
+    ref_title = titles[0] if titles else ref_name
+    note = f" (dashed grey: {_short(ref_title)})" if len(data) > 1 else ""
+    fig.suptitle(f"{series_label(res, series)}: median, 50% and 80% bands{note}",
+                 x=0.01, ha="left", fontsize="medium")  # fmt: skip
     return fig
+
+
+def _short(name: str, width: int = 34) -> str:
+    """A panel title that fits a small panel (sweep names repeat the sweep's name)."""
+    return name if len(name) <= width else "…" + name[-(width - 1) :]
 
 
 def heatmap(

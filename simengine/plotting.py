@@ -130,11 +130,18 @@ def _date_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
-def _wrap(text: str, ax: Axes, chars_per_inch: float = 13.0) -> str:
-    """``text`` broken into lines that fit the figure's width (no clipped labels)."""
+def _wrap(text: str, ax: Axes) -> str:
+    """``text`` broken into lines that fit the axes' width at the current font size.
+
+    A character of a sans-serif font is about 0.55 em wide; the axes take about 80% of the
+    figure's width, so a label wider than that is wrapped instead of clipped.
+    """
     import textwrap
 
-    width = max(20, int(ax.figure.get_figwidth() * chars_per_inch))
+    import matplotlib
+
+    size = float(matplotlib.rcParams["font.size"])
+    width = max(20, int(0.8 * ax.figure.get_figwidth() * 72.0 / (0.55 * size)))
     return "\n".join(textwrap.wrap(text, width)) if len(text) > width else text
 
 
@@ -590,9 +597,7 @@ def variance_split(result: SimulationResult, ax: Axes | None = None) -> Figure:
     ax.set_xlabel("share of the variance of the return to the horizon (%)")
     method = result.attrs.get("method", "")
     note = "" if method == "bayesian" else " (point parameters)"
-    _finish(ax, "Where the spread comes from" + note, legend=False)
-    ax.legend(fontsize="small", frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2)
-    ax.set_title(ax.get_title(loc="left"), loc="left", fontsize="medium", pad=22)
+    _finish(ax, "Where the spread comes from" + note)
     return fig
 
 
@@ -633,7 +638,7 @@ def plot_posterior_loadings(
     az.plot_forest(idata, var_names=present, combined=True, hdi_prob=hdi_prob, ax=ax,
                    colors=OKABE_ITO[0])  # fmt: skip
     ax.axvline(0.0, color="0.4", lw=0.8, ls=":")
-    ax.set_xlabel("posterior value (model units: return per unit of the exposure / per pp)")
+    ax.set_xlabel(_wrap("posterior value (return per unit of the exposure, or per pp)", ax))
     ax.set_title("")  # ArviZ writes "94.0% HDI" as the centred title: it said so over ours
     ax.set_title(f"Posterior of {', '.join(present)}: mean and {hdi_prob:.0%} HDI", loc="left",
                  fontsize="medium", pad=12)  # fmt: skip
