@@ -121,7 +121,27 @@ def _header(result: Any, specs: Sequence[Any]) -> str:
         "pair = $1 long large_cap, $1 short small_cap.",
     ]
     lines += [f"FOMC meetings in {spec.name}: {meetings_line(spec)}" for spec in specs]
+    if attrs.get("method") == "bayesian":
+        lines.append(_bayes_note(specs[0]))
     return "\n".join(lines)
+
+
+def _bayes_note(spec: Any) -> str:
+    """Why Bayesian means differ from point-parameter ones: the drifts and carry, in figures."""
+    from simengine.api import load_params_for
+    from simengine.bayes.gap import parameter_table
+
+    table = parameter_table(load_params_for(spec, "monte_carlo"), load_params_for(spec, "bayesian"))
+    rows = [
+        f"{asset} {name.split(' ')[0]} {row['posterior mean']:.1f} vs {row['point estimate']:.1f}"
+        for (name, asset), row in table.iterrows()
+        if name.startswith(("drift", "carry"))
+    ]
+    return (
+        "Bayesian: each path takes a posterior draw. Means differ from a point-parameter run "
+        "mostly because the posterior is centred elsewhere (posterior mean vs point estimate, "
+        f"%/yr: {'; '.join(rows)}); `simengine report --method bayesian` splits the difference."
+    )
 
 
 def _csv_frame(result: Any) -> pd.DataFrame:
