@@ -142,7 +142,9 @@ def _wrap(text: str, ax: Axes) -> str:
 
     size = float(matplotlib.rcParams["font.size"])
     width = max(20, int(0.8 * ax.figure.get_figwidth() * 72.0 / (0.55 * size)))
-    return "\n".join(textwrap.wrap(text, width)) if len(text) > width else text
+    if len(text) <= width:
+        return text
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False))
 
 
 def _finish(ax: Axes, title: str, legend: bool = True) -> None:

@@ -7,8 +7,8 @@ import pytest
 from simengine.data.check import LAYOUT, check_data_folder, read_data_folder
 from simengine.data.table import SOURCES
 from simengine.exceptions import DataError, OutputExistsError, SpecError
-from simengine.library import copy_scenario, library_dir, library_file, list_library
 from simengine.spec import load_scenario, load_scenario_text
+from simengine.spec.library import copy_scenario, library_dir, library_file, list_library
 from tests.conftest import ROOT, SCENARIOS
 from tests.test_cli import cli
 

@@ -26,7 +26,7 @@ def list_(
     """Show each library scenario (and sweep) with its description."""
     from rich.table import Table
 
-    from simengine.library import library_dir, list_library
+    from simengine.spec.library import library_dir, list_library
 
     table = Table("name", "kind", "description", title=f"scenario library ({library_dir()})")
     table.columns[2].overflow = "fold"
@@ -48,7 +48,7 @@ def copy(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Copy a library scenario and the files it extends into DEST, ready to run and edit."""
-    from simengine.library import copy_scenario
+    from simengine.spec.library import copy_scenario
 
     written = copy_scenario(name, dest, overwrite=force)
     for path in written:

@@ -59,11 +59,13 @@ def sweep_axes(rows: pd.DataFrame, is_stat: Callable[[str], bool]) -> list[str]:
 
 
 def compact_table(rows: pd.DataFrame, axes: Sequence[str], labels: dict[str, str]) -> pd.DataFrame:
-    """One row per variant, indexed by its sweep labels; median, 5% and P(loss) per series."""
-    index = axes or ["scenario"]
+    """One row per variant, indexed by its sweep labels (and its name when not from a sweep);
+    median, 5% and P(loss) per series."""
     order = list(dict.fromkeys(rows["scenario"]))
     first = rows.groupby("scenario", sort=False).first().reindex(order)
-    keys = first[index].map(_label) if axes else first.index.to_frame()[["scenario"]]
+    keys = first[list(axes)].map(_label)
+    if not axes or rows.get("sweep", pd.Series(dtype=object)).isna().all():
+        keys.insert(0, "scenario", first.index)  # not a sweep: the names are the labels
     out = pd.DataFrame(index=pd.MultiIndex.from_frame(keys.reset_index(drop=True)))
     for series in dict.fromkeys(rows["series"]):
         part = rows[rows["series"] == series].set_index("scenario").reindex(order)

@@ -1,7 +1,7 @@
 """Load scenario files: safe YAML, ``extends:`` inheritance, file:line errors.
 
 ``extends: base.yaml`` names a parent file relative to the child; a bare name such as
-``extends: base_2025h2`` names a scenario of the packaged library (:mod:`simengine.library`). The child overrides the
+``extends: base_2025h2`` names a scenario of the packaged library (:mod:`simengine.spec.library`). The child overrides the
 parent key by key: mappings merge recursively, lists and scalars replace. ``key+:`` (for
 example ``tariffs+:``) appends the child's items to the parent's list instead. ``model`` and
 ``posterior`` paths written in a parent stay relative to the parent's folder. Every problem
@@ -188,7 +188,7 @@ def _parent_file(
 
 def _library_file(target: str, local: Path) -> Path | None:
     """``extends: base_2025h2`` (a bare name) with no such local file: the packaged library."""
-    from simengine.library import is_library_name, library_file
+    from simengine.spec.library import is_library_name, library_file
 
     return library_file(target) if is_library_name(target) and not local.is_file() else None
 

@@ -420,13 +420,13 @@ class ScenarioSpec(_Part):
     __hash__ = None  # type: ignore[assignment]  # dict-valued fields: not hashable
 
     def __repr__(self) -> str:
-        """What the scenario assumes, one item a line (:func:`simengine.display.spec_text`)."""
-        from simengine.display import spec_text
+        """What the scenario assumes, one item a line (:func:`simengine.spec.show.spec_text`)."""
+        from simengine.spec.show import spec_text
 
         return spec_text(self)
 
     def _repr_html_(self) -> str:
-        from simengine.display import spec_html
+        from simengine.spec.show import spec_html
 
         return spec_html(self)
 

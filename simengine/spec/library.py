@@ -57,7 +57,7 @@ class LibraryEntry:
 
 def library_dir() -> Path:
     """The folder of the packaged scenario library."""
-    return Path(__file__).resolve().parent / "scenarios"
+    return Path(__file__).resolve().parents[1] / "scenarios"
 
 
 def is_library_name(value: str) -> bool:
