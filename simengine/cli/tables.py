@@ -23,6 +23,7 @@ __all__ = [
     "fmt_value",
     "print_frames",
     "print_result",
+    "split_cross",
     "tidy_columns",
 ]
 
@@ -88,7 +89,11 @@ def print_frames(
 
 def _split(summary: Any, name: str) -> tuple[Any, str]:
     """The per-series statistics of a scenario, and its cross-asset probabilities as text."""
-    rows = summary.loc[name]
+    return split_cross(summary.loc[name])
+
+
+def split_cross(rows: Any) -> tuple[Any, str]:
+    """A frame (index: series) without duplicate and cross-asset columns, and those as text."""
     cross = [c for c in CROSS_ASSET if c in rows.columns]
     text = ", ".join(f"{CROSS_ASSET[c]} {100 * float(rows[c].iloc[0]):.1f}%" for c in cross)
     keep = [c for c in tidy_columns(list(rows.columns)) if c not in CROSS_ASSET]

@@ -81,13 +81,12 @@ def weigh(
             f"{row.posterior:.1%}",
         )
     console.print(table)
-    from simengine.cli.tables import print_frames
+    from simengine.cli.tables import print_frames, split_cross
 
-    print_frames(
-        console,
-        "Mixture of the scenarios (posterior weights)",
-        {"return to the horizon": out.mixture},
-    )
+    frame, cross = split_cross(out.mixture)
+    title = "return to the horizon"
+    print_frames(console, "Mixture of the scenarios (posterior weights)", {title: frame},
+                 footers={title: cross})  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
