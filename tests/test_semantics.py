@@ -142,3 +142,26 @@ def test_prior_typo_names_the_scenario(tmp_path):
     assert "'fed-cut-septmber' is not one of the scenarios" in text
     assert "did you mean 'fed-cut-september'?" in text
     assert err.value.exit_code == 2
+
+
+def test_tables_sit_side_by_side_when_wide_and_stack_when_narrow():
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    args = [sys.executable, "-m", "simengine", "compare", "scenarios/fed_cut_september.yaml",
+            "scenarios/fed_cut_october.yaml", "--paths", "4096"]  # fmt: skip
+
+    def lines(width: int) -> list[str]:
+        env = {**os.environ, "COLUMNS": str(width)}
+        out = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+        return out.stdout.splitlines()
+
+    def side_by_side(out: list[str]) -> int:  # a line with both tables' titles on it
+        return sum(ln.startswith("fed-cut-september") and "fed-cut-october" in ln for ln in out)
+
+    wide, narrow = lines(160), lines(70)
+    assert side_by_side(wide) >= 2  # returns and index levels
+    assert side_by_side(narrow) == 0 and max(map(len, narrow)) <= 70
