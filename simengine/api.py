@@ -152,7 +152,7 @@ def _run(
         )
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads, keep_terminal)
     _check_size(cfg, models[0].n_steps, len(series_names(params.assets)), len(models))
-    accs, samples = run_scenarios(models, params, cfg, progress)
+    accs = run_scenarios(models, params, cfg, progress)
     attrs = {
         "seed": str(s),
         "n_paths_requested": str(n),
@@ -169,9 +169,7 @@ def _run(
     }
     ds = build_dataset(
         accs,
-        samples,
         scenario_names=[spec.name for spec in specs],
-        series=series_names(params.assets),
         dates=models[0].grid.dates,
         attrs=attrs,
     )

@@ -51,7 +51,15 @@ def fmt_value(col: str, value: float, percent: bool = True) -> str:
     return f"{100 * value:.2f}%"
 
 
-def _table(title: str, frame: Any, percent: bool, caption: str | None = None) -> Table:
+def _formats(result: Any) -> dict[str, str]:
+    """Each column's declared format (``percent`` or ``number``) from the result's statistics."""
+    from simengine.statistics import column_formats
+
+    return column_formats(result.statistics)
+
+
+def _table(title: str, frame: Any, percent: Any, caption: str | None = None) -> Table:
+    """``percent``: True / False for every column, or a column -> ``percent|number`` mapping."""
     table = Table(
         title=title,
         title_justify="left",
@@ -64,8 +72,8 @@ def _table(title: str, frame: Any, percent: bool, caption: str | None = None) ->
     for series in frame.index:
         table.add_column(str(series), justify="right", no_wrap=True)
     for col in frame.columns:
-        cells = (fmt_value(col, float(frame.loc[s, col]), percent) for s in frame.index)
-        table.add_row(col, *cells)
+        pct = percent if isinstance(percent, bool) else percent.get(col, "percent") == "percent"
+        table.add_row(col, *(fmt_value(col, float(frame.loc[s, col]), pct) for s in frame.index))
     return table
 
 
@@ -73,7 +81,7 @@ def print_frames(
     console: Console,
     heading: str,
     frames: dict[str, Any],
-    percent: bool = True,
+    percent: Any = True,
     footers: dict[str, str] | None = None,
 ) -> None:
     """Print one table per frame (index: series, columns: statistics) under a heading.
@@ -107,10 +115,12 @@ def print_result(console: Console, result: Any, header: str) -> None:
     console.print(header, highlight=False)
     summary = result.summary()
     split = {name: _split(summary, name) for name in result.scenarios}
+    formats = _formats(result)
     print_frames(
         console,
         "Return to the horizon (cumulative simple return)",
         {name: frame for name, (frame, _) in split.items()},
+        formats,
         footers={name: text for name, (_, text) in split.items()},
     )
     levels = result.levels()
@@ -127,4 +137,5 @@ def print_result(console: Console, result: Any, header: str) -> None:
             console,
             f"Difference from {result.reference}, path by path (same shocks)",
             {f"{name} minus {result.reference}": diffs.loc[name] for name in result.scenarios[1:]},
+            formats,
         )
