@@ -9,17 +9,16 @@ from pathlib import Path
 
 import numpy as np
 
-from simengine import __version__
 from simengine.exceptions import ComparisonError, LimitError, SimulationError, SpecError
-from simengine.guards import check_run_size, check_scenario_values
-from simengine.params import ModelParams, default_model_path, model_file_hash
+from simengine.guards import check_run_size
+from simengine.params import ModelParams, default_model_path
+from simengine.parts import build_scenario
 from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
 from simengine.rng import BLOCK
-from simengine.scenario import build_scenario
-from simengine.simulate import RunConfig, default_chunk_size, run_scenarios, series_names
-from simengine.spec import ScenarioSpec, check_assets, load_scenario
+from simengine.simulate import RunConfig, default_chunk_size, run_scenarios
+from simengine.spec import ScenarioSpec, check_against_model, check_comparison, load_scenario
 from simengine.spec.advice import warn_scenario
-from simengine.spec.model_file import load_model_file
+from simengine.version import __version__
 
 __all__ = ["compare", "load_model", "load_params_for", "load_scenario", "simulate"]
 
@@ -33,8 +32,7 @@ FRESH_SEED_MODULUS = 10**9
 
 @lru_cache(maxsize=16)
 def _load_model_cached(path: str) -> ModelParams:
-    model = load_model_file(path)
-    return ModelParams.from_model_file(model, model_hash=model_file_hash(model), source=path)
+    return ModelParams.load(path)
 
 
 def load_model(model: str | Path = "default") -> ModelParams:
@@ -52,7 +50,7 @@ def load_params_for(spec: ScenarioSpec, method: str | None = None) -> ModelParam
 
         posterior_path = spec.resolve_path(spec.posterior) if spec.posterior else None
         params = params_from_posterior(params, posterior_path)
-    check_assets(spec, params.assets)
+    check_against_model(spec, params.structure)
     return params.select_assets(spec.assets)
 
 
@@ -64,10 +62,7 @@ def _resolve_run(
     antithetic: bool | None,
 ) -> tuple[ModelParams, int, int, bool, str]:
     """Parameters, path count, seed, antithetic flag and method of a run (overrides win)."""
-    names = [s.name for s in specs]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ComparisonError(f"scenario names must be unique in a comparison; repeated: {dupes}")
+    check_comparison(specs)
     first = specs[0]
     _check_same_grid(specs)
     method = method or first.method
@@ -142,16 +137,15 @@ def _run(
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
     params = params_override if params_override is not None else params
     for spec in specs:
-        check_scenario_values(spec)
         warn_scenario(spec)
-    models = [build_scenario(spec) for spec in specs]
+    models = [build_scenario(spec, params.structure) for spec in specs]
     if keep_terminal and n > MAX_KEPT_PATHS:
         raise LimitError(
             f"keep_terminal keeps at most {MAX_KEPT_PATHS:,} paths per scenario, asked for {n:,}: "
             "run fewer paths, or use the summary statistics (exact for any path count)"
         )
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads, keep_terminal)
-    _check_size(cfg, models[0].n_steps, len(series_names(params.assets)), len(models))
+    _check_size(cfg, models[0].n_steps, len(params.structure.series), len(models))
     accs = run_scenarios(models, params, cfg, progress)
     attrs = {
         "seed": str(s),

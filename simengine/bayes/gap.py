@@ -40,24 +40,37 @@ SHOWN: tuple[tuple[str, str, float], ...] = (
 
 
 def posterior_mean_params(params: ModelParams) -> ModelParams:
-    """One draw: every sampled parameter at its posterior mean (others unchanged).
+    """One draw: every sampled parameter of every part at its posterior mean.
 
     Notes
     -----
-    ``theta_bar = (1/D) sum_d theta_d`` element-wise; Cholesky factors are averaged too,
-    which keeps them lower triangular with a positive diagonal.
+    ``theta_bar = (1/D) sum_d theta_d`` element-wise for float fields; Cholesky factors are
+    averaged too, which keeps them lower triangular with a positive diagonal.
     """
-    from simengine.params import _ARRAY_FIELDS
 
-    means = {f: getattr(params, f).mean(axis=0, keepdims=True) for f in _ARRAY_FIELDS}
-    return replace(params, posterior_hash=params.posterior_hash + ":posterior-mean", **means)
+    def mean(a: np.ndarray) -> np.ndarray:
+        return a.mean(axis=0, keepdims=True) if np.issubdtype(a.dtype, np.floating) else a[:1]
+
+    values = {
+        role: None if v is None else replace(v, **{k: mean(a) for k, a in v.arrays().items()})
+        for role, v in params.values.items()
+    }
+    return replace(params, values=values, posterior_hash=params.posterior_hash + ":mean")
+
+
+def _field(params: ModelParams, name: str) -> np.ndarray:
+    """The array of parameter ``name`` in whichever part holds it."""
+    for value in params.values.values():
+        if value is not None and name in value.arrays():
+            return value.arrays()[name]
+    raise KeyError(f"no part of the model has a parameter {name!r}")
 
 
 def parameter_table(point: ModelParams, draws: ModelParams) -> pd.DataFrame:
     """Point estimate, posterior mean and posterior sd of the drift, carry and volatility."""
     rows = []
     for field, label, scale in SHOWN:
-        p, d = getattr(point, field), getattr(draws, field)
+        p, d = _field(point, field), _field(draws, field)
         for i, asset in enumerate(draws.assets):
             j = point.assets.index(asset)
             rows.append(

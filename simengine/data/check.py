@@ -21,6 +21,7 @@ __all__ = [
     "FileDoc",
     "check_data_folder",
     "raise_problems",
+    "data_sources",
     "read_data_folder",
 ]
 
@@ -101,10 +102,20 @@ class FileCheck:
         return not self.problem
 
 
-def _read_one(data_dir: Path, rel: str, role: str) -> tuple[FileCheck, Any]:
+def data_sources(structure: Any = None) -> dict[str, str]:
+    """Role -> file of every series the table needs: each asset's index file, then the
+    factor files (``structure``: the model's; default: the packaged model's)."""
+    from simengine.data.table import FACTOR_SOURCES
+    from simengine.structure import default_structure
+
+    structure = structure or default_structure()
+    return {**{a.name: a.data for a in structure.assets}, **FACTOR_SOURCES}
+
+
+def _read_one(data_dir: Path, rel: str, role: str, assets: set[str]) -> tuple[FileCheck, Any]:
     from simengine.data.loaders import read_annual_rate, read_fred_csv, read_index_csv
 
-    readers = {"small_cap": read_index_csv, "large_cap": read_index_csv}
+    readers: dict[str, Any] = dict.fromkeys(assets, read_index_csv)
     readers["tariff_annual"] = read_annual_rate
     path = data_dir / rel
     if not path.is_file():
@@ -129,7 +140,17 @@ def _folder(data_dir: str | os.PathLike[str]) -> Path:
     return folder
 
 
-def read_data_folder(data_dir: str | os.PathLike[str]) -> dict[str, Any]:
+def _read_all(data_dir: str | os.PathLike[str], structure: Any) -> dict[str, tuple[FileCheck, Any]]:
+    from simengine.structure import default_structure
+
+    folder = _folder(data_dir)
+    structure = structure or default_structure()
+    assets = {a.name for a in structure.assets}
+    sources = data_sources(structure)
+    return {role: _read_one(folder, rel, role, assets) for role, rel in sources.items()}
+
+
+def read_data_folder(data_dir: str | os.PathLike[str], structure: Any = None) -> dict[str, Any]:
     """Every series the calibration table needs, by role; all problems raised at once.
 
     Raises
@@ -137,36 +158,32 @@ def read_data_folder(data_dir: str | os.PathLike[str]) -> dict[str, Any]:
     DataError
         Naming every missing or malformed file (or a missing folder).
     """
-    from simengine.data.table import SOURCES
-
-    folder = _folder(data_dir)
-    read = {role: _read_one(folder, rel, role) for role, rel in SOURCES.items()}
+    read = _read_all(data_dir, structure)
     raise_problems(data_dir, [check for check, _ in read.values()])
     return {role: values for role, (_, values) in read.items()}
 
 
-def check_data_folder(data_dir: str | os.PathLike[str]) -> list[FileCheck]:
+def check_data_folder(data_dir: str | os.PathLike[str], structure: Any = None) -> list[FileCheck]:
     """Read every file the calibration table needs and report each one.
 
     Parameters
     ----------
     data_dir : path-like
         The data folder (layout: :data:`LAYOUT`, documented in the README).
+    structure : ModelStructure, optional
+        The model whose asset files to check (default: the packaged model's).
 
     Returns
     -------
     list of FileCheck
-        One per required file, in :data:`simengine.data.table.SOURCES` order.
+        One per required file: the assets' index files, then the factor files.
 
     Raises
     ------
     DataError
         When ``data_dir`` is not a folder.
     """
-    from simengine.data.table import SOURCES
-
-    folder = _folder(data_dir)
-    return [_read_one(folder, rel, role)[0] for role, rel in SOURCES.items()]
+    return [check for check, _ in _read_all(data_dir, structure).values()]
 
 
 def raise_problems(data_dir: str | os.PathLike[str], checks: list[FileCheck]) -> None:

@@ -8,14 +8,13 @@ import math
 import os
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, Strict
+from pydantic import AfterValidator, BeforeValidator, Field, Strict, ValidationInfo
 
-from simengine.spec.errors import custom_error
+from simengine.spec.errors import custom_error, did_you_mean
 
 __all__ = [
-    "FACTORS",
     "MAX_HORIZON_YEARS",
     "MAX_PATHS",
     "PROB_TOLERANCE",
@@ -30,9 +29,6 @@ __all__ = [
     "TariffLevel",
     "limit",
 ]
-
-FACTORS: tuple[str, ...] = ("rates", "growth", "inflation", "credit")
-Factor = Literal["rates", "growth", "inflation", "credit"]
 
 MAX_PATHS = 100_000_000
 """Default limit on ``paths``; raise it with the environment variable ``SIMENGINE_MAX_PATHS``."""
@@ -93,6 +89,23 @@ def _check_asset_name(value: str) -> str:
     return value
 
 
+def _check_factor(value: str, info: ValidationInfo) -> str:
+    """A stochastic factor of the scenario's model (``context["factors"]``, else the default)."""
+    from simengine.spec.model_file import model_factors
+
+    factors = (info.context or {}).get("factors") or model_factors(None)
+    if value not in factors:
+        guess = did_you_mean(value, factors)
+        valid = "valid: " + ", ".join(factors)
+        raise custom_error(
+            f"received {value!r}; expected one of {', '.join(factors)}",
+            f"{guess} {valid}" if guess else valid,
+        )
+    return value
+
+
+Factor = Annotated[str, Strict(), AfterValidator(_check_factor)]
+"""A stochastic factor of the model (its ``factors`` with ``stochastic: true``)."""
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Num = Annotated[float, Strict()]
 Bp = Annotated[int, Strict()]

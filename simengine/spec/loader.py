@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from simengine.exceptions import Issue, SpecError
-from simengine.spec.errors import Loc, Locations
+from simengine.spec.errors import Locations
+from simengine.spec.merge import merge_located
 from simengine.spec.scenario import ScenarioSpec
 from simengine.spec.yaml_io import LineMap, load_yaml_mapping, load_yaml_mapping_text
 
@@ -207,64 +208,6 @@ def _overlay(
     """Deep-merge ``over`` onto ``base`` (mappings merge; everything else replaces)."""
     merged = copy.deepcopy(base)
     locations = dict(base_locations)
-    _overlay_into(merged, over, locations, over_locations, ())
+    merge_located(merged, over, locations, over_locations)
     locations[()] = over_locations.get((), locations.get((), ("<scenario>", 1)))
     return merged, locations
-
-
-def _overlay_into(
-    target: dict[str, Any],
-    over: dict[str, Any],
-    locations: Locations,
-    over_locations: Locations,
-    prefix: Loc,
-) -> None:
-    for key, value in over.items():
-        if _is_append(key, value, target):
-            _append_into(target, key, value, locations, over_locations, prefix)
-            continue
-        path = (*prefix, key)
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            if path in over_locations:
-                locations[path] = over_locations[path]
-            _overlay_into(target[key], value, locations, over_locations, path)
-            continue
-        target[key] = value
-        n = len(path)
-        for loc in [loc for loc in locations if loc[:n] == path]:
-            del locations[loc]
-        locations.update({loc: w for loc, w in over_locations.items() if loc[:n] == path})
-
-
-def _is_append(key: Any, value: Any, target: dict[str, Any]) -> bool:
-    """``tariffs+:`` with a list, where the base has a list ``tariffs``: append, not replace."""
-    return (
-        isinstance(key, str)
-        and key.endswith("+")
-        and isinstance(value, list)
-        and isinstance(target.get(key[:-1], []), list)
-    )
-
-
-def _append_into(
-    target: dict[str, Any],
-    key: str,
-    value: list[Any],
-    locations: Locations,
-    over_locations: Locations,
-    prefix: Loc,
-) -> None:
-    """Append the child's items to the base's list; their locations follow the new indices."""
-    name = key[:-1]
-    base = target.setdefault(name, [])
-    n = len(base)
-    base.extend(copy.deepcopy(value))
-    src = (*prefix, key)
-    for loc, where in over_locations.items():
-        if loc[: len(src)] != src:
-            continue
-        rest = loc[len(src) :]
-        if rest:
-            locations[(*prefix, name, rest[0] + n, *rest[1:])] = where
-        elif (*prefix, name) not in locations:
-            locations[(*prefix, name)] = where
