@@ -671,18 +671,6 @@ class PlotAccessor:
         """Fan chart; see :func:`simengine.plotting.fan`."""
         return fan(self._result, series, levels, scenarios, ax)
 
-    def medians(self, series: str = "small_cap", ax: Axes | None = None) -> Figure:
-        """Each scenario's median and 50% band; see :func:`simengine.plot_grid.median_fans`."""
-        from simengine.plot_grid import median_fans
-
-        return median_fans(self._result, series, ax=ax)
-
-    def fan_grid(self, series: str = "small_cap") -> Figure:
-        """One fan per scenario on shared axes; see :func:`simengine.plot_grid.fan_grid`."""
-        from simengine.plot_grid import fan_grid
-
-        return fan_grid(self._result, series)
-
     def density(self, series: str = "small_cap", ax: Axes | None = None) -> Figure:
         """Terminal densities; see :func:`simengine.plotting.density`."""
         return density(self._result, series, ax=ax)
@@ -719,15 +707,8 @@ def standard_plots(result: SimulationResult) -> list[tuple[str, Any]]:
     """The standard set as ``(stem, make_figure)`` pairs (figures are made lazily)."""
     assets = [s for s in result.series if s != "pair"]
     plots: list[tuple[str, Any]] = []
-    from simengine import plot_grid
-
-    several = len(result.scenarios) > 1
     for s in assets:
-        if several:  # overlaid fans turn murky: medians with a band, and small multiples
-            plots.append((f"fan_{s}", lambda s=s: plot_grid.median_fans(result, s)))
-            plots.append((f"fans_{s}", lambda s=s: plot_grid.fan_grid(result, s)))
-        else:
-            plots.append((f"fan_{s}", lambda s=s: fan(result, s, levels=True)))
+        plots.append((f"fan_{s}", lambda s=s: fan(result, s, levels=True)))
     for s in result.series:
         plots.append((f"density_{s}", lambda s=s: density(result, s)))
     if len(result.scenarios) > 1 and hasattr(result, "difference_summary"):

@@ -12,6 +12,8 @@ from simengine.spec.library import copy_scenario, library_dir, library_file, lis
 from tests.conftest import ROOT, SCENARIOS
 from tests.test_cli import cli
 
+INDEX_ROLES = {"small_cap", "large_cap"}
+
 
 def test_library_is_the_top_level_scenarios_folder():
     assert library_dir().resolve() == SCENARIOS.resolve()
@@ -104,13 +106,13 @@ def test_layout_documents_every_file_the_table_reads():
 def test_data_check_reports_every_problem_at_once(tmp_path):
     (tmp_path / "fred").mkdir()
     (tmp_path / "fred" / "INDPRO.csv").write_text("date,value\n2020-01-01,abc\n")
-    checks = check_data_folder(tmp_path)
+    checks = check_data_folder(tmp_path, SOURCES, INDEX_ROLES)
     assert len(checks) == len(SOURCES)
     problems = {c.path: c.problem for c in checks if not c.ok}
     assert len(problems) == len(SOURCES)
     assert "line 2" in problems["fred/INDPRO.csv"]
     with pytest.raises(DataError) as err:
-        read_data_folder(tmp_path)
+        read_data_folder(tmp_path, SOURCES, INDEX_ROLES)
     text = str(err.value)
     assert all(rel in text for rel in SOURCES.values())
 
@@ -133,4 +135,4 @@ def test_data_commands_exit_2_on_bad_input(tmp_path):
 
 
 def test_data_check_passes_on_the_real_folder(shared_data):
-    assert all(c.ok for c in check_data_folder(shared_data))
+    assert all(c.ok for c in check_data_folder(shared_data, SOURCES, INDEX_ROLES))

@@ -174,7 +174,6 @@ def test_save_plots_writes_the_standard_set(cmp, tmp_path):
     names = {p.name for p in written}
     assert {
         "fan_small_cap.png",
-        "fans_small_cap.png",  # several scenarios: medians chart plus small multiples
         "density_pair.png",
         "difference_large_cap.png",
         "pair.png",

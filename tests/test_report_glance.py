@@ -89,7 +89,7 @@ def test_convergence_status_in_words_for_the_packaged_posterior():
 
 
 def test_bayes_gap_splits_the_difference_exactly():
-    from simengine.bayes.gap import bayes_gap
+    from simengine.report.bayes_gap import bayes_gap
 
     spec = simengine.load_scenario(SCENARIOS / "fed_cut_september.yaml")
     gap = bayes_gap([spec], n_paths=PATHS, seed=1)

@@ -99,8 +99,11 @@ def check(
     Exits 2 when any file has a problem.
     """
     from simengine.data.check import LAYOUT, check_data_folder, raise_problems
+    from simengine.data.table import data_sources
+    from simengine.structure import default_structure
 
-    checks = check_data_folder(data_dir)
+    index_roles = {a.name for a in default_structure().assets}
+    checks = check_data_folder(data_dir, data_sources(), index_roles)
     grid = Table("file", "status", "rows", "first", "last", "expected columns")
     for c in checks:
         status = "[green]ok[/]" if c.ok else f"[red]{c.problem}[/]"

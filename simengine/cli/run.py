@@ -129,7 +129,7 @@ def _header(result: Any, specs: Sequence[Any]) -> str:
 def _bayes_note(spec: Any) -> str:
     """Why Bayesian means differ from point-parameter ones: the drifts and carry, in figures."""
     from simengine.api import load_params_for
-    from simengine.bayes.gap import parameter_table
+    from simengine.report.bayes_gap import parameter_table
 
     table = parameter_table(load_params_for(spec, "monte_carlo"), load_params_for(spec, "bayesian"))
     rows = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,6 @@ __all__ = [
     "FileDoc",
     "check_data_folder",
     "raise_problems",
-    "data_sources",
     "read_data_folder",
 ]
 
@@ -102,16 +102,6 @@ class FileCheck:
         return not self.problem
 
 
-def data_sources(structure: Any = None) -> dict[str, str]:
-    """Role -> file of every series the table needs: each asset's index file, then the
-    factor files (``structure``: the model's; default: the packaged model's)."""
-    from simengine.data.table import FACTOR_SOURCES
-    from simengine.structure import default_structure
-
-    structure = structure or default_structure()
-    return {**{a.name: a.data for a in structure.assets}, **FACTOR_SOURCES}
-
-
 def _read_one(data_dir: Path, rel: str, role: str, assets: set[str]) -> tuple[FileCheck, Any]:
     from simengine.data.loaders import read_annual_rate, read_fred_csv, read_index_csv
 
@@ -140,50 +130,60 @@ def _folder(data_dir: str | os.PathLike[str]) -> Path:
     return folder
 
 
-def _read_all(data_dir: str | os.PathLike[str], structure: Any) -> dict[str, tuple[FileCheck, Any]]:
-    from simengine.structure import default_structure
-
+def _read_all(
+    data_dir: str | os.PathLike[str], sources: Mapping[str, str], index_roles: Collection[str]
+) -> dict[str, tuple[FileCheck, Any]]:
     folder = _folder(data_dir)
-    structure = structure or default_structure()
-    assets = {a.name for a in structure.assets}
-    sources = data_sources(structure)
-    return {role: _read_one(folder, rel, role, assets) for role, rel in sources.items()}
+    return {role: _read_one(folder, rel, role, set(index_roles)) for role, rel in sources.items()}
 
 
-def read_data_folder(data_dir: str | os.PathLike[str], structure: Any = None) -> dict[str, Any]:
+def read_data_folder(
+    data_dir: str | os.PathLike[str], sources: Mapping[str, str], index_roles: Collection[str]
+) -> dict[str, Any]:
     """Every series the calibration table needs, by role; all problems raised at once.
+
+    Parameters
+    ----------
+    data_dir : path-like
+    sources : mapping role -> relative path
+        The files to read (:func:`simengine.data.table.data_sources`).
+    index_roles : collection of str
+        Roles read as daily index files (Date, Open, High, Low, Close); the others are
+        ``date, value`` series, and ``tariff_annual`` a ``year, etr_pct`` table.
 
     Raises
     ------
     DataError
         Naming every missing or malformed file (or a missing folder).
     """
-    read = _read_all(data_dir, structure)
+    read = _read_all(data_dir, sources, index_roles)
     raise_problems(data_dir, [check for check, _ in read.values()])
     return {role: values for role, (_, values) in read.items()}
 
 
-def check_data_folder(data_dir: str | os.PathLike[str], structure: Any = None) -> list[FileCheck]:
+def check_data_folder(
+    data_dir: str | os.PathLike[str], sources: Mapping[str, str], index_roles: Collection[str]
+) -> list[FileCheck]:
     """Read every file the calibration table needs and report each one.
 
     Parameters
     ----------
     data_dir : path-like
         The data folder (layout: :data:`LAYOUT`, documented in the README).
-    structure : ModelStructure, optional
-        The model whose asset files to check (default: the packaged model's).
+    sources, index_roles
+        As in :func:`read_data_folder`.
 
     Returns
     -------
     list of FileCheck
-        One per required file: the assets' index files, then the factor files.
+        One per file of ``sources``, in its order.
 
     Raises
     ------
     DataError
         When ``data_dir`` is not a folder.
     """
-    return [check for check, _ in _read_all(data_dir, structure).values()]
+    return [check for check, _ in _read_all(data_dir, sources, index_roles).values()]
 
 
 def raise_problems(data_dir: str | os.PathLike[str], checks: list[FileCheck]) -> None:

@@ -176,13 +176,22 @@ def table_hash(frame: pd.DataFrame) -> str:
     return hashlib.sha256(canonical_csv(frame).encode()).hexdigest()
 
 
+def data_sources(structure: ModelStructure | None = None) -> dict[str, str]:
+    """Role -> file of every series the table reads: each asset's index file (its ``data``),
+    then :data:`FACTOR_SOURCES` (``structure``: default the packaged model's)."""
+    structure = structure or default_structure()
+    return {**{a.name: a.data for a in structure.assets}, **FACTOR_SOURCES}
+
+
 def _load_sources(
     data_dir: Path, structure: ModelStructure
 ) -> tuple[dict[str, pd.Series | pd.DataFrame], dict[str, str]]:
-    from simengine.data.check import data_sources, read_data_folder
+    from simengine.data.check import read_data_folder
 
-    loaded = read_data_folder(data_dir, structure)  # every bad file in one error
-    hashes = {rel: file_sha256(data_dir / rel) for rel in data_sources(structure).values()}
+    sources = data_sources(structure)
+    index_roles = {a.name for a in structure.assets}
+    loaded = read_data_folder(data_dir, sources, index_roles)  # every bad file in one error
+    hashes = {rel: file_sha256(data_dir / rel) for rel in sources.values()}
     return loaded, hashes
 
 

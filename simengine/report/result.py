@@ -258,7 +258,7 @@ def _gap_html(result: SimulationResult) -> str:
     """Why the Bayesian means differ from point-parameter means, with the figures."""
     try:
         from simengine.api import load_params_for
-        from simengine.bayes.gap import bayes_gap, parameter_table
+        from simengine.report.bayes_gap import bayes_gap, parameter_table
         from simengine.spec import ScenarioSpec
 
         specs = [ScenarioSpec.from_data(_numeric_keys(result.specs[n])) for n in result.scenarios]

@@ -19,10 +19,12 @@ import warnings
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simengine.exceptions import Issue, ScenarioWarning
-from simengine.spec.scenario import ScenarioSpec
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from simengine.spec.scenario import ScenarioSpec
 
 __all__ = [
     "FACTOR_UNITS",
