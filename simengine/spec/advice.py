@@ -136,24 +136,24 @@ def _range_text(span: dict[str, Any], what: str) -> str:
 
 
 def _value_warnings(spec: ScenarioSpec) -> list[Issue]:
+    """Values beyond history; factors without a recorded history (a model's own) are skipped."""
     hist = history()
-    checks: list[tuple[tuple, float, dict[str, Any], str, str]] = []
+    monthly, yearly = hist["monthly"], hist["avg_12m"]
+    checks: list[tuple[tuple, float, dict[str, Any] | None, str, str]] = []
     for i, d in enumerate(spec.drifts):
-        units = FACTOR_UNITS[d.factor]
+        units = FACTOR_UNITS.get(d.factor, "")
         checks.append(
-            (("drifts", i, "shift"), d.shift, hist["avg_12m"][d.factor], "12-month averages", units)
+            (("drifts", i, "shift"), d.shift, yearly.get(d.factor), "12-month averages", units)
         )
     for i, s in enumerate(spec.shocks):
-        checks.append(
-            (("shocks", i, "size"), s.size, hist["monthly"][s.factor], "monthly values", "")
-        )
+        checks.append((("shocks", i, "size"), s.size, monthly.get(s.factor), "monthly values", ""))
     for i, p in enumerate(spec.pins):
         for day, v in p.values.items():
-            span = hist["monthly"][p.factor]
-            checks.append((("pins", i, "values", str(day)), v, span, "monthly values", ""))
+            loc = ("pins", i, "values", str(day))
+            checks.append((loc, v, monthly.get(p.factor), "monthly values", ""))
     for k, v in spec.initial.factors.items():
-        span = hist["monthly"][k]
-        checks.append((("initial", "factors", k), v, span, "monthly values", ""))
+        checks.append((("initial", "factors", k), v, monthly.get(k), "monthly values", ""))
+    checks = [c for c in checks if c[2] is not None]
     out = [
         spec.issue(
             loc,
