@@ -18,6 +18,7 @@ from simengine.rng import BLOCK
 from simengine.simulate import RunConfig, default_chunk_size, run_scenarios
 from simengine.spec import ScenarioSpec, check_against_model, check_comparison, load_scenario
 from simengine.spec.advice import warn_scenario
+from simengine.spec.checks import check_run_settings, warn_extreme_positioning
 from simengine.version import __version__
 
 __all__ = ["compare", "load_model", "load_params_for", "load_scenario", "simulate"]
@@ -134,10 +135,16 @@ def _run(
     """Simulate ``specs``; ``params_override`` replaces the parameters they name (diagnostics)."""
     if not specs:
         raise SimulationError("no scenario to simulate")
+    settings = {"n_paths": n_paths, "seed": seed, "chunk_size": chunk_size, "threads": threads}
+    check_run_settings(specs, {**settings, "method": method, "antithetic": antithetic})
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
     params = params_override if params_override is not None else params
     for spec in specs:
         warn_scenario(spec)
+        squeeze = params.values.get("jumps")
+        if squeeze is not None:
+            values = (squeeze.base_intensity, squeeze.normal_si, squeeze.elasticity)
+            warn_extreme_positioning(spec, *(float(np.median(v)) for v in values))
     models = [build_scenario(spec, params.structure) for spec in specs]
     if keep_terminal and n > MAX_KEPT_PATHS:
         raise LimitError(

@@ -16,6 +16,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataError",
     "ExplosiveDynamicsWarning",
+    "ExtremeInputWarning",
     "Issue",
     "LimitError",
     "ModelFileError",
@@ -30,6 +31,7 @@ __all__ = [
     "SpecError",
     "StoreError",
     "TimeStepError",
+    "UsageError",
 ]
 
 
@@ -129,6 +131,13 @@ class OutputExistsError(SimengineError):
     exit_code = 2
 
 
+class UsageError(SimengineError):
+    """An option or path cannot be used as given (a file where a folder is expected, a link,
+    a name outside the output folder)."""
+
+    exit_code = 2
+
+
 class StoreError(SimengineError):
     """A result store (batch output folder) is missing, incomplete or unreadable."""
 
@@ -141,6 +150,10 @@ class BatchError(SimengineError):
 
 class SimengineWarning(UserWarning):
     """Base class of every simengine warning."""
+
+
+class ExtremeInputWarning(SimengineWarning):
+    """An accepted input drives the model far outside the range it was built for."""
 
 
 class ConvergenceWarning(SimengineWarning):

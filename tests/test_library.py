@@ -52,7 +52,7 @@ def test_unknown_library_name_says_where_it_looked(tmp_path):
     assert "scenarios list" in str(err.value)
 
 
-def test_copy_gives_files_that_run_as_they_are(tmp_path):
+def test_copy_gives_files_that_run_as_they_are(tmp_path, monkeypatch):
     written = copy_scenario("fed_cut_september", tmp_path)
     assert [p.name for p in written] == ["fed_cut_september.yaml", "base_2025h2.yaml"]
     copied = load_scenario(written[0])
@@ -63,6 +63,7 @@ def test_copy_gives_files_that_run_as_they_are(tmp_path):
     assert sweep[0] == tmp_path / "sweeps" / "tariff_growth.yaml"
     from simengine.spec.sweep import expand_sweep
 
+    monkeypatch.chdir(tmp_path)  # run from the copy's folder: ../base_2025h2.yaml is inside it
     assert len(list(expand_sweep(sweep[0]))) == 9
 
 

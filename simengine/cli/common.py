@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-__all__ = ["console", "err_console", "print_warnings", "progress_bar"]
+__all__ = ["console", "err_console", "progress_bar"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -51,20 +51,3 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator:
     finally:
         if state["bar"] is not None:
             state["bar"].stop()
-
-
-def print_warnings() -> None:
-    """Show simengine's warnings as one ``warning: file:line: ...`` line on stderr each."""
-    import warnings
-
-    from simengine.exceptions import SimengineWarning
-
-    default = warnings.showwarning
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, SimengineWarning):
-            err_console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
-        else:
-            default(message, category, filename, lineno, file, line)
-
-    warnings.showwarning = show

@@ -53,8 +53,10 @@ def copy(
     written = copy_scenario(name, dest, overwrite=force)
     for path in written:
         err_console.print(f"wrote {path}")
-    verb = "batch" if written[0].parent.name == "sweeps" else "run"
-    console.print(f"run it: simengine {verb} {written[0]}")
+    if written[0].parent.name == "sweeps":  # its base is one folder up: run from DEST
+        console.print(f"run it: cd {dest} && simengine batch sweeps/{written[0].name} --out runs")
+    else:
+        console.print(f"run it: simengine run {written[0]}")
 
 
 def register(app: typer.Typer) -> None:
