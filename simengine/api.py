@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,13 +14,15 @@ from simengine.exceptions import ComparisonError, LimitError, SimulationError, S
 from simengine.guards import check_run_size
 from simengine.params import ModelParams, default_model_path
 from simengine.parts import build_scenario
-from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
 from simengine.rng import BLOCK
-from simengine.simulate import RunConfig, default_chunk_size, run_scenarios
 from simengine.spec import ScenarioSpec, check_against_model, check_comparison, load_scenario
 from simengine.spec.advice import warn_scenario
 from simengine.spec.checks import check_run_settings, warn_extreme_positioning
 from simengine.version import __version__
+
+if TYPE_CHECKING:  # the engine and results (xarray) load when a run starts, not for validate
+    from simengine.results import Comparison, SimulationResult
+    from simengine.simulate import RunConfig
 
 __all__ = ["compare", "load_model", "load_params_for", "load_scenario", "simulate"]
 
@@ -111,12 +114,18 @@ def _start_levels(spec: ScenarioSpec, params: ModelParams) -> dict[str, float]:
     return {k: float(v) for k, v in levels.items() if k in params.assets}
 
 
-def _check_size(cfg: RunConfig, n_steps: int, n_series: int, n_scenarios: int) -> None:
+def _check_size(
+    cfg: RunConfig, n_steps: int, n_series: int, n_scenarios: int, max_paths: int | None = None
+) -> None:
     """Path-count and memory limits, before any work (:func:`simengine.guards.check_run_size`)."""
+    from simengine.simulate import default_chunk_size
+
     chunk = cfg.chunk_size or default_chunk_size(n_steps)
     chunk = min(-(-max(chunk, 1) // BLOCK) * BLOCK, -(-cfg.n_paths // BLOCK) * BLOCK)
     threads = max(1, min(cfg.threads, -(-cfg.n_paths // max(chunk, 1))))
-    check_run_size(cfg.n_paths, chunk, n_steps, n_series, n_scenarios, threads, cfg.n_sample)
+    check_run_size(
+        cfg.n_paths, chunk, n_steps, n_series, n_scenarios, threads, cfg.n_sample, max_paths
+    )
 
 
 def _run(
@@ -129,6 +138,7 @@ def _run(
     n_sample: int,
     threads: int,
     progress: Progress | None,
+    scheduler: str | None = None,
     keep_terminal: bool = False,
     params_override: ModelParams | None = None,
 ) -> SimulationResult:
@@ -138,6 +148,8 @@ def _run(
     settings = {"n_paths": n_paths, "seed": seed, "chunk_size": chunk_size, "threads": threads}
     check_run_settings(specs, {**settings, "method": method, "antithetic": antithetic})
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
+    from simengine.simulate import RunConfig, run_scenarios
+
     params = params_override if params_override is not None else params
     for spec in specs:
         warn_scenario(spec)
@@ -152,8 +164,18 @@ def _run(
             "run fewer paths, or use the summary statistics (exact for any path count)"
         )
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads, keep_terminal)
-    _check_size(cfg, models[0].n_steps, len(params.structure.series), len(models))
-    accs = run_scenarios(models, params, cfg, progress)
+    n_series = len(params.structure.series)
+    if scheduler:
+        from simengine.cluster import cluster_path_limit, run_on_cluster
+
+        cfg = RunConfig(n, s, chunk_size, anti, cfg.n_sample, 1, keep_terminal)  # 1 thread/task
+        _check_size(cfg, models[0].n_steps, n_series, len(models), cluster_path_limit())
+        accs = run_on_cluster(models, params, cfg, scheduler, progress)
+    else:
+        _check_size(cfg, models[0].n_steps, n_series, len(models))
+        accs = run_scenarios(models, params, cfg, progress)
+    from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
+
     attrs = {
         "seed": str(s),
         "n_paths_requested": str(n),
@@ -188,6 +210,7 @@ def simulate(
     n_sample: int = 200,
     threads: int = 1,
     progress: Progress | None = None,
+    scheduler: str | None = None,
     keep_terminal: bool = False,
 ) -> SimulationResult:
     """Simulate one scenario.
@@ -211,6 +234,9 @@ def simulate(
         Worker threads over chunks (numbers do not depend on it).
     progress : callable, optional
         ``progress(done, total)`` after each chunk.
+    scheduler : str, optional
+        Address of a Dask scheduler: the paths are split into whole random-number blocks
+        across its workers (:mod:`simengine.cluster`); the numbers equal a local run's.
     keep_terminal : bool
         Keep every path's terminal return for :meth:`SimulationResult.terminal_returns`
         (custom payoffs); at most :data:`MAX_KEPT_PATHS` paths.
@@ -222,17 +248,9 @@ def simulate(
     if not isinstance(spec, ScenarioSpec):
         spec = load_scenario(spec)
     return _run(
-        [spec],
-        n_paths,
-        seed,
-        chunk_size,
-        method,
-        antithetic,
-        n_sample,
-        threads,
-        progress,
-        keep_terminal,
-    )
+        [spec], n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress,
+        scheduler, keep_terminal=keep_terminal,
+    )  # fmt: skip
 
 
 def compare(
@@ -246,6 +264,7 @@ def compare(
     n_sample: int = 200,
     threads: int = 1,
     progress: Progress | None = None,
+    scheduler: str | None = None,
     keep_terminal: bool = False,
 ) -> Comparison:
     """Simulate several scenarios on common random numbers (same shocks, same parameter draws).
@@ -258,16 +277,10 @@ def compare(
     if len(loaded) < 2:
         raise SimulationError(f"compare needs at least two scenarios, got {len(loaded)}")
     result = _run(
-        loaded,
-        n_paths,
-        seed,
-        chunk_size,
-        method,
-        antithetic,
-        n_sample,
-        threads,
-        progress,
-        keep_terminal,
-    )
+        loaded, n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress,
+        scheduler, keep_terminal=keep_terminal,
+    )  # fmt: skip
+    from simengine.results import Comparison
+
     assert isinstance(result, Comparison)
     return result

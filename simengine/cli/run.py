@@ -7,13 +7,15 @@ import math
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
 from simengine.cli.common import console, err_console, progress_bar
 from simengine.exceptions import SimengineError, SpecError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["check_outputs", "register", "result_json"]
 
@@ -30,9 +32,38 @@ class Method(StrEnum):
 
 
 Files = Annotated[list[Path], typer.Argument(help="Scenario YAML files.", exists=False)]
+
+
+def _path_count(value: str | int | None) -> int | None:
+    """``--paths``: an integer, also written ``1e9`` or ``1_000_000``."""
+    if value is None or isinstance(value, int):
+        return value
+    text = str(value).replace("_", "").strip()
+    try:
+        number = float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        raise typer.BadParameter(f"expected a whole number of paths, got {value!r}") from None
+    if number != int(number) or number < 1:
+        raise typer.BadParameter(f"expected a whole number of paths >= 1, got {value!r}")
+    return int(number)
+
+
 PathsOpt = Annotated[
     int | None,
-    typer.Option("--paths", "-n", min=1, help="Number of paths (default: the scenario's)."),
+    typer.Option(
+        "--paths",
+        "-n",
+        parser=_path_count,
+        help="Number of paths (default: the scenario's); 1e9 style accepted.",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786): split the paths across its workers; "
+        "same numbers as a local run.",
+    ),
 ]
 SeedOpt = Annotated[
     int | None,
@@ -149,6 +180,8 @@ def _bayes_note(spec: Any) -> str:
 
 def _csv_frame(result: Any) -> pd.DataFrame:
     """Summary rows (``kind=summary``) and, for a comparison, difference rows; no q50."""
+    import pandas as pd
+
     from simengine.cli.tables import tidy_columns
 
     summary = result.summary()
@@ -167,6 +200,8 @@ def _emit(results: Sequence[Any], fmt: OutputFormat, specs: Sequence[Any]) -> No
         docs = [result_json(r) for r in results]
         typer.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
     elif fmt is OutputFormat.csv:
+        import pandas as pd
+
         frame = pd.concat([_csv_frame(r) for r in results], ignore_index=True)
         typer.echo(frame.to_csv(index=False), nl=False)
     else:
@@ -252,8 +287,11 @@ def _save(result: Any, out: Path | None, stem: str, force: bool, plot: Path | No
         err_console.print(f"wrote {len(paths)} plot(s) to {plot}")
 
 
-def _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads) -> dict[str, Any]:
+def _simulate_kwargs(
+    paths, seed, chunk_size, method, antithetic, threads, scheduler=None
+) -> dict[str, Any]:
     return {
+        "scheduler": scheduler,
         "n_paths": paths,
         "seed": seed,
         "chunk_size": chunk_size,
@@ -275,6 +313,7 @@ def run(
     threads: ThreadsOpt = 1,
     plot: PlotOpt = None,
     force: ForceOpt = False,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Simulate each scenario file and print the distribution of returns to the horizon."""
     from simengine.api import simulate
@@ -282,7 +321,7 @@ def run(
     specs = load_all(files)
     stems = [spec.name for spec in specs]
     check_outputs(out, plot, stems, False, force)
-    kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads)
+    kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads, scheduler)
     results = []
     for spec in specs:
         with progress_bar(f"simulating {spec.name}", fmt is OutputFormat.table) as bar:
@@ -305,6 +344,7 @@ def compare(
     threads: ThreadsOpt = 1,
     plot: PlotOpt = None,
     force: ForceOpt = False,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Simulate scenarios on common random numbers and print each one and their differences.
 
@@ -315,7 +355,7 @@ def compare(
 
     specs = load_all(files)
     check_outputs(out, plot, ["comparison"], True, force)
-    kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads)
+    kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads, scheduler)
     with progress_bar(f"simulating {len(specs)} scenarios", fmt is OutputFormat.table) as bar:
         result = compare_api(specs, progress=bar, **kwargs)
     _emit([result], fmt, specs)
