@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from simengine.calendar import FOMC_DECISION_DATES
+from simengine.calendar import FOMC_DECISION_DATES, calendar_end_problem
 from simengine.exceptions import Issue, SpecError
 from simengine.spec.checks import (
     Window,
@@ -219,7 +219,9 @@ class ScenarioSpec(_Part):
     frequency: Literal["monthly", "weekly", "daily"] = Field("monthly", description="step length")
     allow_any_bp: Annotated[bool, Strict()] = Field(False, description="allow non-25bp moves")
     fomc_calendar: tuple[IsoDate, ...] | None = Field(
-        None, description="override of the built-in FOMC decision dates"
+        None,
+        description="override of the built-in FOMC decision dates (needed past its end)",
+        validate_default=True,
     )
     assets: tuple[AssetName, ...] = Field(description="asset names from the model file")
     initial: InitialState = Field(description="policy_rate, tariff, factors, index_levels")
@@ -278,9 +280,16 @@ class ScenarioSpec(_Part):
 
     @field_validator("fomc_calendar")
     @classmethod
-    def _calendar(cls, value: tuple[date, ...] | None) -> tuple[date, ...] | None:
+    def _calendar(
+        cls, value: tuple[date, ...] | None, info: ValidationInfo
+    ) -> tuple[date, ...] | None:
         if value is not None and (not value or list(value) != sorted(set(value))):
             raise custom_error("expected a non-empty list of distinct dates in increasing order")
+        horizon = info.data.get("horizon")
+        if value is None and horizon is not None:
+            problem = calendar_end_problem(horizon)
+            if problem is not None:
+                raise custom_error(*problem)
         return value
 
     @field_validator("assets")
