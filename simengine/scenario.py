@@ -36,6 +36,12 @@ class Meeting:
     outcomes_pp: np.ndarray  # (k,)
     probs: np.ndarray  # (k,)
     expected_pp: float
+    fixed: bool = False  # decided by the scenario (not drawn)
+
+    @property
+    def draw_mean_pp(self) -> float:
+        """Mean of the distribution a random decision is drawn from (pp)."""
+        return float(self.outcomes_pp @ self.probs)
 
     @property
     def is_random(self) -> bool:
@@ -97,6 +103,7 @@ def _meetings(spec: ScenarioSpec, grid: TimeGrid) -> tuple[Meeting, ...]:
                 values[keep],
                 probs[keep],
                 expected_change_pp(priced),
+                fixed=decision is not None and decision.change_bp is not None,
             )
         )
     return tuple(out)
@@ -176,6 +183,8 @@ class ScenarioModel:
     z0: np.ndarray | None  # (K,) or None = unconditional mean
     short_interest_bn: float | None
     spec_hash: str = ""
+    reading: str = "structural_shock"  # or "conditional_forecast" (see simengine.policy_paths)
+    calendar: tuple[date, ...] = FOMC_DECISION_DATES
 
     @property
     def n_steps(self) -> int:
@@ -314,5 +323,7 @@ def build_scenario(spec: ScenarioSpec) -> ScenarioModel:
         z0=z0,
         short_interest_bn=None if positioning is None else positioning.short_interest_bn,
         spec_hash=spec.spec_hash(),
+        reading=spec.reading,
+        calendar=tuple(spec.calendar),
         **_overlays(spec, grid),
     )

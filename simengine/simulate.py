@@ -19,11 +19,15 @@ from simengine import stats
 from simengine.assets import asset_returns
 from simengine.blas import single_threaded_blas
 from simengine.exceptions import SimulationError
-from simengine.factors import PathParams, exogenous_terms, propagate, unconditional_mean
+from simengine.factors import PathParams
 from simengine.params import ModelParams
+from simengine.policy import PolicyParams
+from simengine.policy_model import policy_params
+from simengine.policy_paths import policy_factor_paths
 from simengine.rng import BLOCK, DrawPlan, Draws, draw_blocks, root_seed
 from simengine.scenario import ScenarioModel
 from simengine.spec.model_file import STOCHASTIC_FACTORS
+from simengine.spec.policy_file import load_policy_file
 
 __all__ = [
     "FACTOR_NAMES",
@@ -197,7 +201,11 @@ class _Engine:
     """Simulates the scenarios of one run for a range of blocks."""
 
     def __init__(
-        self, scenarios: Sequence[ScenarioModel], params: ModelParams, cfg: RunConfig
+        self,
+        scenarios: Sequence[ScenarioModel],
+        params: ModelParams,
+        cfg: RunConfig,
+        policy: PolicyParams | None = None,
     ) -> None:
         first = scenarios[0]
         for s in scenarios[1:]:
@@ -232,15 +240,13 @@ class _Engine:
             antithetic=cfg.antithetic,
         )
         self.root = root_seed(cfg.seed)
+        self.policy = policy or policy_params(load_policy_file(), params.assets, params.beta)
 
     def paths(self, scn: ScenarioModel, draws: Draws, pp: PathParams) -> tuple:
         """Cumulative returns ``RT`` (S, T, m), policy and tariff paths, factors on the steps
         ``z`` (m, T, K) and jump counts (m, T)."""
-        policy = scn.policy_paths(draws.decision_u[: len(scn.meetings)])
         tariff = scn.tariff_paths(draws.tariff_u[: scn.random_tariff_events.size])
-        exog = exogenous_terms(scn, pp, policy, tariff)
-        z0 = scn.z0[None] if scn.z0 is not None else unconditional_mean(pp.A, pp.c)
-        z = propagate(z0, draws.factor, exog, pp, scn)
+        policy, z = policy_factor_paths(scn, pp, self.policy, tariff, draws)
         r, n_jumps = asset_returns(
             z, self.weights, policy, tariff, draws.asset, draws.jump_u, draws.jump_z, pp, scn
         )
@@ -320,6 +326,8 @@ class _Engine:
         """Simulate whole blocks; return per-scenario accumulators and kept sample paths."""
         draws = draw_blocks(self.root, first_block, n_blocks, self.plan)
         pp = PathParams(self.params, self.dt, draws.param_draw if self.params.n_draws > 1 else None)
+        # the announcement response of the policy part replaces the model file's surprise term
+        pp.surprise_beta = self.policy.announcement[None]
         keep = max(0, min(self.cfg.n_sample, self.cfg.n_paths) - first_block * BLOCK)
         accs, samples, ref = [], [], None
         for i, scn in enumerate(self.scenarios):
@@ -368,6 +376,7 @@ def run_scenarios(
     params: ModelParams,
     cfg: RunConfig,
     progress: Callable[[int, int], None] | None = None,
+    policy: PolicyParams | None = None,
 ) -> tuple[list[ChunkStats], list[tuple[np.ndarray, ...]]]:
     """Simulate scenarios on common random numbers.
 
@@ -380,6 +389,8 @@ def run_scenarios(
     cfg : RunConfig
     progress : callable, optional
         Called as ``progress(paths_done, n_paths)`` after each chunk.
+    policy : PolicyParams, optional
+        The policy part (default: the packaged estimates; attribution passes switched copies).
 
     Returns
     -------
@@ -391,7 +402,7 @@ def run_scenarios(
     """
     if cfg.n_paths < 1:
         raise SimulationError(f"n_paths must be at least 1, got {cfg.n_paths}")
-    engine = _Engine(scenarios, params, cfg)
+    engine = _Engine(scenarios, params, cfg, policy)
     chunk = cfg.chunk_size or default_chunk_size(scenarios[0].n_steps)
     blocks_per_chunk = max(1, -(-chunk // BLOCK))
     n_blocks = engine.plan.n_blocks

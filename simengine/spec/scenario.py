@@ -231,6 +231,11 @@ class ScenarioSpec(_Part):
     drifts: tuple[Drift, ...] = Field((), description="factor mean shifts")
     shocks: tuple[Shock, ...] = Field((), description="one-off factor shocks")
     pins: tuple[Pin, ...] = Field((), description="factors forced to a path")
+    reading: Literal["structural_shock", "conditional_forecast"] = Field(
+        "structural_shock",
+        description="fixed decisions, pins and shocks: pure surprises (structural_shock) or "
+        "information about the economy (conditional_forecast)",
+    )
     positioning: Positioning | None = Field(None, description="short_interest_bn")
     model: Annotated[str, Strict(), Field(min_length=1)] = Field(
         "default", description="'default' or a model file path (relative to the scenario file)"

@@ -1,0 +1,290 @@
+"""Factor paths with the policy part in the loop, and conditional scenarios (pure).
+
+The monthly VAR and the policy part advance together, month by month: at the start of month
+``m`` the meetings of that month are decided from the state of the months before (the reaction
+function) and the market's expected path; then the factors of month ``m`` are propagated with
+the policy rate at the end of the previous month (carry/credit/inflation gap terms) and the
+growth channel. The policy component of the 2-year yield (announcement + repricing) is added to
+the ``rates`` factor afterwards: it is not fed through the VAR's lag terms, whose coefficient of
+growth on last month's 2-year change mixes policy with growth news (and has the sign of news).
+
+A scenario read as a *conditional forecast* turns its fixed decisions, pins and shocks into
+linear conditions on the innovations (:mod:`simengine.conditioning`): the factors are first
+propagated from the drawn innovations, the conditions' residuals give the conditioned
+innovations, and the factors are propagated again from those. Read as a *structural shock*,
+decisions are pure surprises, pins overwrite the factor and shocks add to one factor only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simengine.conditioning import Conditions, impulse_matrix, prepare
+from simengine.policy import PolicyParams, PolicyRun, state_weights
+
+__all__ = ["FactorInputs", "PolicyFactors", "decision_conditions", "simulate_factors"]
+
+
+@dataclass(frozen=True)
+class FactorInputs:
+    """What the loop needs besides the innovations (arrays with leading axis 1 or n).
+
+    ``base`` (·, M, K): the drive without the policy terms (constant, tariff pass-through,
+    drifts, structural shocks); ``A`` (·, K, K); ``chol`` (·, K, K); ``gap`` (·, K): response
+    to the policy rate above neutral; ``neutral`` (·,); pins as in
+    :class:`simengine.scenario.ScenarioModel` (``pin_mask`` all False when conditioned).
+    """
+
+    z0: np.ndarray
+    base: np.ndarray
+    A: np.ndarray
+    chol: np.ndarray
+    gap: np.ndarray
+    neutral: np.ndarray
+    pin_mask: np.ndarray
+    pin_value: np.ndarray
+    factor_index: dict[str, int]
+
+
+@dataclass(frozen=True)
+class PolicyFactors:
+    """Factor paths (VAR part + policy component of rates) and the policy run behind them."""
+
+    z: np.ndarray  # (n, M, K), rates including the policy component
+    run: PolicyRun
+    dy2_announce: np.ndarray  # (n, M)
+    dy2_reprice: np.ndarray  # (n, M)
+
+
+def _step(prev: np.ndarray, A: np.ndarray) -> np.ndarray:
+    return prev @ A[0].T if A.shape[0] == 1 else np.einsum("nij,nj->ni", A, prev)
+
+
+def _loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun) -> np.ndarray:
+    """``z_m = A z_{m-1} + base_m + gap (p_{m-1} - n) + growth channel + u_m``, deciding first."""
+    n, M, K = u.shape
+    z = np.zeros((n, M, K))
+    prev = np.broadcast_to(fi.z0, (n, K))
+    g_idx = fi.factor_index["growth"]
+    for m in range(M):
+        run.decide(m, z)
+        p_before = run.level_month[:, m - 1] if m > 0 else np.full(n, run.p0)
+        drive = u[:, m] + fi.base[:, m] + fi.gap * (p_before - fi.neutral)[:, None]
+        drive[:, g_idx] += run.growth_term(m)
+        z[:, m] = _step(prev, fi.A) + drive
+        if fi.pin_mask[m].any():
+            k = fi.pin_mask[m]
+            z[:, m, k] = fi.pin_value[m, k]
+        prev = z[:, m]
+    return z
+
+
+def _run(fi: FactorInputs, run_args: dict, u: np.ndarray, **kw) -> tuple[np.ndarray, PolicyRun]:
+    run = PolicyRun(**run_args, **kw)
+    return _loop(fi, u, run), run
+
+
+def expected_state(fi: FactorInputs, run_args: dict, n: int) -> np.ndarray:
+    """``xbar`` (n|1, J, 3): the reaction state the market expected at each meeting.
+
+    The factors propagated with zero innovations from the start state, the constant and the
+    tariff pass-through only (``base`` without drifts and shocks is the caller's choice), and
+    the decisions equal to their priced expectations.
+    """
+    zero = np.zeros((n, fi.base.shape[1], fi.base.shape[2]))
+    _, run = _run(fi, run_args | {"n": n, "decision_u": None}, zero, expected_only=True)
+    return run.state
+
+
+def state_variance(fi: FactorInputs, run_args: dict, n_months: int) -> np.ndarray:
+    """Variance of ``slopes . x_j`` across paths at each meeting (J,), from the VAR alone.
+
+    ``x_j = W_j z``, ``Cov(z) = Phi Phi'`` (:func:`simengine.conditioning.impulse_matrix`, the
+    first parameter draw); the policy feedback on the state is left out.
+    """
+    plan, rf = run_args["plan"], run_args["params"].reaction
+    K = fi.A.shape[-1]
+    phi = impulse_matrix(fi.A[0], fi.chol[0], n_months)
+    out = np.zeros(plan.n)
+    for j in range(plan.n):
+        W, _ = state_weights(int(plan.month[j]), n_months, fi.factor_index, K)
+        row = np.einsum("i,imk->mk", rf.slopes, W).ravel() @ phi
+        out[j] = row @ row
+    return out
+
+
+def decision_conditions(
+    run: PolicyRun, xbar: np.ndarray, n_months: int, n_factors: int
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Conditions that make each conditional fixed decision the expected one.
+
+    For a fixed decision ``d_j`` read as a conditional forecast the state before the meeting
+    must satisfy ``slopes . (x_j - xbar_j) = eta*(d_j) - delta_j``: the reaction function's mean
+    equals ``d_j`` (no surprise). ``x_j = W z + W0 z0`` (:func:`state_weights`), so the
+    condition is linear in the path. Meetings whose state is all before the start are skipped.
+
+    Returns ``(weights (q, M, K), targets (n, q), labels)``.
+    """
+    plan, rf = run.plan, run.params.reaction
+    rows, targets, labels = [], [], []
+    for j in np.flatnonzero(plan.conditional):
+        W, W0 = state_weights(int(plan.month[j]), n_months, run.index, n_factors)
+        row = np.einsum("i,imk->mk", rf.slopes, W)
+        if not row.any():
+            continue
+        # the Fed's rule (estimated support -50..+50bp) decides what state makes d_j expected
+        d = np.clip(plan.fixed[j], -0.49, 0.49)
+        eta_star = rf.latent_for_mean(np.array([d]))[0]
+        delta = rf.latent_for_mean(run.expected[:, j])
+        rhs = eta_star - delta + xbar[:, j] @ rf.slopes - run.z0 @ (W0.T @ rf.slopes)
+        rows.append(row)
+        targets.append(rhs)
+        labels.append(f"decision {plan.fixed[j] * 100:+.0f}bp at meeting {j + 1}")
+    if not rows:
+        return np.zeros((0, n_months, n_factors)), np.zeros((run.n, 0)), []
+    return np.stack(rows), np.stack(targets, axis=1), labels
+
+
+def simulate_factors(
+    fi: FactorInputs,
+    eps: np.ndarray,
+    run_args: dict,
+    extra: Conditions | None = None,
+    conditional_decisions: bool = False,
+    xbar_base: FactorInputs | None = None,
+    draw: np.ndarray | None = None,
+) -> PolicyFactors:
+    """Propagate factors and policy together; condition on ``extra`` and on the decisions.
+
+    Parameters
+    ----------
+    fi : FactorInputs
+    eps : ndarray (n, M, K)
+        Unit-variance innovations.
+    run_args : dict
+        Arguments of :class:`PolicyRun` except ``n``, ``xbar``.
+    extra : Conditions, optional
+        Pins and shocks read as conditions (from the scenario).
+    conditional_decisions : bool
+        Add :func:`decision_conditions` for the plan's conditional meetings.
+    xbar_base : FactorInputs, optional
+        Inputs for :func:`expected_state` (default ``fi``).
+    draw : ndarray (n,), optional
+        Parameter draw of each path when ``A``/``chol`` have one entry per draw.
+    """
+    n, M, K = eps.shape
+    xbar = expected_state(xbar_base or fi, run_args, fi.A.shape[0] if fi.A.shape[0] > 1 else 1)
+    if xbar.shape[0] > 1 and draw is not None:
+        xbar = xbar[draw]
+    args = run_args | {"n": n, "xbar": xbar, "state_var": state_variance(fi, run_args, M)}
+    chol_n = fi.chol if fi.chol.shape[0] == 1 else fi.chol[draw] if draw is not None else fi.chol
+    u = _innovations(eps, chol_n)
+    z, run = _run(fi, args, u)
+    cond = _all_conditions(extra, run, xbar, M, K, conditional_decisions)
+    if cond is not None and cond.n:
+        proj = prepare(cond, fi.A, fi.chol)
+        resid = proj.residual(cond, z, eps, chol_n)
+        eps_c, _ = proj.apply(z, eps, resid, draw)
+        z, run = _run(fi, args, _innovations(eps_c, chol_n))
+    ann, rep = run.dy2_month(M)
+    z[..., fi.factor_index["rates"]] += ann + rep
+    return PolicyFactors(z=z, run=run, dy2_announce=ann, dy2_reprice=rep)
+
+
+def _innovations(eps: np.ndarray, chol: np.ndarray) -> np.ndarray:
+    return eps @ chol[0].T if chol.shape[0] == 1 else np.einsum("nmj,nij->nmi", eps, chol)
+
+
+def _all_conditions(
+    extra: Conditions | None,
+    run: PolicyRun,
+    xbar: np.ndarray,
+    M: int,
+    K: int,
+    conditional_decisions: bool,
+) -> Conditions | None:
+    parts = [] if extra is None else [extra]
+    if conditional_decisions:
+        w, t, labels = decision_conditions(run, xbar, M, K)
+        if w.shape[0]:
+            empty = np.zeros((0, M, K))
+            parts.append(Conditions(w, t, empty, np.zeros(0), tuple(labels)))
+    if not parts:
+        return None
+    n = run.n
+
+    def stack_targets(ts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate([np.broadcast_to(t, (n, np.shape(t)[-1])) for t in ts], axis=1)
+
+    return Conditions(
+        np.concatenate([p.path_weights for p in parts]),
+        stack_targets([p.path_target for p in parts]),
+        np.concatenate([p.innovation_weights for p in parts]),
+        stack_targets([p.innovation_target for p in parts]),
+        tuple(label for p in parts for label in p.labels),
+    )
+
+
+def _base_drive(scn, pp, tariff, structural: bool) -> np.ndarray:
+    """``c + m dtau + (I - A) shift + shock``: the drive without the policy terms (·, M, K)."""
+    eye = np.eye(pp.A.shape[-1])
+    base = pp.c[:, None, :] + pp.m[:, None, :] * tariff.change_month[..., None]
+    if structural is None:  # the market's expected state: no drifts, no shocks
+        return base
+    base = base + np.einsum("dij,tj->dti", eye - pp.A, scn.shift)
+    return base + scn.shock[None] if structural else base
+
+
+def policy_factor_paths(scn, pp, policy: PolicyParams, tariff, draws):
+    """Policy and factor paths of one scenario for a chunk of paths (the engine's entry point).
+
+    Returns ``(EventPaths, z)``: the policy rate on steps and months with the 2-year policy
+    component (announcement + repricing) as its ``surprise``, and the factors (m, M, K).
+    """
+    from simengine.factors import unconditional_mean
+    from simengine.policy_model import overlay_conditions, plan_from_scenario
+    from simengine.scenario import EventPaths
+    from simengine.spec.model_file import STOCHASTIC_FACTORS
+
+    n, M, K = draws.factor.shape
+    index = {f: i for i, f in enumerate(STOCHASTIC_FACTORS)}
+    conditional = scn.reading == "conditional_forecast"
+    z0 = scn.z0[None] if scn.z0 is not None else unconditional_mean(pp.A, pp.c)
+    gap = pp.g.copy()
+    gap[:, index["growth"]] = 0.0  # replaced by the estimated growth channel
+    common = dict(z0=z0, A=pp.A, chol=pp.chol, gap=gap, neutral=pp.neutral, factor_index=index)
+    no_pins = np.zeros_like(scn.pin_mask)
+    fi = FactorInputs(
+        base=_base_drive(scn, pp, tariff, not conditional),
+        pin_mask=no_pins if conditional else scn.pin_mask,
+        pin_value=scn.pin_value,
+        **common,
+    )
+    expected = FactorInputs(
+        base=_base_drive(scn, pp, tariff, None), pin_mask=no_pins, pin_value=scn.pin_value, **common
+    )
+    run_args = dict(
+        plan=plan_from_scenario(scn),
+        params=policy,
+        p0=scn.policy0,
+        n_months=M,
+        z0=z0,
+        factor_index=index,
+        decision_u=draws.decision_u,
+    )
+    draw = draws.param_draw if pp.A.shape[0] > 1 else None
+    out = simulate_factors(
+        fi, draws.factor, run_args, overlay_conditions(scn), conditional, expected, draw
+    )
+    T = scn.n_steps
+    ann_s, rep_s = out.run.dy2_step(T)
+    policy_paths = EventPaths(
+        level_step=out.run.level_step(T),
+        level_month=out.run.level_month,
+        start=scn.policy0,
+        surprise_step=ann_s + rep_s,
+        surprise_month=out.dy2_announce + out.dy2_reprice,
+    )
+    return policy_paths, out.z
