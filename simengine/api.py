@@ -10,15 +10,18 @@ from pathlib import Path
 import numpy as np
 
 from simengine import __version__
+from simengine.attribution import attribute
 from simengine.exceptions import SimulationError
 from simengine.guards import check_run_size, check_scenario_values
 from simengine.params import ModelParams, default_model_path, model_file_hash
+from simengine.policy_model import policy_params
 from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
 from simengine.rng import BLOCK
 from simengine.scenario import build_scenario
 from simengine.simulate import RunConfig, default_chunk_size, run_scenarios, series_names
 from simengine.spec import ScenarioSpec, check_assets, load_scenario
 from simengine.spec.model_file import load_model_file
+from simengine.spec.policy_file import load_policy_file
 
 __all__ = ["compare", "load_model", "load_params_for", "load_scenario", "simulate"]
 
@@ -108,6 +111,7 @@ def _run(
     n_sample: int,
     threads: int,
     progress: Progress | None,
+    attribution: bool = False,
 ) -> SimulationResult:
     if not specs:
         raise SimulationError("no scenario to simulate")
@@ -117,7 +121,16 @@ def _run(
     models = [build_scenario(spec) for spec in specs]
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
     _check_size(cfg, models[0].n_steps, len(series_names(params.assets)), len(models))
-    accs, samples = run_scenarios(models, params, cfg, progress)
+    policy = policy_params(load_policy_file(), params.assets, params.beta)
+    accs, samples = run_scenarios(models, params, cfg, progress, policy=policy)
+    extra = {}
+    if attribution and len(models) > 1:
+        contributions, _ = attribute(models, params, cfg, policy, full=accs)
+        first = np.zeros((1, *contributions.shape[1:]))  # the reference: no difference
+        extra["attribution"] = (
+            ("scenario", "series", "channel"),
+            np.concatenate([first, contributions]),
+        )
     attrs = {
         "seed": str(s),
         "n_paths_requested": str(n),
@@ -139,6 +152,7 @@ def _run(
         series=series_names(params.assets),
         dates=models[0].grid.dates,
         attrs=attrs,
+        extra=extra,
     )
     return (Comparison if len(specs) > 1 else SimulationResult)(ds)
 
@@ -197,18 +211,31 @@ def compare(
     n_sample: int = 200,
     threads: int = 1,
     progress: Progress | None = None,
+    attribution: bool = True,
 ) -> Comparison:
     """Simulate several scenarios on common random numbers (same shocks, same parameter draws).
 
     The first scenario is the reference: :meth:`Comparison.difference_summary` describes the
     path-by-path difference of each other scenario from it. Path count and seed default to the
-    first scenario's. Arguments as in :func:`simulate`.
+    first scenario's. With ``attribution`` (the default) the mean differences are split into
+    the model's channels on the same random numbers (:mod:`simengine.attribution`; about
+    nine more simulations): :meth:`Comparison.attribution`. Other arguments as in
+    :func:`simulate`.
     """
     loaded = [s if isinstance(s, ScenarioSpec) else load_scenario(s) for s in specs]
     if len(loaded) < 2:
         raise SimulationError(f"compare needs at least two scenarios, got {len(loaded)}")
     result = _run(
-        loaded, n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress
+        loaded,
+        n_paths,
+        seed,
+        chunk_size,
+        method,
+        antithetic,
+        n_sample,
+        threads,
+        progress,
+        attribution,
     )
     assert isinstance(result, Comparison)
     return result

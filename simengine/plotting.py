@@ -666,6 +666,14 @@ class PlotAccessor:
         """Parameter vs shock variance; see :func:`simengine.plotting.variance_split`."""
         return variance_split(self._result, ax)
 
+    def waterfall(
+        self, series: str = "small_cap", scenario: str | None = None, ax: Axes | None = None
+    ) -> Figure:
+        """Channel attribution; see :func:`simengine.plot_attribution.waterfall`."""
+        from simengine.plot_attribution import waterfall
+
+        return waterfall(self._result, series, scenario, ax)
+
 
 def figure_to_png(fig: Figure, dpi: int = 110, close: bool = True) -> bytes:
     """The figure as PNG bytes (no software metadata), closing it by default."""
@@ -691,6 +699,12 @@ def standard_plots(result: SimulationResult) -> list[tuple[str, Any]]:
         plots.append(("pair", lambda: pair(result)))
     for s in assets:
         plots.append((f"tornado_{s}", lambda s=s: tornado(result, s)))
+    if getattr(result, "has_attribution", False):
+        from simengine.plot_attribution import waterfall
+
+        for name in result.scenarios[1:]:
+            for s in result.series:
+                plots.append((f"waterfall_{name}_{s}", lambda n=name, s=s: waterfall(result, s, n)))
     if result.attrs.get("method") == "bayesian":
         plots.append(("variance_split", lambda: variance_split(result)))
     return plots

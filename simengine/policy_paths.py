@@ -230,11 +230,23 @@ def _all_conditions(
 def _base_drive(scn, pp, tariff, structural: bool) -> np.ndarray:
     """``c + m dtau + (I - A) shift + shock``: the drive without the policy terms (·, M, K)."""
     eye = np.eye(pp.A.shape[-1])
+    if structural is None:  # the market's expected state: expected tariffs, no drifts or shocks
+        return pp.c[:, None, :] + pp.m[:, None, :] * _expected_tariff_change(scn)[None, :, None]
     base = pp.c[:, None, :] + pp.m[:, None, :] * tariff.change_month[..., None]
-    if structural is None:  # the market's expected state: no drifts, no shocks
-        return base
     base = base + np.einsum("dij,tj->dti", eye - pp.A, scn.shift)
     return base + scn.shock[None] if structural else base
+
+
+def _expected_tariff_change(scn) -> np.ndarray:
+    """Expected monthly tariff change (M,): each random step happens with its probability."""
+    level, levels = scn.tariff0, []
+    for e in range(scn.tariff_levels.size):
+        p = scn.tariff_probs[e]
+        level = p * scn.tariff_levels[e] + (1.0 - p) * level
+        levels.append(level)
+    after = np.array([scn.tariff0, *levels])
+    month_level = after[np.searchsorted(scn.tariff_months, np.arange(scn.n_months), "right")]
+    return np.diff(month_level, prepend=scn.tariff0)
 
 
 def policy_factor_paths(scn, pp, policy: PolicyParams, tariff, draws):

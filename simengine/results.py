@@ -41,8 +41,14 @@ def build_dataset(
     series: Sequence[str],
     dates: np.ndarray,
     attrs: dict[str, Any],
+    extra: dict[str, tuple] | None = None,
 ) -> xr.Dataset:
-    """Assemble the result dataset from per-scenario accumulators and kept sample paths."""
+    """Assemble the result dataset from per-scenario accumulators and kept sample paths.
+
+    ``extra``: further variables ``name -> (dims, values)``, e.g. the channel attribution
+    ``("scenario", "series", "channel")`` (coordinate ``channel``: :data:`simengine.
+    attribution.CHANNELS`).
+    """
     S = ("scenario", "series")
     n_sample = samples[0][0].shape[0]
     data = {
@@ -75,6 +81,7 @@ def build_dataset(
             np.stack([s[1] for s in samples]),
         ),
         "sample_draw": (("scenario", "sample"), np.stack([s[2] for s in samples]).astype(np.int64)),
+        **(extra or {}),
     }
     coords = {
         "scenario": list(scenario_names),
@@ -85,6 +92,10 @@ def build_dataset(
         "bin_edge": stats.FINE.edges,
         "cbin_edge": stats.COARSE.edges,
     }
+    if extra and "attribution" in extra:
+        from simengine.attribution import CHANNELS
+
+        coords["channel"] = list(CHANNELS)
     ds = xr.Dataset(data, coords=coords, attrs={"format": FORMAT, **attrs})
     ds.attrs["content_hash"] = content_hash(ds)
     return ds
@@ -358,6 +369,28 @@ class Comparison(SimulationResult):
         )
         frame = pd.DataFrame({k: np.asarray(v).ravel() for k, v in cols.items()}, index=idx)
         frame.insert(0, "reference", self.reference)
+        return frame
+
+    @property
+    def has_attribution(self) -> bool:
+        return "attribution" in self._ds
+
+    def attribution(self) -> pd.DataFrame:
+        """Mean difference from the reference split into channels, per scenario and series.
+
+        Columns: the channels of :data:`simengine.attribution.CHANNELS` (in the order they
+        were switched off, then ``residual``) and ``total`` (their sum, the mean difference of
+        :meth:`difference_summary`). Empty when the comparison was run without attribution.
+        """
+        if not self.has_attribution:
+            return pd.DataFrame()
+        da = self._ds["attribution"].isel(scenario=slice(1, None))
+        idx = pd.MultiIndex.from_product(
+            [list(self.scenarios[1:]), list(self.series)], names=["scenario", "series"]
+        )
+        values = da.values.reshape(-1, da.sizes["channel"])
+        frame = pd.DataFrame(values, index=idx, columns=list(da["channel"].values))
+        frame["total"] = values.sum(axis=1)
         return frame
 
 

@@ -110,6 +110,14 @@ def result_json(result: Any) -> dict[str, Any]:
         diffs = result.difference_summary()
         doc["reference"] = result.reference
         doc["differences"] = _frame_dict(diffs.drop(columns="reference"))
+        if result.has_attribution:
+            doc["attribution"] = {
+                scenario: {
+                    series: {ch: {"mean": _finite(v)} for ch, v in row.items()}
+                    for series, row in block.items()
+                }
+                for scenario, block in _frame_dict(result.attribution()).items()
+            }
     return doc
 
 
@@ -123,14 +131,22 @@ def _fmt(col: str, value: float) -> str:
     return f"{value:,.2f}"
 
 
-def _print_table(title: str, frame: pd.DataFrame, percent: bool = True) -> None:
+def _print_table(
+    title: str, frame: pd.DataFrame, percent: bool = True, channel_rows: bool = False
+) -> None:
+    """Series as columns, statistics as rows (``channel_rows``: rows are channels, in % to 3dp)."""
+    if channel_rows:
+        frame = frame.T
     table = Table(title=title, title_justify="left")
-    table.add_column("statistic")
+    table.add_column("channel" if channel_rows else "statistic")
     for series in frame.index:
         table.add_column(str(series), justify="right")
     for col in frame.columns:
-        cells = (float(frame.loc[s, col]) for s in frame.index)
-        table.add_row(col, *(_fmt(col, v) if percent else f"{v:,.2f}" for v in cells))
+        cells = [float(frame.loc[s, col]) for s in frame.index]
+        if channel_rows:
+            table.add_row(col, *(f"{100 * v:+.3f}%" for v in cells))
+        else:
+            table.add_row(col, *(_fmt(col, v) if percent else f"{v:,.2f}" for v in cells))
     console.print(table)
 
 
@@ -155,6 +171,15 @@ def _print_result(result: Any) -> None:
                 f"{name} minus {result.reference}: path-by-path difference (same shocks)",
                 diffs.loc[name],
             )
+        if result.has_attribution:
+            attribution = result.attribution()
+            for name in result.scenarios[1:]:
+                _print_table(
+                    f"{name} minus {result.reference}: mean difference by channel "
+                    "(switched off in this order on the same shocks; they sum to the total)",
+                    attribution.loc[name].T.rename_axis(None),
+                    channel_rows=True,
+                )
 
 
 def _emit(result: Any, fmt: OutputFormat) -> None:
