@@ -137,7 +137,7 @@ class ConditionedDraw:
         n, M, K = z.shape
         q1 = cond.path_weights.shape[0]
         out = np.empty((n, self.G.shape[-2]))
-        out[:, :q1] = cond.path_target - z.reshape(n, -1) @ cond.path_weights.reshape(q1, -1).T
+        out[:, :q1] = cond.path_target - z.reshape(n, -1) @ cond.path_weights.reshape(q1, M * K).T
         if cond.innovation_weights.shape[0]:
             u = (
                 eps @ np.swapaxes(C[0], -1, -2)
@@ -147,7 +147,7 @@ class ConditionedDraw:
             q2 = cond.innovation_weights.shape[0]
             out[:, q1:] = (
                 cond.innovation_target
-                - u.reshape(n, -1) @ cond.innovation_weights.reshape(q2, -1).T
+                - u.reshape(n, -1) @ cond.innovation_weights.reshape(q2, M * K).T
             )
         return out
 

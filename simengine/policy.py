@@ -308,8 +308,11 @@ class PolicyRun:
         delta = rf.latent_for_mean(self.target[:, j], cuts, steps, var)
         # the expected-only run defines xbar (the state the market expected): no state term
         eta = delta if self.expected_only else delta + (x - self.xbar[:, j]) @ rf.slopes
-        # the market has seen the data: its expectation moves with the rule's mean
-        expected_now = self.expected[:, j] + rf.mean_change(eta, cuts, steps) - self.target[:, j]
+        # the market has seen the data: its expectation moves with the rule's mean, from the
+        # rule's mean averaged over states (= target, computed rather than assumed: exact)
+        sd = np.sqrt(1.0 + var)
+        average = rf.mean_change(delta / sd, cuts / sd, steps)
+        expected_now = self.expected[:, j] + rf.mean_change(eta, cuts, steps) - average
         if not np.isnan(plan.fixed[j]):
             d = np.full(self.n, plan.fixed[j])
         elif self.expected_only:
