@@ -48,7 +48,8 @@ CHANNEL_DOC: dict[str, str] = {
     "repricing": "the market repricing the next meeting after a surprise (path pass-through), "
     "and the 2-year and asset response to it",
     "carry": "the drift lost per pp of policy rate above neutral (floating-rate debt)",
-    "growth": "the estimated lagged effect of the policy rate on growth",
+    "growth": "the growth factor: the estimated lagged effect of the policy rate on growth and "
+    "the assets' loading on growth (so growth drifts and conditioned data land here too)",
     "credit": "the assets' loading on credit-spread changes",
     "tariff": "tariff pass-through to the factors and the assets' tariff loading",
     "volatility": "residual volatility of the assets (acts on a difference only through "
@@ -69,8 +70,10 @@ def switch_off(
     channel: str, params: ModelParams, policy: PolicyParams
 ) -> tuple[ModelParams, PolicyParams]:
     """``(params, policy)`` with ``channel`` switched off (see :data:`CHANNEL_DOC`)."""
-    if channel in ("announcement", "repricing", "growth"):
+    if channel in ("announcement", "repricing"):
         return params, policy.without(channel)
+    if channel == "growth":
+        return replace(params, beta=_exposure(params.beta, "growth")), policy.without(channel)
     zero = np.zeros_like
     changes = {
         "carry": {"kappa": zero(params.kappa)},

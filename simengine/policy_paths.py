@@ -17,7 +17,7 @@ decisions are pure surprises, pins overwrite the factor and shocks add to one fa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -118,12 +118,20 @@ def state_variance(fi: FactorInputs, run_args: dict, n_months: int) -> np.ndarra
 def decision_conditions(
     run: PolicyRun, xbar: np.ndarray, n_months: int, n_factors: int
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Conditions that make each conditional fixed decision the expected one.
+    """Conditions that read each conditional fixed decision as information about the state.
 
-    For a fixed decision ``d_j`` read as a conditional forecast the state before the meeting
-    must satisfy ``slopes . (x_j - xbar_j) = eta*(d_j) - delta_j``: the reaction function's mean
-    equals ``d_j`` (no surprise). ``x_j = W z + W0 z0`` (:func:`state_weights`), so the
-    condition is linear in the path. Meetings whose state is all before the start are skipped.
+    Notes
+    -----
+    The decision is a noisy signal of the state: ``eta = delta_j + xi + e``, ``xi = slopes .
+    (x_j - xbar_j) ~ N(0, v_j)`` (the state's news, :func:`state_variance`), ``e ~ N(0, 1)``,
+    and ``d_j`` says that ``eta`` lies between its two cutpoints ``(a, b)``. Then
+    ``E[xi | d_j] = v_j / (1 + v_j) (E[eta | a < eta < b] - delta_j)`` with the truncated
+    normal mean ``E[eta | .] = delta_j + s (phi(alpha) - phi(beta)) / (Phi(beta) - Phi(alpha))``,
+    ``s = sqrt(1 + v_j)``, ``alpha = (a - delta_j) / s``, ``beta = (b - delta_j) / s``. The
+    state is conditioned on ``xi = E[xi | d_j]``, linear in the path (``x_j = W z + W0 z0``,
+    :func:`state_weights`), so Waggoner-Zha applies. A decision outside the meeting's priced
+    outcomes uses the estimated support (-50..+50bp). Meetings whose state is all before the
+    start carry no information and are skipped.
 
     Returns ``(weights (q, M, K), targets (n, q), labels)``.
     """
@@ -132,19 +140,38 @@ def decision_conditions(
     for j in np.flatnonzero(plan.conditional):
         W, W0 = state_weights(int(plan.month[j]), n_months, run.index, n_factors)
         row = np.einsum("i,imk->mk", rf.slopes, W)
-        if not row.any():
+        v = float(run.state_var[j])
+        if not row.any() or v <= 0.0:
             continue
-        # the Fed's rule (estimated support -50..+50bp) decides what state makes d_j expected
-        d = np.clip(plan.fixed[j], -0.49, 0.49)
-        eta_star = rf.latent_for_mean(np.array([d]))[0]
-        delta = rf.latent_for_mean(run.expected[:, j])
-        rhs = eta_star - delta + xbar[:, j] @ rf.slopes - run.z0 @ (W0.T @ rf.slopes)
+        xi = _signal(rf, run, j, v)
+        rhs = xi + xbar[:, j] @ rf.slopes - run.z0 @ (W0.T @ rf.slopes)
         rows.append(row)
-        targets.append(rhs)
+        targets.append(np.broadcast_to(rhs, (run.n,)))
         labels.append(f"decision {plan.fixed[j] * 100:+.0f}bp at meeting {j + 1}")
     if not rows:
         return np.zeros((0, n_months, n_factors)), np.zeros((run.n, 0)), []
     return np.stack(rows), np.stack(targets, axis=1), labels
+
+
+def _signal(rf, run: PolicyRun, j: int, v: float) -> np.ndarray:
+    """``E[xi | d_j]`` per path (see :func:`decision_conditions`)."""
+    from scipy import stats
+
+    from simengine.policy import DECISION_STEPS_PP
+
+    cuts, steps = run.support(j)
+    d = run.plan.fixed[j]
+    if not np.any(np.isclose(steps, d)):
+        cuts, steps = rf.cuts, DECISION_STEPS_PP
+        d = float(np.clip(d, steps[0], steps[-1]))
+    k = int(np.argmin(np.abs(steps - d)))
+    edges = np.concatenate([[-np.inf], cuts, [np.inf]])
+    s = np.sqrt(1.0 + v)
+    delta = rf.latent_for_mean(run.target[:, j], cuts, steps, v)
+    alpha, beta = (edges[k] - delta) / s, (edges[k + 1] - delta) / s
+    mass = np.maximum(stats.norm.cdf(beta) - stats.norm.cdf(alpha), 1e-300)
+    shift = s * (stats.norm.pdf(alpha) - stats.norm.pdf(beta)) / mass
+    return v / (1.0 + v) * shift
 
 
 def simulate_factors(
@@ -175,19 +202,26 @@ def simulate_factors(
         Parameter draw of each path when ``A``/``chol`` have one entry per draw.
     """
     n, M, K = eps.shape
-    xbar = expected_state(xbar_base or fi, run_args, fi.A.shape[0] if fi.A.shape[0] > 1 else 1)
+    # the market's expectations and the conditioning use the policy part with every channel on:
+    # switching a channel off (attribution) changes how the economy maps to prices, not which
+    # economy the scenario's information selects
+    full = run_args | {"params": replace(run_args["params"], off=frozenset())}
+    xbar = expected_state(xbar_base or fi, full, fi.A.shape[0] if fi.A.shape[0] > 1 else 1)
     if xbar.shape[0] > 1 and draw is not None:
         xbar = xbar[draw]
-    args = run_args | {"n": n, "xbar": xbar, "state_var": state_variance(fi, run_args, M)}
+    extra_args = {"n": n, "xbar": xbar, "state_var": state_variance(fi, full, M)}
+    args, full = run_args | extra_args, full | extra_args
     chol_n = fi.chol if fi.chol.shape[0] == 1 else fi.chol[draw] if draw is not None else fi.chol
     u = _innovations(eps, chol_n)
-    z, run = _run(fi, args, u)
+    z, run = _run(fi, full, u)
     cond = _all_conditions(extra, run, xbar, M, K, conditional_decisions)
     if cond is not None and cond.n:
         proj = prepare(cond, fi.A, fi.chol)
         resid = proj.residual(cond, z, eps, chol_n)
         eps_c, _ = proj.apply(z, eps, resid, draw)
-        z, run = _run(fi, args, _innovations(eps_c, chol_n))
+        u = _innovations(eps_c, chol_n)
+    if cond is not None and cond.n or run_args["params"].off:
+        z, run = _run(fi, args, u)
     ann, rep = run.dy2_month(M)
     z[..., fi.factor_index["rates"]] += ann + rep
     return PolicyFactors(z=z, run=run, dy2_announce=ann, dy2_reprice=rep)
