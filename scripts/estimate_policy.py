@@ -104,8 +104,9 @@ def build(data: Path) -> dict:
             "reaction_estimates": rf,
             "path_pass_through_estimates": pt,
             "growth_channel_estimates": gc,
-            "historical_ranges": "monthly 2-year change (pp), policy rate and tariff level (%), "
-            "1997-01..2025-06, for the units warning on pins",
+            "historical_ranges": "monthly values of the factors (rates: 2-year change pp; growth: "
+            "IP growth pp; inflation: annualised core CPI minus 2; credit: HY spread change pp), "
+            "policy rate and tariff level (%), 1997-01..2025-06, for the units warning on pins",
         },
     }
 

@@ -12,7 +12,7 @@ import numpy as np
 from simengine import __version__
 from simengine.attribution import attribute
 from simengine.exceptions import SimulationError
-from simengine.guards import check_run_size, check_scenario_values
+from simengine.guards import check_pin_units, check_run_size, check_scenario_values
 from simengine.params import ModelParams, default_model_path, model_file_hash
 from simengine.policy_model import policy_params
 from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
@@ -116,12 +116,14 @@ def _run(
     if not specs:
         raise SimulationError("no scenario to simulate")
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
+    policy_file = load_policy_file()
     for spec in specs:
         check_scenario_values(spec)
+        check_pin_units(spec, dict(policy_file.historical_ranges))
     models = [build_scenario(spec) for spec in specs]
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
     _check_size(cfg, models[0].n_steps, len(series_names(params.assets)), len(models))
-    policy = policy_params(load_policy_file(), params.assets, params.beta)
+    policy = policy_params(policy_file, params.assets, params.beta)
     accs, samples = run_scenarios(models, params, cfg, progress, policy=policy)
     extra = {}
     if attribution and len(models) > 1:

@@ -15,6 +15,8 @@ value received and says what to do instead.
 * :func:`check_run_size` - paths and estimated memory against limits -> :class:`LimitError`.
 * :func:`check_scenario_values` - absurd factor values in a scenario -> :class:`SpecError` at
   the file and line of the value.
+* :func:`check_pin_units` - a pin on a monthly change whose value lies outside the change's
+  historical range (a level was probably meant) -> :class:`UnitsWarning` with the range.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from simengine.exceptions import (
     NumericalError,
     SimengineWarning,
     SpecError,
+    UnitsWarning,
 )
 
 if TYPE_CHECKING:
@@ -387,6 +390,7 @@ def _factor_values(spec: ScenarioSpec) -> list[tuple[tuple, float]]:
         (("pins", i, "values", str(day)), v)
         for i, p in enumerate(spec.pins)
         for day, v in p.values.items()
+        if p.factor not in ("yield_2y", "policy_rate", "tariff")  # levels: checked by the spec
     ]
     return out
 
@@ -412,3 +416,43 @@ def check_scenario_values(spec: ScenarioSpec) -> None:
     ]
     if issues:
         raise SpecError(issues)
+
+
+CHANGE_PINS = {
+    "rates": (
+        "rates is the monthly change of the 2-year yield (pp)",
+        "to pin the 2-year yield level write factor: yield_2y (%, needs initial.yield_2y)",
+    ),
+    "credit": (
+        "credit is the monthly change of the high-yield spread (pp)",
+        "pin the change in the month, e.g. 0.5 for +50bp",
+    ),
+}
+
+
+def check_pin_units(spec: ScenarioSpec, ranges: dict[str, tuple[float, float]]) -> list[str]:
+    """Warn where a pin on a monthly change lies outside that change's historical range.
+
+    ``ranges`` maps a factor to its (min, max) monthly value in the data (the policy file's
+    ``historical_ranges``). Returns the messages (also issued as :class:`UnitsWarning`).
+    """
+    messages = []
+    for i, pin in enumerate(spec.pins):
+        if pin.factor not in CHANGE_PINS or pin.factor not in ranges:
+            continue
+        lo, hi = ranges[pin.factor]
+        what, hint = CHANGE_PINS[pin.factor]
+        for day, v in pin.values.items():
+            if lo <= v <= hi:
+                continue
+            issue = spec.issue(
+                ("pins", i, "values", str(day)),
+                f"{v:g} is outside the historical range of {pin.factor} ({lo:+.2f} to {hi:+.2f} "
+                f"pp a month, 1997-2025); {what}, so this is a {v * 100:+.0f}bp move in one "
+                "month - was a level meant?",
+                hint,
+            )
+            messages.append(issue.format())
+    for message in messages:
+        warnings.warn(UnitsWarning(message), stacklevel=2)
+    return messages

@@ -169,6 +169,11 @@ class MeetingPlan:
     conditional: np.ndarray
     priced: tuple[tuple[np.ndarray, np.ndarray] | None, ...] = ()
     draw_mean: np.ndarray | None = None
+    level_target: np.ndarray | None = None  # (J,) policy-rate level pinned after the meeting
+
+    def is_set(self, j: int) -> bool:
+        """Whether the scenario sets meeting ``j`` (a fixed change or a level pin)."""
+        return not np.isnan(self.fixed[j]) or not np.isnan(self.level_target[j])
 
     @property
     def n(self) -> int:
@@ -185,6 +190,7 @@ def meeting_plan(
     conditional: np.ndarray | None = None,
     priced: tuple[tuple[np.ndarray, np.ndarray] | None, ...] | None = None,
     draw_mean: np.ndarray | None = None,
+    level_target: np.ndarray | None = None,
 ) -> MeetingPlan:
     """Build a :class:`MeetingPlan`; ``calendar`` gives the next meeting after each one."""
     gaps = []
@@ -193,15 +199,17 @@ def meeting_plan(
         gaps.append((later[0] - d).days / DAYS_PER_MONTH if later else DEFAULT_GAP_MONTHS)
     n = len(days)
     cond = np.zeros(n, bool) if conditional is None else np.asarray(conditional, bool)
+    level = np.full(n, np.nan) if level_target is None else np.asarray(level_target, float)
     return MeetingPlan(
         np.asarray(months, np.intp),
         np.asarray(steps, np.intp),
         np.asarray(fixed, float),
         np.asarray(e0, float),
         np.array(gaps, float),
-        cond & ~np.isnan(np.asarray(fixed, float)),
+        cond & (~np.isnan(np.asarray(fixed, float)) | ~np.isnan(level)),
         tuple(priced) if priced is not None else (None,) * n,
         np.asarray(e0, float) if draw_mean is None else np.asarray(draw_mean, float),
+        level,
     )
 
 
@@ -266,6 +274,7 @@ class PolicyRun:
         self.dy2_announce = np.zeros((n, J))
         self.dy2_reprice = np.zeros((n, J))
         self.level_month = np.full((n, n_months), p0)
+        self.dy2_by_month = np.zeros((n, n_months))  # policy component of the 2-year change
         self._level = np.full(n, p0)
         self._weights = {
             j: state_weights(int(plan.month[j]), n_months, factor_index, z0.shape[-1])
@@ -313,7 +322,9 @@ class PolicyRun:
         sd = np.sqrt(1.0 + var)
         average = rf.mean_change(delta / sd, cuts / sd, steps)
         expected_now = self.expected[:, j] + rf.mean_change(eta, cuts, steps) - average
-        if not np.isnan(plan.fixed[j]):
+        if not np.isnan(plan.level_target[j]):
+            d = plan.level_target[j] - self._level  # a level pin: whatever change reaches it
+        elif not np.isnan(plan.fixed[j]):
             d = np.full(self.n, plan.fixed[j])
         elif self.expected_only:
             d = self.expected[:, j].copy()
@@ -329,6 +340,7 @@ class PolicyRun:
             self.target[:, j + 1] += lam * s
         self.dy2_announce[:, j] = 0.0 if "announcement" in par.off else s
         self.dy2_reprice[:, j] = lam * s * w
+        self.dy2_by_month[:, plan.month[j]] += self.dy2_announce[:, j] + self.dy2_reprice[:, j]
 
     # -- outputs on the two time axes -----------------------------------------------------
 

@@ -65,7 +65,15 @@ def plan_from_scenario(scn: ScenarioModel) -> MeetingPlan:
             (mt.outcomes_pp, mt.probs) if mt.outcomes_pp.size > 1 else None for mt in scn.meetings
         ),
         draw_mean=np.array([mt.draw_mean_pp for mt in scn.meetings]),
+        level_target=_level_targets(scn),
     )
+
+
+def _level_targets(scn: ScenarioModel) -> np.ndarray:
+    out = np.full(len(scn.meetings), np.nan)
+    for j, level in scn.policy_pins:
+        out[j] = level
+    return out
 
 
 def overlay_conditions(scn: ScenarioModel) -> Conditions | None:

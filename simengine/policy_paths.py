@@ -46,6 +46,8 @@ class FactorInputs:
     pin_mask: np.ndarray
     pin_value: np.ndarray
     factor_index: dict[str, int]
+    yield_2y_pins: tuple[tuple[int, float], ...] = ()  # (month, level): structural reading
+    yield_2y0: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,11 @@ def _loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun) -> np.ndarray:
         if fi.pin_mask[m].any():
             k = fi.pin_mask[m]
             z[:, m, k] = fi.pin_value[m, k]
+        for month, level in fi.yield_2y_pins:
+            if month == m:  # the 2-year level at the end of the month, policy component included
+                r = fi.factor_index["rates"]
+                before = z[:, :m, r].sum(axis=1) + run.dy2_by_month[:, : m + 1].sum(axis=1)
+                z[:, m, r] = level - fi.yield_2y0 - before
         prev = z[:, m]
     return z
 
@@ -147,7 +154,7 @@ def decision_conditions(
         rhs = xi + xbar[:, j] @ rf.slopes - run.z0 @ (W0.T @ rf.slopes)
         rows.append(row)
         targets.append(np.broadcast_to(rhs, (run.n,)))
-        labels.append(f"decision {plan.fixed[j] * 100:+.0f}bp at meeting {j + 1}")
+        labels.append(f"decision at meeting {j + 1}")
     if not rows:
         return np.zeros((0, n_months, n_factors)), np.zeros((run.n, 0)), []
     return np.stack(rows), np.stack(targets, axis=1), labels
@@ -160,11 +167,11 @@ def _signal(rf, run: PolicyRun, j: int, v: float) -> np.ndarray:
     from simengine.policy import DECISION_STEPS_PP
 
     cuts, steps = run.support(j)
-    d = run.plan.fixed[j]
-    if not np.any(np.isclose(steps, d)):
+    d = run.decision[:, j]  # fixed, or reaching a level pin (then per path)
+    if not np.all(np.isclose(steps[None, :], d[:, None]).any(axis=1)):
         cuts, steps = rf.cuts, DECISION_STEPS_PP
-        d = float(np.clip(d, steps[0], steps[-1]))
-    k = int(np.argmin(np.abs(steps - d)))
+        d = np.clip(d, steps[0], steps[-1])
+    k = np.argmin(np.abs(steps[None, :] - d[:, None]), axis=1)
     edges = np.concatenate([[-np.inf], cuts, [np.inf]])
     s = np.sqrt(1.0 + v)
     delta = rf.latent_for_mean(run.target[:, j], cuts, steps, v)
@@ -182,6 +189,7 @@ def simulate_factors(
     conditional_decisions: bool = False,
     xbar_base: FactorInputs | None = None,
     draw: np.ndarray | None = None,
+    yield_levels: tuple[tuple[tuple[int, float], ...], float] | None = None,
 ) -> PolicyFactors:
     """Propagate factors and policy together; condition on ``extra`` and on the decisions.
 
@@ -214,7 +222,10 @@ def simulate_factors(
     chol_n = fi.chol if fi.chol.shape[0] == 1 else fi.chol[draw] if draw is not None else fi.chol
     u = _innovations(eps, chol_n)
     z, run = _run(fi, full, u)
-    cond = _all_conditions(extra, run, xbar, M, K, conditional_decisions)
+    levels = None
+    if yield_levels is not None:
+        levels = (*yield_levels, fi.factor_index["rates"])
+    cond = _all_conditions(extra, run, xbar, M, K, conditional_decisions, levels)
     if cond is not None and cond.n:
         proj = prepare(cond, fi.A, fi.chol)
         resid = proj.residual(cond, z, eps, chol_n)
@@ -231,6 +242,20 @@ def _innovations(eps: np.ndarray, chol: np.ndarray) -> np.ndarray:
     return eps @ chol[0].T if chol.shape[0] == 1 else np.einsum("nmj,nij->nmi", eps, chol)
 
 
+def yield_level_conditions(
+    pins: tuple[tuple[int, float], ...], y0: float, run: PolicyRun, M: int, K: int, r: int
+) -> Conditions:
+    """2-year level pins as conditions on the VAR's rates: ``sum_{i<=m} z_i = level - y0 -
+    sum_{i<=m} policy component_i`` (per path: the policy component is the first pass's)."""
+    w = np.zeros((len(pins), M, K))
+    targets = np.zeros((run.n, len(pins)))
+    for q, (month, level) in enumerate(pins):
+        w[q, : month + 1, r] = 1.0
+        targets[:, q] = level - y0 - run.dy2_by_month[:, : month + 1].sum(axis=1)
+    labels = tuple(f"2-year level in month {m}" for m, _ in pins)
+    return Conditions(w, targets, np.zeros((0, M, K)), np.zeros(0), labels)
+
+
 def _all_conditions(
     extra: Conditions | None,
     run: PolicyRun,
@@ -238,8 +263,11 @@ def _all_conditions(
     M: int,
     K: int,
     conditional_decisions: bool,
+    levels: tuple[tuple[tuple[int, float], ...], float, int] | None = None,
 ) -> Conditions | None:
     parts = [] if extra is None else [extra]
+    if levels is not None and levels[0]:
+        parts.append(yield_level_conditions(levels[0], levels[1], run, M, K, levels[2]))
     if conditional_decisions:
         w, t, labels = decision_conditions(run, xbar, M, K)
         if w.shape[0]:
@@ -302,10 +330,13 @@ def policy_factor_paths(scn, pp, policy: PolicyParams, tariff, draws):
     gap[:, index["growth"]] = 0.0  # replaced by the estimated growth channel
     common = dict(z0=z0, A=pp.A, chol=pp.chol, gap=gap, neutral=pp.neutral, factor_index=index)
     no_pins = np.zeros_like(scn.pin_mask)
+    y0 = scn.yield_2y0 if scn.yield_2y0 is not None else 0.0
     fi = FactorInputs(
         base=_base_drive(scn, pp, tariff, not conditional),
         pin_mask=no_pins if conditional else scn.pin_mask,
         pin_value=scn.pin_value,
+        yield_2y_pins=() if conditional else scn.yield_2y_pins,
+        yield_2y0=y0,
         **common,
     )
     expected = FactorInputs(
@@ -322,7 +353,14 @@ def policy_factor_paths(scn, pp, policy: PolicyParams, tariff, draws):
     )
     draw = draws.param_draw if pp.A.shape[0] > 1 else None
     out = simulate_factors(
-        fi, draws.factor, run_args, overlay_conditions(scn), conditional, expected, draw
+        fi,
+        draws.factor,
+        run_args,
+        overlay_conditions(scn),
+        conditional,
+        expected,
+        draw,
+        (scn.yield_2y_pins, y0) if conditional else None,
     )
     T = scn.n_steps
     ann_s, rep_s = out.run.dy2_step(T)

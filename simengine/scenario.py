@@ -16,6 +16,7 @@ import numpy as np
 
 from simengine.calendar import FOMC_DECISION_DATES, TimeGrid
 from simengine.exceptions import SpecError
+from simengine.spec.fields import LEVEL_PINS
 from simengine.spec.model_file import STOCHASTIC_FACTORS
 
 if TYPE_CHECKING:
@@ -185,6 +186,9 @@ class ScenarioModel:
     spec_hash: str = ""
     reading: str = "structural_shock"  # or "conditional_forecast" (see simengine.policy_paths)
     calendar: tuple[date, ...] = FOMC_DECISION_DATES
+    yield_2y0: float | None = None  # 2-year yield on the start date (%)
+    yield_2y_pins: tuple[tuple[int, float], ...] = ()  # (month, level %)
+    policy_pins: tuple[tuple[int, float], ...] = ()  # (meeting index, level % after it)
 
     @property
     def n_steps(self) -> int:
@@ -281,6 +285,8 @@ def _overlays(spec: ScenarioSpec, grid: TimeGrid) -> dict[str, np.ndarray]:
         shock[grid.month_of(s.date), _factor_index(s.factor)] += s.size
     problems = []
     for i, p in enumerate(spec.pins):
+        if p.factor in LEVEL_PINS:
+            continue  # levels: see _level_pins
         k = _factor_index(p.factor)
         for day, value in p.values.items():
             t = grid.month_of(day)
@@ -299,10 +305,43 @@ def _overlays(spec: ScenarioSpec, grid: TimeGrid) -> dict[str, np.ndarray]:
     return {"shift": shift, "shock": shock, "pin_mask": pin_mask, "pin_value": pin_value}
 
 
+@dataclass(frozen=True)
+class _Step:
+    date: date
+    level: float
+    probability: float | None = None
+
+
+def _level_pins(spec: ScenarioSpec, grid: TimeGrid, meetings: tuple[Meeting, ...]) -> dict:
+    """Pins in levels: tariff steps, policy-rate levels at meetings, 2-year levels by month.
+
+    A policy-rate level applies at the last meeting on or before its date; a tariff level is a
+    step on its date (replacing a step on the same date); a 2-year level is the yield at the
+    end of the month containing the date.
+    """
+    tariff_pins = {d: v for p in spec.pins if p.factor == "tariff" for d, v in p.values.items()}
+    steps = {s.date: s for s in spec.tariffs} | {d: _Step(d, v) for d, v in tariff_pins.items()}
+    policy, y2 = [], []
+    for p in spec.pins:
+        for day, v in sorted(p.values.items()):
+            if p.factor == "policy_rate":
+                j = max(i for i, mt in enumerate(meetings) if mt.day <= day)
+                policy.append((j, float(v)))
+            elif p.factor == "yield_2y":
+                y2.append((grid.month_of(day), float(v)))
+    return {
+        "tariffs": sorted(steps.values(), key=lambda s: s.date),
+        "policy_pins": tuple(policy),
+        "yield_2y_pins": tuple(y2),
+    }
+
+
 def build_scenario(spec: ScenarioSpec) -> ScenarioModel:
     """Compile a validated spec into a :class:`ScenarioModel` on its time grid."""
     grid = TimeGrid(spec.start, spec.horizon, spec.frequency)
-    tariffs = sorted(spec.tariffs, key=lambda s: s.date)
+    meetings = _meetings(spec, grid)
+    levels = _level_pins(spec, grid, meetings)
+    tariffs = levels["tariffs"]
     initial = spec.initial
     z0 = None
     if initial.factors:
@@ -311,7 +350,7 @@ def build_scenario(spec: ScenarioSpec) -> ScenarioModel:
     return ScenarioModel(
         name=spec.name,
         grid=grid,
-        meetings=_meetings(spec, grid),
+        meetings=meetings,
         policy0=float(initial.policy_rate),
         tariff0=float(initial.tariff),
         tariff_steps=np.array([grid.step_of(s.date) for s in tariffs], dtype=np.intp),
@@ -325,5 +364,8 @@ def build_scenario(spec: ScenarioSpec) -> ScenarioModel:
         spec_hash=spec.spec_hash(),
         reading=spec.reading,
         calendar=tuple(spec.calendar),
+        yield_2y0=initial.yield_2y,
+        yield_2y_pins=levels["yield_2y_pins"],
+        policy_pins=levels["policy_pins"],
         **_overlays(spec, grid),
     )

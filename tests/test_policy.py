@@ -201,3 +201,51 @@ def test_simulation_with_policy_is_chunk_invariant() -> None:
     a = simulate(BASE, n_paths=8192, seed=2, chunk_size=4096)
     b = simulate(BASE, n_paths=8192, seed=2, chunk_size=8192)
     np.testing.assert_array_equal(a.dataset["sum"].values, b.dataset["sum"].values)
+
+
+def _levels(tmp_path: Path, reading: str) -> Path:
+    body = (
+        f"reading: {reading}\n"
+        "pins:\n"
+        "  - factor: yield_2y\n    values: {2025-10-31: 3.40}\n"
+        "  - factor: policy_rate\n    values: {2025-12-31: 3.875}\n"
+        "  - factor: tariff\n    values: {2025-09-01: 25.0}\n"
+    )
+    return _write(tmp_path, f"levels-{reading[:4]}", body)
+
+
+def test_pins_in_levels_reach_their_levels(tmp_path: Path) -> None:
+    """2-year yield, policy rate and tariff pinned in %, as a strategist quotes them."""
+    res = simulate(_levels(tmp_path, "structural_shock"), n_paths=4096, seed=1)
+    fm = res.factor_mean()
+    y2 = 3.88 + np.cumsum(fm.sel(factor="rates").values[0])
+    assert y2[3] == pytest.approx(3.40, abs=1e-9)  # end of October (steps: Jul stub, Aug, ...)
+    assert fm.sel(factor="policy_rate").values[0, -1] == pytest.approx(3.875, abs=1e-9)
+    assert fm.sel(factor="tariff").values[0, 2] == pytest.approx(25.0)
+
+
+def test_a_level_pin_read_as_information_moves_the_economy(tmp_path: Path) -> None:
+    structural = simulate(_levels(tmp_path, "structural_shock"), n_paths=4096, seed=1)
+    conditional = simulate(_levels(tmp_path, "conditional_forecast"), n_paths=4096, seed=1)
+    g_s = structural.factor_mean().sel(factor="growth").values[0, 1:5]
+    g_c = conditional.factor_mean().sel(factor="growth").values[0, 1:5]
+    # a 2-year yield falling 48bp by October is news of weaker growth before it
+    assert g_c.mean() < g_s.mean()
+
+
+def test_a_change_pin_that_looks_like_a_level_warns_with_the_range(tmp_path: Path) -> None:
+    from simengine.exceptions import UnitsWarning
+
+    path = _write(tmp_path, "units", "pins:\n  - factor: rates\n    values: {2025-12-31: 3.5}\n")
+    with pytest.warns(UnitsWarning, match=r"historical range of rates \(-0\.90 to \+0\.84"):
+        simulate(path, n_paths=4096, seed=1)
+
+
+def test_a_yield_pin_without_a_start_yield_is_an_error(tmp_path: Path) -> None:
+    from simengine.exceptions import SpecError
+
+    path = tmp_path / "noy.yaml"
+    text = (SCENARIOS / "base_2025h2.yaml").read_text().replace("  yield_2y: 3.88", "  ")
+    path.write_text(text + "\npins:\n  - factor: yield_2y\n    values: {2025-10-31: 3.4}\n")
+    with pytest.raises(SpecError, match="needs the 2-year yield on the start date"):
+        load_scenario(path)

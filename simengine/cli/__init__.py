@@ -47,8 +47,19 @@ _register()
 
 def main() -> None:
     """Entry point of the ``simengine`` console script."""
-    from simengine.exceptions import SimengineError
+    import warnings
 
+    from simengine.exceptions import SimengineError, SimengineWarning
+
+    default_show = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, SimengineWarning):
+            err_console.print(f"[bold yellow]warning:[/] {message}", highlight=False)
+        else:
+            default_show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
     try:
         app(standalone_mode=False)
     except SimengineError as err:

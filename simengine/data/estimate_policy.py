@@ -321,7 +321,7 @@ def growth_channel(table: pd.DataFrame, data_dir: Path) -> dict[str, Any]:
 
 def estimate_policy(table: pd.DataFrame, data_dir: Path) -> dict[str, Any]:
     """All estimates of the policy part, plus the historical ranges used by the units warning
-    (monthly 2-year change, policy rate and tariff level over the model's sample)."""
+    (monthly factor values, policy rate and tariff level over the model's sample)."""
     window = table.loc[SAMPLE[0] : SAMPLE[1]]
     return {
         "reaction_function": reaction_function(table),
@@ -330,6 +330,6 @@ def estimate_policy(table: pd.DataFrame, data_dir: Path) -> dict[str, Any]:
         "neutral_rate": NEUTRAL,
         "historical_ranges": {
             name: [float(window[name].min()), float(window[name].max())]
-            for name in ("rates", "policy_rate", "tariff")
+            for name in ("rates", "growth", "inflation", "credit", "policy_rate", "tariff")
         },
     }

@@ -23,6 +23,8 @@ __all__ = [
     "Bp",
     "Factor",
     "IsoDate",
+    "LEVEL_PINS",
+    "PinTarget",
     "Num",
     "Outcomes",
     "Positive",
@@ -33,6 +35,9 @@ __all__ = [
 
 FACTORS: tuple[str, ...] = ("rates", "growth", "inflation", "credit")
 Factor = Literal["rates", "growth", "inflation", "credit"]
+LEVEL_PINS: tuple[str, ...] = ("yield_2y", "policy_rate", "tariff")
+"""Series a pin can fix in levels (%), in the units a strategist quotes."""
+PinTarget = Literal["rates", "growth", "inflation", "credit", "yield_2y", "policy_rate", "tariff"]
 
 MAX_PATHS = 100_000_000
 """Default limit on ``paths``; raise it with the environment variable ``SIMENGINE_MAX_PATHS``."""

@@ -52,6 +52,7 @@ from simengine.spec.errors import (
 )
 from simengine.spec.fields import (
     FACTORS,
+    LEVEL_PINS,
     MAX_HORIZON_YEARS,
     MAX_PATHS,
     AssetName,
@@ -60,6 +61,7 @@ from simengine.spec.fields import (
     IsoDate,
     Num,
     Outcomes,
+    PinTarget,
     Positive,
     TariffLevel,
     limit,
@@ -106,6 +108,9 @@ class InitialState(_Part):
     )
     index_levels: dict[AssetName, Positive] = Field(
         default_factory=dict, description="index level per asset on the start date"
+    )
+    yield_2y: Annotated[float, Strict(), Field(ge=-5.0, le=30.0)] | None = Field(
+        None, description="2-year Treasury yield on the start date, % (needed by yield_2y pins)"
     )
 
 
@@ -180,9 +185,18 @@ class Shock(_Part):
 
 
 class Pin(_Part):
-    """Force a factor to given values (date -> value; the step containing the date)."""
+    """Force a factor to given values (date -> value; the month containing the date).
 
-    factor: Factor = Field(description="one of rates, growth, inflation, credit")
+    ``rates, growth, inflation, credit`` are the model's monthly factors (changes for rates
+    and credit); ``yield_2y``, ``policy_rate`` and ``tariff`` are levels in %: the 2-year
+    yield at the end of the month, the policy rate after the last meeting on or before the
+    date, the tariff rate from the date on.
+    """
+
+    factor: PinTarget = Field(
+        description="rates, growth, inflation, credit (model factors) or yield_2y, "
+        "policy_rate, tariff (levels, %)"
+    )
     values: dict[IsoDate, Num] = Field(description="date -> value, e.g. {2025-08-31: 1.0}")
 
     @field_validator("values")
@@ -199,6 +213,45 @@ class Positioning(_Part):
     short_interest_bn: Annotated[float, Strict(), Field(ge=0.0, le=1000.0)] = Field(
         description="$bn short Russell 2000 futures, e.g. 16.0"
     )
+
+
+_LEVEL_RANGE = {"yield_2y": (-5.0, 30.0), "policy_rate": (-5.0, 30.0), "tariff": (0.0, 100.0)}
+
+
+def _level_pin_problems(i: int, pin: Pin, w: Window, initial: Any) -> list[tuple[Loc, str, str]]:
+    """Level pins: a start level for yield_2y, a meeting before a policy_rate date, ranges."""
+    if pin.factor not in LEVEL_PINS:
+        return []
+    out: list[tuple[Loc, str, str]] = []
+    if pin.factor == "yield_2y" and initial is not None and initial.yield_2y is None:
+        out.append(
+            (
+                (i, "factor"),
+                "a yield_2y pin needs the 2-year yield on the start date",
+                "add initial: {yield_2y: <level, %>} (3.88 on 2025-07-16)",
+            )
+        )
+    lo, hi = _LEVEL_RANGE[pin.factor]
+    for day, v in pin.values.items():
+        if not lo <= v <= hi:
+            out.append(
+                (
+                    (i, "values", day.isoformat()),
+                    f"received {v:g}; expected a {pin.factor} level in [{lo:g}, {hi:g}] (%)",
+                    "",
+                )
+            )
+        if pin.factor == "policy_rate" and w.known and w.calendar is not None:
+            if not any(w.start < m <= day for m in w.calendar):
+                out.append(
+                    (
+                        (i, "values", day.isoformat()),
+                        f"no FOMC meeting between the start {w.start} and {day}: the policy rate "
+                        "only changes at meetings",
+                        "pin a date on or after the first meeting in the window",
+                    )
+                )
+    return out
 
 
 # ----------------------------------------------------------------------------- the spec
@@ -420,6 +473,7 @@ class ScenarioSpec(_Part):
                 for day in pin.values
                 if w.outside(day)
             ]
+            problems += _level_pin_problems(i, pin, w, info.data.get("initial"))
         raise_problems(problems)
         return value
 
