@@ -267,6 +267,13 @@ def compare(
     threads: ThreadsOpt = 1,
     plot: PlotOpt = None,
     force: ForceOpt = False,
+    attribution: Annotated[
+        bool,
+        typer.Option(
+            "--attribution/--no-attribution",
+            help="Split each mean difference into channels (about nine more simulations).",
+        ),
+    ] = True,
 ) -> None:
     """Simulate scenarios on common random numbers and print each one and their differences.
 
@@ -278,7 +285,7 @@ def compare(
     specs = load_all(files)
     kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads)
     with progress_bar(f"simulating {len(specs)} scenarios", fmt is OutputFormat.table) as bar:
-        result = compare_api(specs, progress=bar, **kwargs)
+        result = compare_api(specs, progress=bar, attribution=attribution, **kwargs)
     _emit(result, fmt)
     _save(result, out, "comparison", force, plot)
 
