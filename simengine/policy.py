@@ -63,9 +63,10 @@ class ReactionFunction:
     def probabilities(self, eta: np.ndarray, cuts: np.ndarray | None = None) -> np.ndarray:
         """Outcome probabilities, shape ``eta.shape + (len(cuts) + 1,)``."""
         c = self.cuts if cuts is None else cuts
-        cdf = stats.norm.cdf(c - np.asarray(eta)[..., None])
-        cdf = np.concatenate([np.zeros_like(cdf[..., :1]), cdf, np.ones_like(cdf[..., :1])], -1)
-        return np.diff(cdf, axis=-1)
+        eta = np.asarray(eta, dtype=float)
+        cdf = stats.norm.cdf(np.asarray(c) - eta[..., None])
+        edge = np.ones((*eta.shape, 1))
+        return np.diff(np.concatenate([0.0 * edge, cdf, edge], axis=-1), axis=-1)
 
     def mean_change(
         self, eta: np.ndarray, cuts: np.ndarray | None = None, steps: np.ndarray | None = None
@@ -155,10 +156,11 @@ class MeetingPlan:
     ``fixed`` is NaN where the decision is random; ``e0`` the start-date expected change (pp);
     ``next_gap`` the months from each meeting to the next scheduled one (calendar, also past
     the horizon); ``conditional`` marks fixed decisions read as a conditional forecast;
-    ``priced`` the distribution a random decision is drawn from at the expected state
-    (``(outcomes_pp, probs)``: the scenario's own outcomes, else the market's), where it has at
-    least two outcomes, else None (the estimated probit's support); ``draw_mean`` its mean
-    (pp; the market's ``e0`` unless the scenario has its own view).
+    ``priced`` the distribution a random decision is drawn from, averaged over the states
+    (``(outcomes_pp, probs)``: the scenario's own outcomes, else the market's; a single outcome,
+    such as an unpriced meeting's hold, is certain and the state cannot move it), or None (the
+    estimated probit's support -50..+50bp); ``draw_mean`` its mean (pp; the market's ``e0``
+    unless the scenario has its own view).
     """
 
     month: np.ndarray
@@ -296,9 +298,10 @@ class PolicyRun:
     def support(self, j: int) -> tuple[np.ndarray, np.ndarray]:
         """Cutpoints and outcomes (pp) of meeting ``j`` given the state.
 
-        Where the market prices two or more outcomes: ``c_k = s_j Phi^{-1}(P_market(d <= k))``,
+        Where the meeting has a priced distribution: ``c_k = s_j Phi^{-1}(P(d <= k))``,
         ``s_j = sqrt(1 + state_var_j)``, so that averaged over the states the probabilities
-        are exactly the market's at ``delta = 0``. Elsewhere: the estimated cutpoints and steps.
+        are exactly the priced ones at ``delta = 0`` (one outcome: no cutpoints, certain).
+        Without one: the estimated cutpoints and steps.
         """
         priced = self.plan.priced[j] if self.plan.priced else None
         rf = self.params.reaction

@@ -61,8 +61,10 @@ def plan_from_scenario(scn: ScenarioModel) -> MeetingPlan:
         np.array([mt.expected_pp for mt in scn.meetings]),
         scn.calendar,
         conditional=np.full(len(scn.meetings), scn.reading == "conditional_forecast"),
+        # random: the distribution drawn from; fixed: the market's (what it expected)
         priced=tuple(
-            (mt.outcomes_pp, mt.probs) if mt.outcomes_pp.size > 1 else None for mt in scn.meetings
+            (mt.priced_pp, mt.priced_probs) if mt.fixed else (mt.outcomes_pp, mt.probs)
+            for mt in scn.meetings
         ),
         draw_mean=np.array([mt.draw_mean_pp for mt in scn.meetings]),
         level_target=_level_targets(scn),

@@ -38,6 +38,8 @@ class Meeting:
     probs: np.ndarray  # (k,)
     expected_pp: float
     fixed: bool = False  # decided by the scenario (not drawn)
+    priced_pp: np.ndarray | None = None  # the market's outcome distribution (hold if unpriced)
+    priced_probs: np.ndarray | None = None
 
     @property
     def draw_mean_pp(self) -> float:
@@ -96,6 +98,8 @@ def _meetings(spec: ScenarioSpec, grid: TimeGrid) -> tuple[Meeting, ...]:
             outcomes = {0: 1.0}
         values, probs = _outcome_arrays(outcomes)
         keep = probs > 0
+        market = _outcome_arrays(_pricing_outcomes(priced) if priced is not None else {0: 1.0})
+        on = market[1] > 0
         out.append(
             Meeting(
                 day,
@@ -105,6 +109,8 @@ def _meetings(spec: ScenarioSpec, grid: TimeGrid) -> tuple[Meeting, ...]:
                 probs[keep],
                 expected_change_pp(priced),
                 fixed=decision is not None and decision.change_bp is not None,
+                priced_pp=market[0][on],
+                priced_probs=market[1][on],
             )
         )
     return tuple(out)
