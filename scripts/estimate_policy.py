@@ -64,7 +64,8 @@ SOURCES = {
     "has the right (negative) sign and is significant, so it is kept; payrolls and "
     "unemployment give the same sign (reported). The policy *level* in the factor VAR has the "
     "wrong sign (reverse causality: the Fed tightens into strength), so the VAR's growth "
-    "policy-gap term is replaced by this channel. In simulation the stance moves with the "
+    "policy-gap term is held at its start level (a baseline) and policy changes act through "
+    "this channel. In simulation the stance moves with the "
     "policy rate's deviation from its start level (the 10-year held).",
 }
 

@@ -3,8 +3,8 @@
 The monthly VAR and the policy part advance together, month by month: at the start of month
 ``m`` the meetings of that month are decided from the state of the months before (the reaction
 function) and the market's expected path; then the factors of month ``m`` are propagated with
-the policy rate at the end of the previous month (carry/credit/inflation gap terms) and the
-growth channel. The policy component of the 2-year yield (announcement + repricing) is added to
+the policy rate at the end of the previous month (the rates/inflation/credit gap terms; the
+growth equation keeps its gap term at the start level) and the growth channel. The policy component of the 2-year yield (announcement + repricing) is added to
 the ``rates`` factor afterwards: it is not fed through the VAR's lag terms, whose coefficient of
 growth on last month's 2-year change mixes policy with growth news (and has the sign of news).
 
@@ -289,12 +289,15 @@ def _all_conditions(
     )
 
 
-def _base_drive(scn, pp, tariff, structural: bool) -> np.ndarray:
-    """``c + m dtau + (I - A) shift + shock``: the drive without the policy terms (·, M, K)."""
+def _base_drive(scn, pp, tariff, structural: bool | None, start_gap: np.ndarray) -> np.ndarray:
+    """``c + g_growth (p_0 - n) + m dtau + (I - A) shift + shock``: the drive without the
+    policy terms that move with the path (·, M, K)."""
     eye = np.eye(pp.A.shape[-1])
     if structural is None:  # the market's expected state: expected tariffs, no drifts or shocks
-        return pp.c[:, None, :] + pp.m[:, None, :] * _expected_tariff_change(scn)[None, :, None]
+        expected = pp.m[:, None, :] * _expected_tariff_change(scn)[None, :, None]
+        return pp.c[:, None, :] + start_gap[:, None, :] + expected
     base = pp.c[:, None, :] + pp.m[:, None, :] * tariff.change_month[..., None]
+    base = base + start_gap[:, None, :]
     base = base + np.einsum("dij,tj->dti", eye - pp.A, scn.shift)
     return base + scn.shock[None] if structural else base
 
@@ -326,13 +329,19 @@ def policy_factor_paths(scn, pp, policy: PolicyParams, tariff, draws):
     index = {f: i for i, f in enumerate(STOCHASTIC_FACTORS)}
     conditional = scn.reading == "conditional_forecast"
     z0 = scn.z0[None] if scn.z0 is not None else unconditional_mean(pp.A, pp.c)
+    # growth: the VAR's policy-gap term stays at the start level (a baseline, as fitted); the
+    # response to policy *changes* is the estimated growth channel (the VAR's coefficient has
+    # the sign of the Fed tightening into strength, not of policy's effect on growth)
+    k_g = index["growth"]
     gap = pp.g.copy()
-    gap[:, index["growth"]] = 0.0  # replaced by the estimated growth channel
+    gap[:, k_g] = 0.0
+    start_gap = np.zeros_like(pp.g)
+    start_gap[:, k_g] = pp.g[:, k_g] * (scn.policy0 - pp.neutral)
     common = dict(z0=z0, A=pp.A, chol=pp.chol, gap=gap, neutral=pp.neutral, factor_index=index)
     no_pins = np.zeros_like(scn.pin_mask)
     y0 = scn.yield_2y0 if scn.yield_2y0 is not None else 0.0
     fi = FactorInputs(
-        base=_base_drive(scn, pp, tariff, not conditional),
+        base=_base_drive(scn, pp, tariff, not conditional, start_gap),
         pin_mask=no_pins if conditional else scn.pin_mask,
         pin_value=scn.pin_value,
         yield_2y_pins=() if conditional else scn.yield_2y_pins,
@@ -340,7 +349,10 @@ def policy_factor_paths(scn, pp, policy: PolicyParams, tariff, draws):
         **common,
     )
     expected = FactorInputs(
-        base=_base_drive(scn, pp, tariff, None), pin_mask=no_pins, pin_value=scn.pin_value, **common
+        base=_base_drive(scn, pp, tariff, None, start_gap),
+        pin_mask=no_pins,
+        pin_value=scn.pin_value,
+        **common,
     )
     run_args = dict(
         plan=plan_from_scenario(scn),

@@ -181,7 +181,7 @@ def closed_form(model: dict[str, Any], case: dict[str, Any]) -> tuple[np.ndarray
     La = np.linalg.cholesky(_corr(model["residuals"]["corr"], ASSETS))
     n_rate = model["neutral_rate"]
     x = _inputs(case)
-    g[1] = 0.0  # growth: the policy part's growth channel replaces the VAR's policy gap
+    g_growth, g[1] = g[1], 0.0  # growth: policy gap at the start level + the growth channel
     dy2, change = _policy_chain(case)
     lam, gamma = POLICY["path_pass_through"], POLICY["growth_channel"]["gamma"]
     psi = (
@@ -200,7 +200,7 @@ def closed_form(model: dict[str, Any], case: dict[str, Any]) -> tuple[np.ndarray
         b = (
             c
             + g * gap
-            + np.array([0.0, gamma * (np.mean(lagged) - p0), 0.0, 0.0])
+            + np.array([0.0, g_growth * (p0 - n_rate) + gamma * (np.mean(lagged) - p0), 0.0, 0.0])
             + m * x["dtau"][t]
             + (np.eye(K) - A) @ x["shift"][t]
             + x["shock"][t]
