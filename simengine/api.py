@@ -124,7 +124,7 @@ def _run(
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
     _check_size(cfg, models[0].n_steps, len(series_names(params.assets)), len(models))
     policy = policy_params(policy_file, params.assets, params.beta)
-    accs, samples = run_scenarios(models, params, cfg, progress, policy=policy)
+    accs = run_scenarios(models, params, cfg, progress, policy=policy)
     extra = {}
     if attribution and len(models) > 1:
         contributions, _ = attribute(models, params, cfg, policy, full=accs)
@@ -149,9 +149,7 @@ def _run(
     }
     ds = build_dataset(
         accs,
-        samples,
         scenario_names=[spec.name for spec in specs],
-        series=series_names(params.assets),
         dates=models[0].grid.dates,
         attrs=attrs,
         extra=extra,

@@ -27,6 +27,8 @@ from simengine.policy import PolicyParams
 from simengine.scenario import ScenarioModel
 from simengine.simulate import RunConfig, run_scenarios
 from simengine.spec.model_file import ASSET_EXPOSURES
+from simengine.statistics import Accumulators
+from simengine.statistics.differences import pooled_moments
 
 __all__ = ["CHANNELS", "CHANNEL_ORDER", "attribute", "mean_differences", "switch_off"]
 
@@ -87,17 +89,19 @@ def switch_off(
     return replace(params, **changes[channel]), policy
 
 
-def mean_differences(accs: Sequence) -> np.ndarray:
+def mean_differences(accs: Sequence[Accumulators]) -> np.ndarray:
     """Mean terminal difference ``scenario - reference`` per scenario and series (sc-1, S).
 
-    The estimator of :meth:`simengine.results.Comparison.difference_summary`: per-block means
-    weighted by block size (exact for any chunking).
+    The estimator of :meth:`simengine.results.Comparison.difference_summary` (per-block
+    moments pooled in block order: exact for any chunking).
     """
-    out = []
-    for acc in accs[1:]:
-        n = acc.diff_block_n.astype(np.float64)[:, None]
-        out.append((n * acc.diff_block_mean).sum(axis=0) / float(acc.n))
-    return np.array(out)
+    rest = accs[1:]
+    count, mean, m2 = (
+        np.stack([a.variable(name) for a in rest])
+        for name in ("diff_block_n", "diff_block_mean", "diff_block_m2")
+    )
+    n = np.array([a.n for a in rest], np.float64)[:, None]
+    return pooled_moments(count, mean, m2, n)[0]
 
 
 def attribute(
@@ -113,7 +117,7 @@ def attribute(
     ----------
     scenarios, params, cfg, policy
         As for :func:`simengine.simulate.run_scenarios`.
-    full : sequence of ChunkStats, optional
+    full : sequence of Accumulators, optional
         The accumulators of the full-model run, if already simulated (saves one run).
 
     Returns
@@ -124,11 +128,11 @@ def attribute(
         The mean difference ``D_0``; ``contributions.sum(-1)`` equals it.
     """
     quiet = replace(cfg, n_sample=0)
-    accs = full if full is not None else run_scenarios(scenarios, params, quiet, policy=policy)[0]
+    accs = full if full is not None else run_scenarios(scenarios, params, quiet, policy=policy)
     levels = [mean_differences(accs)]
     for channel in CHANNEL_ORDER:
         params, policy = switch_off(channel, params, policy)
-        levels.append(mean_differences(run_scenarios(scenarios, params, quiet, policy=policy)[0]))
+        levels.append(mean_differences(run_scenarios(scenarios, params, quiet, policy=policy)))
     d = np.stack(levels, axis=-1)  # (sc-1, S, n+1)
     contributions = np.concatenate([d[..., :-1] - d[..., 1:], d[..., -1:]], axis=-1)
     return contributions, d[..., 0]

@@ -18,85 +18,39 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from simengine import stats
+from simengine import statistics
 from simengine.exceptions import NumericalError, ResultVerificationError
 from simengine.io import atomic_write
-from simengine.simulate import FACTOR_NAMES, ChunkStats
+from simengine.statistics import FORMAT, QUANTILES, Accumulators, Layout, Statistic
+from simengine.statistics.factors import FactorMeans
+from simengine.statistics.histograms import Quantiles
 
 __all__ = ["QUANTILES", "Comparison", "SimulationResult", "build_dataset", "load_result"]
 
-QUANTILES: tuple[float, ...] = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
-FORMAT = "simengine-result/1"
-
-
-def _stack(accs: Sequence[ChunkStats], name: str) -> np.ndarray:
-    return np.stack([getattr(a, name) for a in accs])
-
 
 def build_dataset(
-    accs: Sequence[ChunkStats],
-    samples: Sequence[tuple[np.ndarray, ...]],
+    accs: Sequence[Accumulators],
     *,
     scenario_names: Sequence[str],
-    series: Sequence[str],
     dates: np.ndarray,
     attrs: dict[str, Any],
     extra: dict[str, tuple] | None = None,
 ) -> xr.Dataset:
-    """Assemble the result dataset from per-scenario accumulators and kept sample paths.
+    """The result dataset of per-scenario accumulators (:func:`statistics.build_dataset`),
+    stamped with its content hash.
 
     ``extra``: further variables ``name -> (dims, values)``, e.g. the channel attribution
     ``("scenario", "series", "channel")`` (coordinate ``channel``: :data:`simengine.
     attribution.CHANNELS`).
     """
-    S = ("scenario", "series")
-    n_sample = samples[0][0].shape[0]
-    data = {
-        "n_paths": (("scenario",), np.array([a.n for a in accs], np.int64)),
-        "hist_count": ((*S, "time", "cbin"), _stack(accs, "hist_count")),
-        "term_count": ((*S, "bin"), _stack(accs, "term_count")),
-        "term_sum": ((*S, "bin"), _stack(accs, "term_sum")),
-        "drawdown_count": ((*S, "bin"), _stack(accs, "dd_count")),
-        "loss_count": ((*S, "time"), _stack(accs, "loss_count")),
-        "sum": ((*S, "time"), _stack(accs, "sum")),
-        "sum_sq": ((*S, "time"), _stack(accs, "sum_sq")),
-        "small_beats_large": (("scenario", "time"), _stack(accs, "small_beats_large")),
-        "squeeze_any": (("scenario",), _stack(accs, "squeeze_any")),
-        "factor_sum": (("scenario", "time", "factor"), _stack(accs, "factor_sum")),
-        "diff_count": ((*S, "bin"), _stack(accs, "diff_count")),
-        "diff_sum": ((*S, "bin"), _stack(accs, "diff_sum")),
-        "diff_pos": (S, _stack(accs, "diff_pos")),
-        "diff_block_n": (("scenario", "block"), _stack(accs, "diff_block_n")),
-        "diff_block_mean": (("scenario", "block", "series"), _stack(accs, "diff_block_mean")),
-        "diff_block_m2": (("scenario", "block", "series"), _stack(accs, "diff_block_m2")),
-        "draw_count": (("scenario", "draw"), _stack(accs, "draw_count")),
-        "draw_sum": (("scenario", "draw", "series"), _stack(accs, "draw_sum")),
-        "draw_sq": (("scenario", "draw", "series"), _stack(accs, "draw_sq")),
-        "sample_returns": (
-            ("scenario", "sample", "time", "series"),
-            np.stack([s[0] for s in samples]),
-        ),
-        "sample_factors": (
-            ("scenario", "sample", "time", "factor"),
-            np.stack([s[1] for s in samples]),
-        ),
-        "sample_draw": (("scenario", "sample"), np.stack([s[2] for s in samples]).astype(np.int64)),
-        **(extra or {}),
-    }
-    coords = {
-        "scenario": list(scenario_names),
-        "series": list(series),
-        "time": dates.astype("datetime64[ns]"),
-        "factor": list(FACTOR_NAMES),
-        "sample": np.arange(n_sample),
-        "bin_edge": stats.FINE.edges,
-        "cbin_edge": stats.COARSE.edges,
-    }
-    if extra and "attribution" in extra:
-        from simengine.attribution import CHANNELS
+    ds = statistics.build_dataset(accs, scenario_names=scenario_names, dates=dates, attrs=attrs)
+    if extra:
+        coords = {}
+        if "attribution" in extra:
+            from simengine.attribution import CHANNELS
 
-        coords["channel"] = list(CHANNELS)
-    ds = xr.Dataset(data, coords=coords, attrs={"format": FORMAT, **attrs})
+            coords["channel"] = list(CHANNELS)
+        ds = ds.assign(extra).assign_coords(coords)
     ds.attrs["content_hash"] = content_hash(ds)
     return ds
 
@@ -114,14 +68,6 @@ def content_hash(ds: xr.Dataset) -> str:
     stamps = {k: str(v) for k, v in ds.attrs.items() if k != "content_hash"}
     h.update(json.dumps(stamps, sort_keys=True).encode())
     return h.hexdigest()
-
-
-def _moments(ds: xr.Dataset, t: int) -> tuple[np.ndarray, np.ndarray]:
-    n = ds["n_paths"].values[:, None].astype(np.float64)
-    mean = ds["sum"].values[..., t] / float(2**stats.Q_SUM) / n
-    ex2 = ds["sum_sq"].values[..., t] / float(2**stats.Q_SQ) / n
-    var = np.maximum(ex2 - mean**2, 0.0) * n / np.maximum(n - 1.0, 1.0)
-    return mean, np.sqrt(var)
 
 
 class SimulationResult:
@@ -146,6 +92,11 @@ class SimulationResult:
     @property
     def series(self) -> tuple[str, ...]:
         return tuple(self._ds["series"].values.tolist())
+
+    @property
+    def statistics(self) -> tuple[Statistic, ...]:
+        """The statistics this result holds (read back from its layout)."""
+        return statistics.default_statistics(Layout.from_dataset(self._ds))
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -179,75 +130,7 @@ class SimulationResult:
         """
         t = self._time_index(time)
         terminal = t == self._ds.sizes["time"] - 1
-        ds = self._ds
-        n = ds["n_paths"].values.astype(np.float64)
-        mean, std = _moments(ds, t)
-        if terminal:
-            q = stats.quantile_from_hist(
-                ds["term_count"].values, stats.FINE, np.array(QUANTILES), ds["term_sum"].values
-            )
-        else:
-            q = stats.quantile_from_hist(
-                ds["hist_count"].values[:, :, t], stats.COARSE, np.array(QUANTILES)
-            )
-        cols: dict[str, np.ndarray] = {"mean": mean, "median": q[..., 3], "std": std}
-        cols |= {f"q{int(round(p * 100)):02d}": q[..., i] for i, p in enumerate(QUANTILES)}
-        if terminal:
-            cols |= self._tails()
-        cols["prob_loss"] = ds["loss_count"].values[..., t] / n[:, None]
-        beats = ds["small_beats_large"].values[:, t] / n
-        cols["prob_small_beats_large"] = np.repeat(beats[:, None], len(self.series), axis=1)
-        cols["prob_squeeze"] = np.repeat(
-            (ds["squeeze_any"].values / n)[:, None], len(self.series), axis=1
-        )
-        if terminal:
-            dd = stats.quantile_from_hist(
-                ds["drawdown_count"].values, stats.FINE, np.array([0.5, 0.95])
-            )
-            cols["max_drawdown_median"], cols["max_drawdown_p95"] = dd[..., 0], dd[..., 1]
-            cols["param_var_share"] = self._param_share()
-        return self._frame(cols)
-
-    def _tails(self) -> dict[str, np.ndarray]:
-        counts, sums = self._ds["term_count"].values, self._ds["term_sum"].values
-        q = stats.quantile_from_hist(counts, stats.FINE, np.array([0.05, 0.01]), sums)
-        return {
-            "var_95": -q[..., 0],
-            "var_99": -q[..., 1],
-            "es_95": -stats.es_from_hist(counts, sums, stats.FINE, 0.05),
-            "es_99": -stats.es_from_hist(counts, sums, stats.FINE, 0.01),
-        }
-
-    def _param_share(self) -> np.ndarray:
-        """Share of terminal-return variance due to parameter uncertainty (law of total variance).
-
-        ``Var R = E_theta Var(R | theta) + Var_theta E(R | theta)``; the between-draw term is
-        estimated from per-draw means and corrected for their Monte Carlo noise.
-        """
-        ds = self._ds
-        cnt = ds["draw_count"].values.astype(np.float64)[..., None]  # (sc, D, 1)
-        if cnt.shape[1] < 2:
-            return np.zeros((len(self.scenarios), len(self.series)))
-        used = cnt > 1
-        m = np.divide(
-            ds["draw_sum"].values / float(2**stats.Q_SUM),
-            cnt,
-            out=np.zeros(cnt.shape[:2] + (len(self.series),)),
-            where=used,
-        )
-        ex2 = np.divide(
-            ds["draw_sq"].values / float(2**stats.Q_SQ), cnt, out=np.zeros_like(m), where=used
-        )
-        within = np.maximum(ex2 - m**2, 0.0) * cnt / np.maximum(cnt - 1.0, 1.0)
-        w = cnt / cnt.sum(axis=1, keepdims=True)
-        grand = (w * m).sum(axis=1, keepdims=True)
-        between = (w * (m - grand) ** 2).sum(axis=1) - (w * within / np.maximum(cnt, 1.0)).sum(
-            axis=1
-        )
-        total = between + (w * within).sum(axis=1)
-        return np.clip(
-            np.divide(between, total, out=np.zeros_like(total), where=total > 0), 0.0, 1.0
-        )
+        return self._frame(statistics.summary_columns(self.statistics, self._ds, t, terminal))
 
     def _frame(self, cols: dict[str, np.ndarray]) -> pd.DataFrame:
         for name, value in cols.items():
@@ -295,9 +178,7 @@ class SimulationResult:
         self, quantiles: Sequence[float] = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
     ) -> xr.DataArray:
         """Quantiles of cumulative returns at every step (for fan charts), dims (scenario, series, time, quantile)."""
-        q = stats.quantile_from_hist(
-            self._ds["hist_count"].values, stats.COARSE, np.asarray(quantiles)
-        )
+        q = Quantiles.paths(self._ds, quantiles)
         return xr.DataArray(
             q,
             dims=("scenario", "series", "time", "quantile"),
@@ -312,8 +193,7 @@ class SimulationResult:
 
     def factor_mean(self) -> xr.DataArray:
         """Mean factor paths, dims (scenario, time, factor)."""
-        n = self._ds["n_paths"].values.astype(np.float64)[:, None, None]
-        return (self._ds["factor_sum"] / float(2**stats.Q_SUM) / n).rename("factor_mean")
+        return FactorMeans.mean(self._ds)
 
     def to_netcdf(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the full result to NetCDF atomically; refuses to overwrite unless asked."""
@@ -350,20 +230,7 @@ class Comparison(SimulationResult):
         scenario ends higher than the reference on the same shocks).
         """
         ds = self._ds.isel(scenario=slice(1, None))
-        n = ds["n_paths"].values.astype(np.float64)[:, None]
-        bn = ds["diff_block_n"].values.astype(np.float64)[..., None]  # (sc, B, 1)
-        bmean, bm2 = ds["diff_block_mean"].values, ds["diff_block_m2"].values
-        mean = (bn * bmean).sum(axis=1) / n
-        m2 = (bm2 + bn * (bmean - mean[:, None, :]) ** 2).sum(axis=1)
-        std = np.sqrt(m2 / np.maximum(n - 1.0, 1.0))
-        q = stats.quantile_from_hist(
-            ds["diff_count"].values,
-            stats.FINE,
-            np.array([0.05, 0.25, 0.5, 0.75, 0.95]),
-            ds["diff_sum"].values,
-        )
-        cols = {"mean": mean, "std": std, "q05": q[..., 0], "q25": q[..., 1], "median": q[..., 2]}
-        cols |= {"q75": q[..., 3], "q95": q[..., 4], "prob_positive": ds["diff_pos"].values / n}
+        cols = statistics.difference_columns(self.statistics, ds)
         idx = pd.MultiIndex.from_product(
             [list(self.scenarios[1:]), list(self.series)], names=["scenario", "series"]
         )

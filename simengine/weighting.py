@@ -146,7 +146,7 @@ def _mixture(result: Comparison, weights: Mapping[str, float]) -> pd.DataFrame:
     frame = pd.DataFrame(
         {f"q{int(p * 100):02d}": q[:, i] for i, p in enumerate(qs)}, index=list(result.series)
     ).rename(columns={"q50": "median"})
-    for col in ("mean", "prob_loss", "prob_small_beats_large"):
+    for col in [c for c in ("mean", "prob_loss", "prob_small_beats_large") if c in summary]:
         per = summary[col].to_numpy().reshape(len(result.scenarios), len(result.series))
         frame[col] = (wv[:, None] * per).sum(axis=0)
     frame.index.name = "series"

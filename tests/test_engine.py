@@ -324,15 +324,13 @@ def test_parameter_draws_give_a_variance_share():
     )  # small caps only
     draws = params.with_draws({"mu": mu}, posterior_hash="test")
     from simengine.results import SimulationResult, build_dataset
-    from simengine.simulate import RunConfig, run_scenarios, series_names
+    from simengine.simulate import RunConfig, run_scenarios
 
     scn = build_scenario(_spec())
-    accs, samples = run_scenarios([scn], draws, RunConfig(4 * BLOCK, 1))
+    accs = run_scenarios([scn], draws, RunConfig(4 * BLOCK, 1))
     ds = build_dataset(
         accs,
-        samples,
         scenario_names=[scn.name],
-        series=series_names(draws.assets),
         dates=scn.grid.dates,
         attrs={},
     )

@@ -186,8 +186,8 @@ def forecast_origin(
     scn = build_scenario(spec)
     chunk = -(-cfg.n_paths // BLOCK) * BLOCK
     run = RunConfig(cfg.n_paths, spec.seed, chunk_size=chunk, n_sample=cfg.n_paths)
-    _, samples = run_scenarios([scn], params, run)
-    R = samples[0][0]  # (n, T, S) simple cumulative returns; series 0..1 are the assets
+    accs = run_scenarios([scn], params, run)
+    R = accs[0].variable("sample_returns")  # (n, T, S) cumulative returns; series 0..1: assets
     return np.log1p(R[:, -1, : len(ASSETS)])
 
 

@@ -62,14 +62,6 @@ ThreadsOpt = Annotated[
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Folder for PNG plots.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
 
-PERCENT_COLUMNS = {
-    "param_var_share",
-    "prob_loss",
-    "prob_small_beats_large",
-    "prob_squeeze",
-    "prob_positive",
-}
-
 
 def _finite(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
@@ -121,32 +113,32 @@ def result_json(result: Any) -> dict[str, Any]:
     return doc
 
 
-def _fmt(col: str, value: float) -> str:
-    if (
-        col in PERCENT_COLUMNS
-        or col.startswith(("q", "var_", "es_", "max_drawdown"))
-        or col in {"mean", "median", "std"}
-    ):
-        return f"{100 * value:.2f}%"
-    return f"{value:,.2f}"
+def _fmt(value: float, fmt: str) -> str:
+    return f"{100 * value:.2f}%" if fmt == "percent" else f"{value:,.2f}"
 
 
-def _print_table(
-    title: str, frame: pd.DataFrame, percent: bool = True, channel_rows: bool = False
-) -> None:
-    """Series as columns, statistics as rows (``channel_rows``: rows are channels, in % to 3dp)."""
-    if channel_rows:
-        frame = frame.T
+def _print_table(title: str, frame: pd.DataFrame, formats: dict[str, str]) -> None:
+    """One table, a row per column of ``frame``, formatted by its declared format."""
     table = Table(title=title, title_justify="left")
-    table.add_column("channel" if channel_rows else "statistic")
+    table.add_column("statistic")
     for series in frame.index:
         table.add_column(str(series), justify="right")
     for col in frame.columns:
-        cells = [float(frame.loc[s, col]) for s in frame.index]
-        if channel_rows:
-            table.add_row(col, *(f"{100 * v:+.3f}%" for v in cells))
-        else:
-            table.add_row(col, *(_fmt(col, v) if percent else f"{v:,.2f}" for v in cells))
+        cells = (float(frame.loc[s, col]) for s in frame.index)
+        table.add_row(col, *(_fmt(v, formats.get(col, "number")) for v in cells))
+    console.print(table)
+
+
+def _print_attribution(title: str, frame: pd.DataFrame) -> None:
+    """Channels as rows, series as columns, in % of cumulative return to 3 decimals."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("channel")
+    for series in frame.index:
+        table.add_column(str(series), justify="right")
+    for channel in frame.columns:
+        table.add_row(
+            channel, *(f"{100 * float(frame.loc[s, channel]):+.3f}%" for s in frame.index)
+        )
     console.print(table)
 
 
@@ -159,26 +151,29 @@ def _print_result(result: Any) -> None:
         f"{str(result.dataset['time'].values[-1])[:10]} (returns are cumulative simple returns; "
         "pair = long large_cap / short small_cap, per $1 a side)"
     )
+    from simengine.statistics import column_formats
+
+    formats = column_formats(result.statistics)
     for name in result.scenarios:
-        _print_table(f"{name}: return to the horizon", summary.loc[name])
+        _print_table(f"{name}: return to the horizon", summary.loc[name], formats)
     levels = result.levels()
     for name in result.scenarios:
-        _print_table(f"{name}: index level at the horizon", levels.loc[name], percent=False)
+        _print_table(f"{name}: index level at the horizon", levels.loc[name], {})
     if hasattr(result, "difference_summary"):
         diffs = result.difference_summary().drop(columns="reference")
         for name in result.scenarios[1:]:
             _print_table(
                 f"{name} minus {result.reference}: path-by-path difference (same shocks)",
                 diffs.loc[name],
+                formats,
             )
         if result.has_attribution:
             attribution = result.attribution()
             for name in result.scenarios[1:]:
-                _print_table(
+                _print_attribution(
                     f"{name} minus {result.reference}: mean difference by channel "
                     "(switched off in this order on the same shocks; they sum to the total)",
-                    attribution.loc[name].T.rename_axis(None),
-                    channel_rows=True,
+                    attribution.loc[name],
                 )
 
 

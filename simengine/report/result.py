@@ -113,6 +113,7 @@ def _summary_section(result: SimulationResult) -> str:
     summary = result.summary()
     bayes = result.attrs.get("method") == "bayesian"
     risk = [*RISK_COLUMNS, "param_var_share"] if bayes else list(RISK_COLUMNS)
+    risk = [c for c in risk if c in summary.columns]  # comparisons exist only for their assets
     horizon = str(result.dataset["time"].values[-1])[:10]
     parts = [
         f"<p>Simple cumulative returns from the start date to {esc(horizon)}; <em>pair</em> is "
