@@ -92,12 +92,13 @@ def engine_run(spec: Any, n_paths: int, threads: int = 1, seed: int = 1) -> Any:
 def draw_floor(spec: Any, n_paths: int, seed: int = 1) -> None:
     """Draw the random numbers of :func:`engine_run` alone: same generator, blocks and chunks."""
     from simengine.api import load_params_for
+    from simengine.parts import build_scenario
     from simengine.rng import BLOCK, draw_blocks
-    from simengine.scenario import build_scenario
     from simengine.simulate import RunConfig, _Engine, default_chunk_size
 
-    model = build_scenario(spec)
-    engine = _Engine([model], load_params_for(spec), RunConfig(n_paths, seed))
+    params = load_params_for(spec)
+    model = build_scenario(spec, params.structure)
+    engine = _Engine([model], params, RunConfig(n_paths, seed))
     per_chunk = default_chunk_size(model.n_steps) // BLOCK
     n_blocks = engine.plan.n_blocks
     for b0 in range(0, n_blocks, per_chunk):
@@ -197,12 +198,13 @@ def statsmodels_var(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> 
 
 def simengine_var(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> np.ndarray:
     """The same VAR on simengine: shocks from :func:`simengine.rng.draw_blocks`, then
-    :func:`simengine.factors.propagate` (chunked like the engine)."""
+    :func:`simengine.parts.dynamics.propagate` (chunked like the engine)."""
     from types import SimpleNamespace
 
-    from simengine.factors import propagate
-    from simengine.rng import BLOCK, DrawPlan, draw_blocks, root_seed
-    from simengine.simulate import _single_threaded_blas, default_chunk_size
+    from simengine.blas import single_threaded_blas
+    from simengine.parts.dynamics import propagate
+    from simengine.rng import BLOCK, DrawPlan, Kind, Stream, draw_blocks, root_seed
+    from simengine.simulate import default_chunk_size
 
     K = PEER_FACTORS
     A = results.coefs[0][None]  # (D=1, K, K)
@@ -210,13 +212,13 @@ def simengine_var(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> np
     c = np.asarray(results.intercept)
     pp = SimpleNamespace(A=A, chol=chol)
     scn = SimpleNamespace(pin_mask=np.zeros((n_steps, K), bool), pin_value=np.zeros((n_steps, K)))
-    plan = DrawPlan(n_paths=n_paths, n_steps=n_steps, n_factors=K, n_assets=0)
+    plan = DrawPlan(n_paths, (Stream("factor", Kind.FACTOR, "normal", (n_steps, K)),))
     root = root_seed(seed)
     exog = np.broadcast_to(c, (1, n_steps, K))
     z0 = np.zeros((1, K))
     per_chunk = default_chunk_size(n_steps) // BLOCK
     last = None
-    with _single_threaded_blas():  # as inside the engine
+    with single_threaded_blas():  # as inside the engine
         for b0 in range(0, plan.n_blocks, per_chunk):
             draws = draw_blocks(root, b0, min(per_chunk, plan.n_blocks - b0), plan)
             last = propagate(z0, draws.factor, exog, pp, scn)

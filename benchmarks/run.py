@@ -171,9 +171,10 @@ def bench_floor(quick: bool) -> list[Row]:
 
 
 def _n_steps(spec: Any) -> int:
-    from simengine.scenario import build_scenario
+    from simengine.parts import build_scenario
+    from simengine.structure import default_structure
 
-    return build_scenario(spec).n_steps
+    return build_scenario(spec, default_structure()).n_steps
 
 
 def bench_scaling(quick: bool) -> list[Row]:

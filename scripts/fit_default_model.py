@@ -31,11 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from simengine.data import build_table, file_sha256  # noqa: E402
 from simengine.data.fit import (  # noqa: E402
-    ASSETS,
     CARRY_PRIOR,
     COVID,
     FACTOR_DOF_FLOOR,
-    FACTORS,
     NEUTRAL,
     SAMPLE,
     SQUEEZE_K,
@@ -46,7 +44,13 @@ from simengine.data.fit import (  # noqa: E402
     squeeze_jumps,
     tariff_events,
     tariff_pass_through,
+    vocabulary,
 )
+from simengine.structure import default_structure  # noqa: E402
+
+STRUCTURE = default_structure()  # the vocabulary is kept from the current default model
+FACTORS = STRUCTURE.stochastic
+ASSETS = STRUCTURE.asset_names
 
 LITERATURE = {
     "neutral_rate": "FOMC Summary of Economic Projections, June 2025: median longer-run federal "
@@ -81,6 +85,13 @@ _Dumper.add_representer(dict, _represent_dict)
 
 SECTION_COMMENTS = {
     "provenance": "Where every number comes from: fitted (files + sha256, sample, method) or a source.",
+    "factors": (
+        "The model's vocabulary: factors (units; stochastic = simulated by the factor dynamics,\n"
+        "otherwise set by the policy part or the scenario overlays), the exposures the assets load\n"
+        "on (order of beta), portfolios (weights per $1 a side) and comparisons (probability that\n"
+        "`asset` ends above `beats`). The engine knows no other names."
+    ),
+    "parts": "The parts of the model (role: kind); their parameters are the sections below.",
     "neutral_rate": "% nominal neutral policy rate n (carry and policy-gap terms act on p - n).",
     "dynamics": (
         "Monthly VAR(1) of z = (rates, growth, inflation, credit), units of docs/architecture.md:\n"
@@ -149,12 +160,14 @@ def dynamics_section(var: dict, m: dict) -> dict:
 
 def assets_section(fit: dict, tariff: dict, jumps_loading: dict) -> dict:
     out = {}
-    for a, (label, index, level, _) in ASSETS.items():
+    for asset in STRUCTURE.assets:
+        a = asset.name
         b = fit[a]["map"]
         out[a] = {
-            "label": label,
-            "index": index,
-            "start_level": level,
+            "label": asset.label,
+            "index": asset.index,
+            "data": asset.data,
+            "start_level": asset.start_level,
             "mu": r(12.0 * b[0]),
             "kappa": r(-12.0 * b[5]),
             "beta": {
@@ -325,11 +338,15 @@ def main(argv: list[str] | None = None) -> int:
             "shrunk to a prior, literature pass-throughs."
         ),
         "provenance": provenance(ctx),
+        **vocabulary(STRUCTURE),
         "neutral_rate": NEUTRAL,
-        "dynamics": dynamics_section(var, tariff_pass_through(var["ar"])),
+        "dynamics": dynamics_section(var, tariff_pass_through(var["ar"], FACTORS)),
         "assets": assets_section(fit, tariff, {"small_cap": 1.0, "large_cap": 0.0}),
         "residuals": {
-            "corr": {"small_cap": {"large_cap": r(fit["corr"], 3)}},
+            "corr": {
+                a: {b: r(fit["corr"][i, j], 3) for j, b in enumerate(ASSETS) if j > i}
+                for i, a in enumerate(ASSETS[:-1])
+            },
             "dof": r(fit["dof"], 3),
         },
         "squeeze": {

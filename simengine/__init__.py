@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
 # The API functions are bound after their modules are imported, so the function
 # ``simengine.simulate`` shadows the module ``simengine.simulate`` as an attribute.
 from simengine.api import compare, load_model, simulate
 from simengine.exceptions import SimengineError, SpecError
 from simengine.results import Comparison, SimulationResult, load_result
 from simengine.spec import ScenarioSpec, load_scenario
+from simengine.version import __version__
 
 if TYPE_CHECKING:
     from simengine.batch import run_batch

@@ -9,19 +9,19 @@ from pathlib import Path
 
 import numpy as np
 
-from simengine import __version__
 from simengine.attribution import attribute
 from simengine.exceptions import SimulationError
-from simengine.guards import check_pin_units, check_run_size, check_scenario_values
-from simengine.params import ModelParams, default_model_path, model_file_hash
+from simengine.guards import check_run_size
+from simengine.params import ModelParams, default_model_path
+from simengine.parts import build_scenario
 from simengine.policy_model import policy_params
 from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
 from simengine.rng import BLOCK
-from simengine.scenario import build_scenario
-from simengine.simulate import RunConfig, default_chunk_size, run_scenarios, series_names
-from simengine.spec import ScenarioSpec, check_assets, load_scenario
-from simengine.spec.model_file import load_model_file
+from simengine.simulate import RunConfig, default_chunk_size, run_scenarios
+from simengine.spec import ScenarioSpec, check_against_model, check_comparison, load_scenario
+from simengine.spec.model_checks import check_pin_units
 from simengine.spec.policy_file import load_policy_file
+from simengine.version import __version__
 
 __all__ = ["compare", "load_model", "load_params_for", "load_scenario", "simulate"]
 
@@ -30,8 +30,7 @@ Progress = Callable[[int, int], None]
 
 @lru_cache(maxsize=16)
 def _load_model_cached(path: str) -> ModelParams:
-    model = load_model_file(path)
-    return ModelParams.from_model_file(model, model_hash=model_file_hash(model), source=path)
+    return ModelParams.load(path)
 
 
 def load_model(model: str | Path = "default") -> ModelParams:
@@ -49,7 +48,7 @@ def load_params_for(spec: ScenarioSpec, method: str | None = None) -> ModelParam
 
         posterior_path = spec.resolve_path(spec.posterior) if spec.posterior else None
         params = params_from_posterior(params, posterior_path)
-    check_assets(spec, params.assets)
+    check_against_model(spec, params.structure)
     return params.select_assets(spec.assets)
 
 
@@ -61,10 +60,7 @@ def _resolve_run(
     antithetic: bool | None,
 ) -> tuple[ModelParams, int, int, bool, str]:
     """Parameters, path count, seed, antithetic flag and method of a run (overrides win)."""
-    names = [s.name for s in specs]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise SimulationError(f"scenario names must be unique in a comparison; repeated: {dupes}")
+    check_comparison(specs)
     first = specs[0]
     method = method or first.method
     params = load_params_for(first, method)
@@ -118,12 +114,11 @@ def _run(
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
     policy_file = load_policy_file()
     for spec in specs:
-        check_scenario_values(spec)
         check_pin_units(spec, dict(policy_file.historical_ranges))
-    models = [build_scenario(spec) for spec in specs]
+    models = [build_scenario(spec, params.structure) for spec in specs]
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
-    _check_size(cfg, models[0].n_steps, len(series_names(params.assets)), len(models))
-    policy = policy_params(policy_file, params.assets, params.beta)
+    _check_size(cfg, models[0].n_steps, len(params.structure.series), len(models))
+    policy = policy_params(policy_file, params)
     accs = run_scenarios(models, params, cfg, progress, policy=policy)
     extra = {}
     if attribution and len(models) > 1:

@@ -23,10 +23,9 @@ from dataclasses import replace
 import numpy as np
 
 from simengine.params import ModelParams
+from simengine.parts import ScenarioModel
 from simengine.policy import PolicyParams
-from simengine.scenario import ScenarioModel
 from simengine.simulate import RunConfig, run_scenarios
-from simengine.spec.model_file import ASSET_EXPOSURES
 from simengine.statistics import Accumulators
 from simengine.statistics.differences import pooled_moments
 
@@ -62,10 +61,15 @@ CHANNEL_DOC: dict[str, str] = {
 }
 
 
-def _exposure(beta: np.ndarray, name: str) -> np.ndarray:
-    out = beta.copy()
-    out[..., ASSET_EXPOSURES.index(name)] = 0.0
-    return out
+def _exposure(params: ModelParams, name: str) -> np.ndarray:
+    beta = params["returns"].beta.copy()
+    beta[..., params.structure.exposures.index(name)] = 0.0
+    return beta
+
+
+def _with(params: ModelParams, role: str, **fields: np.ndarray) -> ModelParams:
+    """``params`` with fields of one part's parameters replaced."""
+    return replace(params, values={**params.values, role: replace(params[role], **fields)})
 
 
 def switch_off(
@@ -75,18 +79,20 @@ def switch_off(
     if channel in ("announcement", "repricing"):
         return params, policy.without(channel)
     if channel == "growth":
-        return replace(params, beta=_exposure(params.beta, "growth")), policy.without(channel)
+        return _with(params, "returns", beta=_exposure(params, "growth")), policy.without(channel)
     zero = np.zeros_like
-    changes = {
-        "carry": {"kappa": zero(params.kappa)},
-        "credit": {"beta": _exposure(params.beta, "credit")},
-        "tariff": {"beta": _exposure(params.beta, "tariff"), "m": zero(params.m)},
-        "volatility": {"sigma": zero(params.sigma)},
-        "jumps": {"base_intensity": zero(params.base_intensity)},
-    }
-    if channel not in changes:
-        raise ValueError(f"unknown channel {channel!r}; expected one of {CHANNEL_ORDER}")
-    return replace(params, **changes[channel]), policy
+    if channel == "carry":
+        return _with(params, "returns", kappa=zero(params["returns"].kappa)), policy
+    if channel == "credit":
+        return _with(params, "returns", beta=_exposure(params, "credit")), policy
+    if channel == "tariff":
+        params = _with(params, "returns", beta=_exposure(params, "tariff"))
+        return _with(params, "dynamics", m=zero(params["dynamics"].m)), policy
+    if channel == "volatility":
+        return _with(params, "residuals", sigma=zero(params["residuals"].sigma)), policy
+    if channel == "jumps":
+        return _with(params, "jumps", base_intensity=zero(params["jumps"].base_intensity)), policy
+    raise ValueError(f"unknown channel {channel!r}; expected one of {CHANNEL_ORDER}")
 
 
 def mean_differences(accs: Sequence[Accumulators]) -> np.ndarray:

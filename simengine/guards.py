@@ -11,19 +11,18 @@ value received and says what to do instead.
   (``repair=True``; model file: ``dynamics.repair_correlation`` / ``residuals.repair_correlation``).
 * :func:`check_dynamics` - VAR spectral radius >= 1 -> :class:`ExplosiveDynamicsWarning`;
   above :data:`MAX_SPECTRAL_RADIUS` -> :class:`NumericalError`.
-* :func:`check_params` - every parameter (each posterior draw) finite, dof > 2, volatilities > 0.
+* :meth:`simengine.parts.base.PartParams.check` (each part's parameters: finite, dof > 2,
+  volatilities > 0) uses these guards' messages.
 * :func:`check_run_size` - paths and estimated memory against limits -> :class:`LimitError`.
-* :func:`check_scenario_values` - absurd factor values in a scenario -> :class:`SpecError` at
-  the file and line of the value.
-* :func:`check_pin_units` - a pin on a monthly change whose value lies outside the change's
-  historical range (a level was probably meant) -> :class:`UnitsWarning` with the range.
+
+Scenario values (absurd shocks, drifts, pins) are checked in the spec layer
+(:func:`simengine.spec.check_against_model`).
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,22 +31,14 @@ from simengine.exceptions import (
     LimitError,
     NumericalError,
     SimengineWarning,
-    SpecError,
-    UnitsWarning,
 )
-
-if TYPE_CHECKING:
-    from simengine.params import ModelParams
-    from simengine.spec import ScenarioSpec
+from simengine.spec.fields import MAX_PATHS, limit
 
 __all__ = [
-    "MAX_FACTOR_VALUE",
     "MAX_MEMORY_MB",
     "MAX_SPECTRAL_RADIUS",
     "check_dynamics",
-    "check_params",
     "check_run_size",
-    "check_scenario_values",
     "correlation_cholesky",
     "estimate_run_bytes",
     "memory_limit_mb",
@@ -61,11 +52,6 @@ Override with ``SIMENGINE_MAX_SPECTRAL_RADIUS``."""
 MAX_MEMORY_MB = 16384
 """Upper end of the default memory limit (MiB). The default limit is half the machine's
 physical memory, at most this; override with ``SIMENGINE_MAX_MEMORY_MB``."""
-MAX_FACTOR_VALUE = 100.0
-"""Largest |value| of a factor shock, drift, pin or initial state in a scenario (pp: the
-factors are monthly changes of yields and spreads, growth and inflation surprises, where 100pp
-is already far beyond anything observed); ``SIMENGINE_MAX_FACTOR_VALUE``."""
-
 # Working bytes per path and step of one running chunk: BASE + PER_SCENARIO x scenarios.
 # Measured with tracemalloc on the default model (two assets + pair): about 320 bytes for one
 # scenario and 350 for two (draws, factor paths, returns, histogram indices); rounded up.
@@ -242,65 +228,6 @@ def check_dynamics(A: np.ndarray, what: str = "dynamics.ar") -> float:
     return rho
 
 
-def _first_bad(bad: np.ndarray) -> str:
-    idx = np.argwhere(bad)[0]
-    n_draws = bad.shape[0]
-    return f"draw {int(idx[0])} of {n_draws}" if n_draws > 1 else "the point value"
-
-
-def check_params(params: ModelParams, what: str = "model parameters") -> None:
-    """Check every parameter (every posterior draw) before it is used.
-
-    Rules: all values finite (degrees of freedom may be ``inf`` = Gaussian); degrees of freedom
-    > 2 so that the variance is finite (the Student-t draws are scaled to unit variance, which
-    needs ``nu > 2``); volatilities and Cholesky diagonals > 0; jump sizes, squeeze intensity
-    and elasticity >= 0; normal short interest > 0.
-
-    Raises
-    ------
-    NumericalError
-        Naming the field, the draw and the value received.
-    """
-    for name in ("nu_f", "nu_a"):
-        nu = np.asarray(getattr(params, name), dtype=np.float64)
-        bad = np.isnan(nu) | (nu <= 2.0)
-        if bad.any():
-            raise NumericalError(
-                f"{what}: {name} (Student-t degrees of freedom) is {nu[bad][0]:g} in "
-                f"{_first_bad(bad)}; it must be > 2 for a finite variance (inf = Gaussian)"
-            )
-    from simengine.params import _ARRAY_FIELDS
-
-    for name in _ARRAY_FIELDS:
-        if name in ("nu_f", "nu_a"):
-            continue
-        value = np.asarray(getattr(params, name), dtype=np.float64)
-        bad = ~np.isfinite(value)
-        if bad.any():
-            raise NumericalError(f"{what}: {name} has a non-finite value in {_first_bad(bad)}")
-    _check_positive(params, what)
-
-
-def _check_positive(params: ModelParams, what: str) -> None:
-    rules = {
-        "sigma": (params.sigma, False),
-        "chol (diagonal)": (np.diagonal(params.chol, axis1=-2, axis2=-1), False),
-        "chol_a (diagonal)": (np.diagonal(params.chol_a, axis1=-2, axis2=-1), False),
-        "normal_si": (params.normal_si, False),
-        "jump_sd": (params.jump_sd, True),
-        "base_intensity": (params.base_intensity, True),
-        "elasticity": (params.elasticity, True),
-    }
-    for name, (value, zero_ok) in rules.items():
-        value = np.asarray(value, dtype=np.float64)
-        bad = value < 0 if zero_ok else value <= 0
-        if bad.any():
-            sign = ">= 0" if zero_ok else "> 0"
-            raise NumericalError(
-                f"{what}: {name} is {value[bad][0]:g} in {_first_bad(bad)}; expected {sign}"
-            )
-
-
 # ----------------------------------------------------------------------------- run size
 
 
@@ -357,8 +284,6 @@ def check_run_size(
     LimitError
         Saying the limit, the value received and how to change it.
     """
-    from simengine.spec.fields import MAX_PATHS, limit
-
     most = limit("SIMENGINE_MAX_PATHS", MAX_PATHS)
     if not 1 <= n_paths <= most:
         raise LimitError(
@@ -375,84 +300,3 @@ def check_run_size(
             "threads, a coarser frequency or a shorter horizon, or raise the limit with "
             "SIMENGINE_MAX_MEMORY_MB=<MiB>"
         )
-
-
-# ----------------------------------------------------------------------------- scenarios
-
-
-def _factor_values(spec: ScenarioSpec) -> list[tuple[tuple, float]]:
-    out: list[tuple[tuple, float]] = [
-        (("initial", "factors", k), v) for k, v in spec.initial.factors.items()
-    ]
-    out += [(("drifts", i, "shift"), d.shift) for i, d in enumerate(spec.drifts)]
-    out += [(("shocks", i, "size"), s.size) for i, s in enumerate(spec.shocks)]
-    out += [
-        (("pins", i, "values", str(day)), v)
-        for i, p in enumerate(spec.pins)
-        for day, v in p.values.items()
-        if p.factor not in ("yield_2y", "policy_rate", "tariff")  # levels: checked by the spec
-    ]
-    return out
-
-
-def check_scenario_values(spec: ScenarioSpec) -> None:
-    """Reject absurd factor values (shocks, drifts, pins, initial state) at their file:line.
-
-    Raises
-    ------
-    SpecError
-        One issue per value with ``|value| > MAX_FACTOR_VALUE``.
-    """
-    bound = _env_float("SIMENGINE_MAX_FACTOR_VALUE", MAX_FACTOR_VALUE)
-    issues = [
-        spec.issue(
-            loc,
-            f"received {value:g}; expected a value within +-{bound:g} (factor units are pp; a "
-            "safety limit)",
-            "check the units, or raise the limit with SIMENGINE_MAX_FACTOR_VALUE=<value>",
-        )
-        for loc, value in _factor_values(spec)
-        if not abs(value) <= bound
-    ]
-    if issues:
-        raise SpecError(issues)
-
-
-CHANGE_PINS = {
-    "rates": (
-        "rates is the monthly change of the 2-year yield (pp)",
-        "to pin the 2-year yield level write factor: yield_2y (%, needs initial.yield_2y)",
-    ),
-    "credit": (
-        "credit is the monthly change of the high-yield spread (pp)",
-        "pin the change in the month, e.g. 0.5 for +50bp",
-    ),
-}
-
-
-def check_pin_units(spec: ScenarioSpec, ranges: dict[str, tuple[float, float]]) -> list[str]:
-    """Warn where a pin on a monthly change lies outside that change's historical range.
-
-    ``ranges`` maps a factor to its (min, max) monthly value in the data (the policy file's
-    ``historical_ranges``). Returns the messages (also issued as :class:`UnitsWarning`).
-    """
-    messages = []
-    for i, pin in enumerate(spec.pins):
-        if pin.factor not in CHANGE_PINS or pin.factor not in ranges:
-            continue
-        lo, hi = ranges[pin.factor]
-        what, hint = CHANGE_PINS[pin.factor]
-        for day, v in pin.values.items():
-            if lo <= v <= hi:
-                continue
-            issue = spec.issue(
-                ("pins", i, "values", str(day)),
-                f"{v:g} is outside the historical range of {pin.factor} ({lo:+.2f} to {hi:+.2f} "
-                f"pp a month, 1997-2025); {what}, so this is a {v * 100:+.0f}bp move in one "
-                "month - was a level meant?",
-                hint,
-            )
-            messages.append(issue.format())
-    for message in messages:
-        warnings.warn(UnitsWarning(message), stacklevel=2)
-    return messages

@@ -1,291 +1,292 @@
-"""Model parameters as numpy arrays, and their conversion to the simulation grid.
+"""Model parameters: the model's parts with their typed parameters, read from a model file.
 
-Every array has a leading *draw* axis ``D``: ``D = 1`` for point values from a model file, ``D``
-= number of posterior draws for a Bayesian run, where each path uses one draw.
+A :class:`ModelParams` holds the vocabulary (:class:`~simengine.structure.ModelStructure`),
+one part per role (:mod:`simengine.parts`) and each part's parameters
+(:class:`~simengine.parts.base.PartParams`). Every parameter array has a leading *draw* axis
+``D``: ``D = 1`` for point values from a model file, ``D`` = number of posterior draws for a
+Bayesian run, where each path uses one draw.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
-from simengine.exceptions import NumericalError, SimulationError
-from simengine.guards import check_dynamics, check_params, correlation_cholesky
-from simengine.spec.model_file import ASSET_EXPOSURES, STOCHASTIC_FACTORS, ModelFile
+from simengine.exceptions import Issue, ModelFileError, SimulationError
+from simengine.parts import KINDS, ROLES, Part, PartParams
+from simengine.spec.errors import format_field, issues_from_validation_error
+from simengine.spec.model_file import ModelFile, load_model_file
+from simengine.spec.yaml_io import LineMap
+from simengine.structure import ModelStructure, default_model_path
 
-__all__ = ["ModelParams", "default_model_path"]
-
-K = len(STOCHASTIC_FACTORS)
-
-
-def default_model_path() -> Path:
-    """Path of the packaged default model file."""
-    return Path(str(resources.files("simengine") / "models" / "default.yaml"))
+__all__ = ["ModelParams", "default_model_path", "model_file_hash"]
 
 
-def _vector(mapping: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
-    return np.array([float(mapping.get(n, 0.0)) for n in names])
+class _PartLocations(Mapping):
+    """Line numbers of a part's fields, looked up by their place in the part's view."""
+
+    def __init__(self, part: Part, lines: LineMap, shown: str) -> None:
+        self.part, self.lines, self.shown = part, lines, shown
+
+    def __getitem__(self, loc: tuple) -> tuple[str, int | None]:
+        line = self.lines.get(self.part.file_loc(loc))
+        if line is None:
+            raise KeyError(loc)
+        return self.shown, line
+
+    def __iter__(self):  # pragma: no cover - lookups only
+        return iter(())
+
+    def __len__(self) -> int:  # pragma: no cover
+        return 0
 
 
-def _matrix(mapping: dict[str, dict[str, float]], names: tuple[str, ...]) -> np.ndarray:
-    return np.array([[float(mapping.get(r, {}).get(c, 0.0)) for c in names] for r in names])
+def _validate_part(
+    part: Part, data: dict[str, Any], lines: LineMap, shown: str, structure: ModelStructure
+) -> Any:
+    """The part's schema validated from its view of the file; errors at the file's lines."""
+    assert part.Schema is not None
+    try:
+        return part.Schema.model_validate(part.view(data), context={"structure": structure})
+    except ValidationError as err:
+        issues = issues_from_validation_error(
+            err, part.Schema, _PartLocations(part, lines, shown), shown
+        )
+        fixed = [
+            replace(issue, field=format_field(part.file_loc(tuple(e["loc"]))))
+            for issue, e in zip(issues, err.errors(), strict=False)
+        ]
+        raise ModelFileError(fixed + issues[len(fixed) :]) from None
 
 
-def _corr(mapping: dict[str, dict[str, float]], names: tuple[str, ...], what: str) -> np.ndarray:
-    """Symmetric correlation matrix from upper/lower entries; checks positive definiteness."""
-    n = len(names)
-    corr = np.eye(n)
-    for i, a in enumerate(names):
-        for j, b in enumerate(names):
-            if i == j:
-                continue
-            v = mapping.get(a, {}).get(b, mapping.get(b, {}).get(a, 0.0))
-            corr[i, j] = v
-    if not np.allclose(corr, corr.T):
-        raise NumericalError(f"{what} is not symmetric: entries given twice disagree")
-    return corr
+def _claimed_keys(envelope: ModelFile, parts: dict[str, Part], lines: LineMap, shown: str) -> None:
+    """Every top-level key and asset field belongs to the envelope or to a part."""
+    top = {p.section for p in parts.values() if p.section} | {
+        k for p in parts.values() for k in p.top_fields
+    }
+    per_asset = {k for p in parts.values() for k in p.asset_fields}
+    issues = [
+        Issue(shown, lines.get((k,)), k, "unknown key: no part of the model reads it", "")
+        for k in envelope.model_extra or {}
+        if k not in top
+    ]
+    for name, asset in envelope.assets.items():
+        issues += [
+            Issue(
+                shown,
+                lines.get(("assets", name, k)),
+                f"assets.{name}.{k}",
+                "unknown asset field: no part of the model reads it",
+                f"fields read by the parts: {sorted(per_asset)}",
+            )
+            for k in asset.model_extra or {}
+            if k not in per_asset
+        ]
+    if issues:
+        raise ModelFileError(issues)
 
 
-def cholesky_or_raise(
-    corr: np.ndarray,
-    what: str,
-    names: tuple[str, ...] | None = None,
-    *,
-    repair: bool = False,
-    repair_field: str = "",
-) -> np.ndarray:
-    """Cholesky factor of a correlation matrix, with an error naming the matrix if not PD.
+def _make_parts(envelope: ModelFile, structure: ModelStructure, lines: LineMap, shown: str):
+    issues = []
+    for role, kind in envelope.parts.items():
+        if role not in ROLES:
+            issues.append(
+                Issue(
+                    shown,
+                    lines.get(("parts", role)),
+                    f"parts.{role}",
+                    f"unknown role {role!r}",
+                    f"roles: {list(ROLES)}",
+                )
+            )
+        elif (role, kind) not in KINDS:
+            known = sorted(k for r, k in KINDS if r == role)
+            issues.append(
+                Issue(
+                    shown,
+                    lines.get(("parts", role)),
+                    f"parts.{role}",
+                    f"unknown {role} part {kind!r}",
+                    f"known: {known}",
+                )
+            )
+    missing = [r for r in ROLES if r not in envelope.parts]
+    if missing:
+        issues.append(
+            Issue(
+                shown,
+                lines.get(("parts",)),
+                "parts",
+                f"missing roles {missing}",
+                "list one part per role",
+            )
+        )
+    if issues:
+        raise ModelFileError(issues)
+    return {role: KINDS[(role, envelope.parts[role])](structure) for role in ROLES}
 
-    With ``repair=True`` the nearest valid correlation matrix (Higham 2002) is used instead,
-    with a warning; see :func:`simengine.guards.correlation_cholesky`.
+
+def model_file_hash(envelope: ModelFile, schemas: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of a validated model file (envelope and part sections).
+
+    The opt-in ``repair_correlation`` flags are left out while false.
     """
-    names = names or tuple(f"x{i}" for i in range(corr.shape[0]))
-    return correlation_cholesky(corr, what, names, repair=repair, repair_field=repair_field)
+    data: dict[str, Any] = envelope.model_dump(mode="json", exclude=set(envelope.model_extra or {}))
+    parts = {}
+    for role, schema in schemas.items():
+        if schema is None:
+            continue
+        dumped = schema.model_dump(mode="json")
+        if not dumped.get("repair_correlation", True):
+            dumped.pop("repair_correlation")
+        parts[role] = dumped
+    data["part_parameters"] = parts
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
 class ModelParams:
-    """Parameters of the factor model with a leading draw axis ``D``.
+    """The model's parts and their parameters, with a leading draw axis ``D``.
 
     Notes
     -----
-    Factor block (monthly), ``K = 4`` factors ``(rates, growth, inflation, credit)``::
-
-        z_t = c + A z_{t-1} + g (p_{t-1} - n) + s surprise_t + m dtau_t + u_t,   u_t = chol eps_t
-
-    Assets ``a = 1..N`` with exposures ``x_t = (rates, dtau, growth, inflation, credit)``::
-
-        r_{a,t} = (mu_a - kappa_a (p_{t-1} - n)) dt + beta_a . x_t + b_a surprise_t
-                  + sigma_a sqrt(dt) e_{a,t} + l_a J_t
+    ``params["dynamics"]`` is the factor dynamics' parameter container, and so on for each role
+    of :data:`simengine.parts.ROLES`; the equations are in each part's docstring.
     """
 
-    assets: tuple[str, ...]
-    c: np.ndarray  # (D, K)
-    A: np.ndarray  # (D, K, K)
-    chol: np.ndarray  # (D, K, K) Cholesky factor of the innovation covariance
-    nu_f: np.ndarray  # (D,) innovation dof, inf = Gaussian
-    g: np.ndarray  # (D, K) response per month to (p_{t-1} - n)
-    s: np.ndarray  # (D, K) response to the policy surprise (pp)
-    m: np.ndarray  # (D, K) response to the tariff change (pp)
-    neutral: np.ndarray  # (D,)
-    mu: np.ndarray  # (D, N) annual log drift at p = n
-    kappa: np.ndarray  # (D, N) annual drift lost per pp of (p - n)
-    beta: np.ndarray  # (D, N, 5)
-    sigma: np.ndarray  # (D, N) annual residual volatility
-    surprise_beta: np.ndarray  # (D, N) log return per pp of policy surprise (announcement)
-    chol_a: np.ndarray  # (D, N, N) Cholesky factor of the residual correlation
-    nu_a: np.ndarray  # (D,) residual dof, inf = Gaussian
-    squeeze_loading: np.ndarray  # (D, N)
-    base_intensity: np.ndarray  # (D,) squeezes per year at normal short interest
-    normal_si: np.ndarray  # (D,) $bn
-    elasticity: np.ndarray  # (D,)
-    jump_mean: np.ndarray  # (D,)
-    jump_sd: np.ndarray  # (D,)
-    start_levels: tuple[float, ...] = ()
-    labels: tuple[str, ...] = ()
+    structure: ModelStructure
+    parts: dict[str, Part]
+    values: dict[str, PartParams | None]
     model_hash: str = ""
     posterior_hash: str = ""
     source: str = field(default="", compare=False)
 
+    def __getitem__(self, role: str) -> Any:
+        return self.values[role]
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        return self.structure.asset_names
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.structure.labels
+
+    @property
+    def start_levels(self) -> tuple[float, ...]:
+        return tuple(a.start_level for a in self.structure.assets)
+
     @property
     def n_draws(self) -> int:
-        return int(self.c.shape[0])
+        return max(v.n_draws for v in self.values.values() if v is not None)
 
     @classmethod
-    def from_model_file(
-        cls,
-        model: ModelFile,
-        model_hash: str = "",
-        source: str = "",
-        *,
-        repair_correlation: bool | None = None,
-    ) -> ModelParams:
-        """Build point parameters (``D = 1``) from a validated model file.
-
-        Parameters
-        ----------
-        model : ModelFile
-        model_hash, source : str
-            Stamped on results; ``source`` also names the file in errors.
-        repair_correlation : bool, optional
-            Override the file's ``dynamics.repair_correlation`` and
-            ``residuals.repair_correlation`` (use the nearest valid correlation matrix when a
-            matrix is not positive definite).
+    def load(cls, path: str | Path, *, repair_correlation: bool | None = None) -> ModelParams:
+        """Point parameters (``D = 1``) of a model file, stamped with its hash.
 
         Raises
         ------
+        ModelFileError
+            The file does not match the envelope schema or a part's schema (file and line).
         NumericalError
             A correlation matrix is not positive definite (and no repair was asked), the VAR is
             explosive beyond :data:`simengine.guards.MAX_SPECTRAL_RADIUS`, or a value is invalid.
         """
-        dyn = model.dynamics
-        names = tuple(model.assets)
-        assets = [model.assets[a] for a in names]
+        envelope, data, lines = load_model_file(path)
+        return cls.from_document(envelope, data, lines, str(path), repair_correlation)
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any], source: str = "") -> ModelParams:
+        """Point parameters from model-file data held in memory (e.g. a backtest refit)."""
+        from simengine.spec.errors import issues_from_validation_error as issues
+
+        try:
+            envelope = ModelFile.model_validate(data)
+        except ValidationError as err:
+            raise ModelFileError(issues(err, ModelFile, {}, source or "<model>")) from None
+        return cls.from_document(envelope, data, {}, source)
+
+    @classmethod
+    def from_document(
+        cls,
+        envelope: ModelFile,
+        data: dict[str, Any],
+        lines: LineMap,
+        source: str = "",
+        repair_correlation: bool | None = None,
+    ) -> ModelParams:
+        """Validate each part's section, build its parameters and run the numerical guards."""
+        shown = source or "<model>"
+        structure = ModelStructure.from_model_file(envelope)
+        parts = _make_parts(envelope, structure, lines, shown)
+        _claimed_keys(envelope, parts, lines, shown)
         where = f" in {source}" if source else ""
-        sd = _vector(dyn.innovation_sd, STOCHASTIC_FACTORS)
-        corr_f = _corr(dyn.innovation_corr, STOCHASTIC_FACTORS, "dynamics.innovation_corr")
-        chol = np.diag(sd) @ cholesky_or_raise(
-            corr_f,
-            f"dynamics.innovation_corr{where}",
-            STOCHASTIC_FACTORS,
-            repair=dyn.repair_correlation if repair_correlation is None else repair_correlation,
-            repair_field="dynamics.repair_correlation",
-        )
-        corr_a = _corr(model.residuals.corr, names, "residuals.corr")
-        chol_a = cholesky_or_raise(
-            corr_a,
-            f"residuals.corr{where}",
-            names,
-            repair=(
-                model.residuals.repair_correlation
-                if repair_correlation is None
-                else repair_correlation
-            ),
-            repair_field="residuals.repair_correlation",
-        )
-        sq = model.squeeze
+        schemas, values = {}, {}
+        for role, part in parts.items():
+            schema = (
+                None if part.Schema is None else _validate_part(part, data, lines, shown, structure)
+            )
+            schemas[role] = schema
+            if schema is None:
+                values[role] = None
+                continue
+            kwargs = {}
+            if repair_correlation is not None and hasattr(schema, "repair_correlation"):
+                kwargs["repair"] = repair_correlation
+            values[role] = part.build(schema, structure, where, **kwargs)
+        out = cls(structure, parts, values, model_file_hash(envelope, schemas), source=source)
+        return out._checked(f"model file{where}")
 
-        def one(x: float | None) -> np.ndarray:
-            return np.array([np.inf if x is None else float(x)])
-
-        return cls(
-            assets=names,
-            c=_vector(dyn.const, STOCHASTIC_FACTORS)[None],
-            A=_matrix(dyn.ar, STOCHASTIC_FACTORS)[None],
-            chol=chol[None],
-            nu_f=one(dyn.innovation_dof),
-            g=_vector(dyn.policy_gap, STOCHASTIC_FACTORS)[None],
-            s=_vector(dyn.surprise_pass_through, STOCHASTIC_FACTORS)[None],
-            m=_vector(dyn.tariff_pass_through, STOCHASTIC_FACTORS)[None],
-            neutral=one(model.neutral_rate),
-            mu=np.array([[a.mu for a in assets]]),
-            kappa=np.array([[a.kappa for a in assets]]),
-            beta=np.array([[_vector(a.beta, ASSET_EXPOSURES) for a in assets]]),
-            sigma=np.array([[a.sigma for a in assets]]),
-            surprise_beta=np.array([[a.surprise_response for a in assets]]),
-            chol_a=chol_a[None],
-            nu_a=one(model.residuals.dof),
-            squeeze_loading=np.array([[a.squeeze_loading for a in assets]]),
-            base_intensity=one(sq.base_intensity),
-            normal_si=one(sq.normal_short_interest_bn),
-            elasticity=one(sq.elasticity),
-            jump_mean=one(sq.jump_mean),
-            jump_sd=one(sq.jump_sd),
-            start_levels=tuple(a.start_level for a in assets),
-            labels=tuple(a.label or n for n, a in zip(names, assets, strict=True)),
-            model_hash=model_hash,
-            source=source,
-        )._checked(f"model file{where}", "dynamics.ar")
-
-    def _checked(self, what: str, ar_what: str) -> ModelParams:
-        """Run the numerical guards (:mod:`simengine.guards`) and return ``self``."""
-        check_params(self, what)
-        check_dynamics(self.A, f"{ar_what} ({what})")
+    def _checked(self, what: str) -> ModelParams:
+        """Run each part's numerical guards and return ``self``."""
+        for role, value in self.values.items():
+            if value is not None:
+                value.check(what, role)
         return self
 
-    def with_draws(self, arrays: dict[str, np.ndarray], posterior_hash: str) -> ModelParams:
+    def with_draws(
+        self, arrays: dict[str, dict[str, np.ndarray]], posterior_hash: str
+    ) -> ModelParams:
         """Replace some parameters by posterior draws; the others are tiled along the draw axis.
 
         Parameters
         ----------
         arrays : dict
-            Field name -> array with a leading draw axis, in the units of this class.
+            Role -> field name -> array with a leading draw axis, in the units of the part.
         posterior_hash : str
             Hash of the posterior file, stamped on results.
         """
-        n = {a.shape[0] for a in arrays.values()}
+        n = {a.shape[0] for fields in arrays.values() for a in fields.values()}
         if len(n) != 1:
             raise SimulationError(f"posterior arrays disagree on the number of draws: {sorted(n)}")
         d = n.pop()
-        out = {}
-        for f in self._array_fields():
-            cur = getattr(self, f)
-            new = arrays.get(f)
-            if new is None:
-                out[f] = np.repeat(cur, d, axis=0) if cur.shape[0] == 1 else cur
-            elif new.shape[1:] != cur.shape[1:]:
-                raise SimulationError(
-                    f"posterior field {f} has shape {new.shape[1:]}, expected {cur.shape[1:]}"
-                )
-            else:
-                out[f] = np.asarray(new, dtype=np.float64)
-        result = replace(self, posterior_hash=posterior_hash, **out)
-        return result._checked("posterior draws", "A")
+        values = {
+            role: None if v is None else v.with_draws(arrays.get(role, {}), d)
+            for role, v in self.values.items()
+        }
+        result = replace(self, values=values, posterior_hash=posterior_hash)
+        return result._checked("posterior draws")
 
-    @staticmethod
-    def _array_fields() -> tuple[str, ...]:
-        return _ARRAY_FIELDS
+    def per_path(self, param_draw: np.ndarray | None) -> dict[str, Any]:
+        """Each part's parameters for a set of paths (``None``: the shared point values)."""
+        return {r: None if v is None else v.take(param_draw) for r, v in self.values.items()}
 
     def select_assets(self, names: tuple[str, ...] | list[str]) -> ModelParams:
         """Keep (and order) the given assets."""
         idx = [self.assets.index(a) for a in names]
-        return replace(
-            self,
-            assets=tuple(names),
-            mu=self.mu[:, idx],
-            kappa=self.kappa[:, idx],
-            beta=self.beta[:, idx],
-            sigma=self.sigma[:, idx],
-            surprise_beta=self.surprise_beta[:, idx],
-            chol_a=_sub_chol(self.chol_a, idx),
-            squeeze_loading=self.squeeze_loading[:, idx],
-            start_levels=tuple(self.start_levels[i] for i in idx),
-            labels=tuple(self.labels[i] for i in idx),
-        )
+        structure = self.structure.select_assets(names)
+        parts = {role: type(p)(structure) for role, p in self.parts.items()}
+        values = {r: None if v is None else v.select_assets(idx) for r, v in self.values.items()}
+        return replace(self, structure=structure, parts=parts, values=values)
 
     def spectral_radius(self) -> float:
         """Largest modulus of the VAR's eigenvalues over all draws."""
-        return float(np.abs(np.linalg.eigvals(self.A)).max())
-
-
-_ARRAY_FIELDS: tuple[str, ...] = tuple(
-    (
-        "c A chol nu_f g s m neutral mu kappa beta sigma surprise_beta chol_a nu_a squeeze_loading "
-        "base_intensity normal_si elasticity jump_mean jump_sd"
-    ).split()
-)
-
-
-def _sub_chol(chol: np.ndarray, idx: list[int]) -> np.ndarray:
-    corr = chol @ np.swapaxes(chol, -1, -2)
-    sub = corr[:, idx][:, :, idx]
-    return np.linalg.cholesky(sub)
-
-
-def model_file_hash(model: ModelFile) -> str:
-    """sha256 of the canonical JSON of a validated model file.
-
-    The opt-in ``repair_correlation`` flags are left out while false, so that model files
-    written before the flags existed keep their hash.
-    """
-    data = model.model_dump(mode="json")
-    for section in ("dynamics", "residuals"):
-        if not data[section].get("repair_correlation"):
-            data[section].pop("repair_correlation", None)
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+        return float(np.abs(np.linalg.eigvals(self["dynamics"].A)).max())

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from simengine.conditioning import Conditions
+from simengine.params import ModelParams
+from simengine.parts import ScenarioModel
 from simengine.policy import (
     DEFAULT_GAP_MONTHS,
     MeetingPlan,
@@ -16,15 +18,13 @@ from simengine.policy import (
     ReactionFunction,
     meeting_plan,
 )
-from simengine.scenario import ScenarioModel
-from simengine.spec.model_file import ASSET_EXPOSURES
 from simengine.spec.policy_file import STATE_NAMES, PolicyFile
 
 __all__ = ["overlay_conditions", "plan_from_scenario", "policy_params"]
 
 
-def policy_params(pf: PolicyFile, assets: tuple[str, ...], beta: np.ndarray) -> PolicyParams:
-    """:class:`PolicyParams` for ``assets`` whose loadings are ``beta`` (D, N, exposures).
+def policy_params(pf: PolicyFile, params: ModelParams) -> PolicyParams:
+    """:class:`PolicyParams` for the model's assets (their loadings on the 2-year change).
 
     Notes
     -----
@@ -35,8 +35,9 @@ def policy_params(pf: PolicyFile, assets: tuple[str, ...], beta: np.ndarray) -> 
     """
     lam = pf.path_pass_through
     wbar = (pf.window_months - DEFAULT_GAP_MONTHS) / pf.window_months
-    b_rates = beta[..., ASSET_EXPOSURES.index("rates")].mean(axis=0)
-    total = np.array([pf.announcement_total.get(a, 0.0) for a in assets])
+    beta = params["returns"].beta
+    b_rates = beta[..., params.structure.exposures.index("rates")].mean(axis=0)
+    total = np.array([pf.announcement_total.get(a, 0.0) for a in params.assets])
     return PolicyParams(
         path_pass_through=lam,
         reaction=ReactionFunction(

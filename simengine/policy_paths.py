@@ -105,20 +105,22 @@ def expected_state(fi: FactorInputs, run_args: dict, n: int) -> np.ndarray:
     return run.state
 
 
-def state_variance(fi: FactorInputs, run_args: dict, n_months: int) -> np.ndarray:
+def state_variance(
+    plan, rf, A: np.ndarray, chol: np.ndarray, factor_index: dict[str, int], n_months: int
+) -> np.ndarray:
     """Variance of ``slopes . x_j`` across paths at each meeting (J,), from the VAR alone.
 
-    ``x_j = W_j z``, ``Cov(z) = Phi Phi'`` (:func:`simengine.conditioning.impulse_matrix`, the
-    first parameter draw); the policy feedback on the state is left out.
+    ``x_j = W_j z``, ``Cov(z) = Phi Phi'`` (:func:`simengine.conditioning.impulse_matrix`),
+    averaged over the parameter draws ``A``, ``chol`` (D, K, K) of the *model* (not of a chunk's
+    paths, so the numbers do not depend on chunking); the policy feedback is left out.
     """
-    plan, rf = run_args["plan"], run_args["params"].reaction
-    K = fi.A.shape[-1]
-    phi = impulse_matrix(fi.A[0], fi.chol[0], n_months)
+    K = A.shape[-1]
+    phi = impulse_matrix(A, chol, n_months)  # (D, MK, MK)
     out = np.zeros(plan.n)
     for j in range(plan.n):
-        W, _ = state_weights(int(plan.month[j]), n_months, fi.factor_index, K)
-        row = np.einsum("i,imk->mk", rf.slopes, W).ravel() @ phi
-        out[j] = row @ row
+        W, _ = state_weights(int(plan.month[j]), n_months, factor_index, K)
+        row = np.einsum("i,imk->mk", rf.slopes, W).ravel() @ phi  # (D, MK)
+        out[j] = float(np.mean(np.sum(row * row, axis=-1)))
     return out
 
 
@@ -190,6 +192,7 @@ def simulate_factors(
     xbar_base: FactorInputs | None = None,
     draw: np.ndarray | None = None,
     yield_levels: tuple[tuple[tuple[int, float], ...], float] | None = None,
+    state_var: np.ndarray | None = None,
 ) -> PolicyFactors:
     """Propagate factors and policy together; condition on ``extra`` and on the decisions.
 
@@ -217,7 +220,11 @@ def simulate_factors(
     xbar = expected_state(xbar_base or fi, full, fi.A.shape[0] if fi.A.shape[0] > 1 else 1)
     if xbar.shape[0] > 1 and draw is not None:
         xbar = xbar[draw]
-    extra_args = {"n": n, "xbar": xbar, "state_var": state_variance(fi, full, M)}
+    if state_var is None:
+        state_var = state_variance(
+            run_args["plan"], run_args["params"].reaction, fi.A, fi.chol, fi.factor_index, M
+        )
+    extra_args = {"n": n, "xbar": xbar, "state_var": state_var}
     args, full = run_args | extra_args, full | extra_args
     chol_n = fi.chol if fi.chol.shape[0] == 1 else fi.chol[draw] if draw is not None else fi.chol
     u = _innovations(eps, chol_n)
@@ -314,34 +321,56 @@ def _expected_tariff_change(scn) -> np.ndarray:
     return np.diff(month_level, prepend=scn.tariff0)
 
 
-def policy_factor_paths(scn, pp, policy: PolicyParams, tariff, draws):
+def policy_factor_paths(
+    scn, dyn, neutral, policy: PolicyParams, tariff, draws, factors, model_dyn=None
+):
     """Policy and factor paths of one scenario for a chunk of paths (the engine's entry point).
 
-    Returns ``(EventPaths, z)``: the policy rate on steps and months with the 2-year policy
-    component (announcement + repricing) as its ``surprise``, and the factors (m, M, K).
-    """
-    from simengine.factors import unconditional_mean
-    from simengine.policy_model import overlay_conditions, plan_from_scenario
-    from simengine.scenario import EventPaths
-    from simengine.spec.model_file import STOCHASTIC_FACTORS
+    Parameters
+    ----------
+    scn : ScenarioModel
+    dyn : Var1Params
+        The factor dynamics' parameters for these paths (leading axis 1 or per path).
+    neutral : ndarray (1 or m,)
+        Neutral policy rate (the policy part's).
+    policy : PolicyParams
+    tariff : EventPaths
+    draws : Draws
+        ``factor`` innovations, ``decision_u`` uniforms, ``param_draw``.
+    factors : tuple of str
+        The stochastic factors, in the dynamics' order (must include rates, growth,
+        inflation, credit).
+    model_dyn : Var1Params, optional
+        The model's dynamics over all its parameter draws, for the state variance of the
+        reaction function (default ``dyn``; pass it when ``dyn`` is per path).
 
-    n, M, K = draws.factor.shape
-    index = {f: i for i, f in enumerate(STOCHASTIC_FACTORS)}
+    Returns
+    -------
+    (EventPaths, ndarray (m, M, K))
+        The policy rate on steps and months with the 2-year policy component (announcement +
+        repricing) as its ``surprise``, and the factors.
+    """
+    from simengine.parts.base import EventPaths
+    from simengine.parts.dynamics import unconditional_mean
+    from simengine.policy_model import overlay_conditions, plan_from_scenario
+
+    n, M, K = draws["factor"].shape
+    index = {f: i for i, f in enumerate(factors)}
     conditional = scn.reading == "conditional_forecast"
-    z0 = scn.z0[None] if scn.z0 is not None else unconditional_mean(pp.A, pp.c)
+    z0 = scn.z0[None] if scn.z0 is not None else unconditional_mean(dyn.A, dyn.c)
     # growth: the VAR's policy-gap term stays at the start level (a baseline, as fitted); the
     # response to policy *changes* is the estimated growth channel (the VAR's coefficient has
     # the sign of the Fed tightening into strength, not of policy's effect on growth)
     k_g = index["growth"]
-    gap = pp.g.copy()
+    gap = dyn.g.copy()
     gap[:, k_g] = 0.0
-    start_gap = np.zeros_like(pp.g)
-    start_gap[:, k_g] = pp.g[:, k_g] * (scn.policy0 - pp.neutral)
-    common = dict(z0=z0, A=pp.A, chol=pp.chol, gap=gap, neutral=pp.neutral, factor_index=index)
+    start_gap = np.zeros_like(dyn.g)
+    start_gap[:, k_g] = dyn.g[:, k_g] * (scn.policy0 - neutral)
+    common = dict(z0=z0, A=dyn.A, chol=dyn.chol, gap=gap, neutral=neutral, factor_index=index)
     no_pins = np.zeros_like(scn.pin_mask)
     y0 = scn.yield_2y0 if scn.yield_2y0 is not None else 0.0
     fi = FactorInputs(
-        base=_base_drive(scn, pp, tariff, not conditional, start_gap),
+        base=_base_drive(scn, dyn, tariff, not conditional, start_gap),
         pin_mask=no_pins if conditional else scn.pin_mask,
         pin_value=scn.pin_value,
         yield_2y_pins=() if conditional else scn.yield_2y_pins,
@@ -349,7 +378,7 @@ def policy_factor_paths(scn, pp, policy: PolicyParams, tariff, draws):
         **common,
     )
     expected = FactorInputs(
-        base=_base_drive(scn, pp, tariff, None, start_gap),
+        base=_base_drive(scn, dyn, tariff, None, start_gap),
         pin_mask=no_pins,
         pin_value=scn.pin_value,
         **common,
@@ -361,18 +390,21 @@ def policy_factor_paths(scn, pp, policy: PolicyParams, tariff, draws):
         n_months=M,
         z0=z0,
         factor_index=index,
-        decision_u=draws.decision_u,
+        decision_u=draws["decision_u"],
     )
-    draw = draws.param_draw if pp.A.shape[0] > 1 else None
+    draw = np.arange(n) if dyn.A.shape[0] > 1 else None  # per-path parameters: one row each
+    ref = model_dyn if model_dyn is not None else dyn
+    state_var = state_variance(run_args["plan"], policy.reaction, ref.A, ref.chol, index, M)
     out = simulate_factors(
         fi,
-        draws.factor,
+        draws["factor"],
         run_args,
         overlay_conditions(scn),
         conditional,
         expected,
         draw,
         (scn.yield_2y_pins, y0) if conditional else None,
+        state_var,
     )
     T = scn.n_steps
     ann_s, rep_s = out.run.dy2_step(T)
@@ -382,5 +414,6 @@ def policy_factor_paths(scn, pp, policy: PolicyParams, tariff, draws):
         start=scn.policy0,
         surprise_step=ann_s + rep_s,
         surprise_month=out.dy2_announce + out.dy2_reprice,
+        neutral=neutral,
     )
     return policy_paths, out.z

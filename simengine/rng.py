@@ -19,24 +19,28 @@ from enum import IntEnum
 
 import numpy as np
 
-__all__ = ["BLOCK", "DrawPlan", "Draws", "Kind", "draw_blocks", "root_seed"]
+__all__ = ["BLOCK", "DrawPlan", "Draws", "Kind", "Stream", "draw_blocks", "root_seed"]
 
 BLOCK = 4096
 """Paths per random-number block (part of the reproducibility contract: do not change lightly)."""
 
 
 class Kind(IntEnum):
-    """Independent streams, one per kind of draw."""
+    """Stream numbers in use, one per kind of draw (the part that draws it in brackets).
 
-    FACTOR = 0
-    FACTOR_CHI2 = 1
-    ASSET = 2
-    ASSET_CHI2 = 3
-    JUMP_U = 4
-    JUMP_Z = 5
-    DECISION = 6
-    TARIFF = 7
-    PARAM_DRAW = 8
+    A new part declares its streams (:class:`Stream`) with new numbers; numbers are never
+    reused, so adding a part leaves every other part's draws unchanged.
+    """
+
+    FACTOR = 0  # (dynamics) factor shocks
+    FACTOR_CHI2 = 1  # (dynamics) their Student-t mixing
+    ASSET = 2  # (residuals) asset shocks
+    ASSET_CHI2 = 3  # (residuals) their Student-t mixing
+    JUMP_U = 4  # (jumps) jump counts
+    JUMP_Z = 5  # (jumps) jump sizes
+    DECISION = 6  # (policy) random FOMC decisions
+    TARIFF = 7  # (overlays) random tariff events
+    PARAM_DRAW = 8  # (engine) posterior draw of each path
 
 
 def root_seed(seed: int | np.random.SeedSequence | np.random.Generator) -> np.random.SeedSequence:
@@ -56,32 +60,57 @@ def root_seed(seed: int | np.random.SeedSequence | np.random.Generator) -> np.ra
     raise TypeError(f"seed must be a non-negative int, a SeedSequence or a Generator, got {seed!r}")
 
 
-def _stream(root: np.random.SeedSequence, block: int, kind: Kind) -> np.random.Generator:
+def _stream(root: np.random.SeedSequence, block: int, kind: int) -> np.random.Generator:
     ss = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, block, int(kind)))
     return np.random.Generator(np.random.PCG64(ss))
 
 
 @dataclass(frozen=True)
+class Stream:
+    """One kind of draw a part needs, with its own random stream.
+
+    Attributes
+    ----------
+    name : str
+        Key of the array in :class:`Draws`.
+    kind : int
+        Stream number (part of the reproducibility contract): the stream of block ``b`` is
+        ``SeedSequence(seed, spawn_key=(b, kind))``. :class:`Kind` lists the numbers in use;
+        a new part takes a new number.
+    dist : {"normal", "student_t", "uniform_steps", "uniform_events"}
+        ``normal``: standard normals, per path shape ``shape``. ``student_t``: the same normals
+        times ``sqrt((nu - 2) / W)``, ``W ~ chi2(nu)`` drawn from stream ``scale_kind``, one
+        ``W`` per path and ``shape[0]`` period, shared across the last axis (unit variance).
+        ``uniform_steps``: uniforms per path and period ``shape = (T,)``, drawn period-major.
+        ``uniform_events``: one uniform per event and path, stored event-major ``(E, n)``.
+    shape : tuple of int
+        Per-path shape (``(E,)`` for events).
+    scale_kind : int, optional
+        Stream of the chi-square mixing variable (``student_t`` only).
+    nu : tuple of float
+        Degrees of freedom per parameter draw (``student_t``; ``inf`` = Gaussian, no mixing).
+    """
+
+    name: str
+    kind: int
+    dist: str
+    shape: tuple[int, ...]
+    scale_kind: int | None = None
+    nu: tuple[float, ...] = (float("inf"),)
+
+
+@dataclass(frozen=True)
 class DrawPlan:
-    """Shapes of the draws one path needs.
+    """The draws one path needs: the streams of the model's parts.
 
     Attributes
     ----------
     n_paths : int
         Paths in the whole run (fixes the length of the last block).
-    n_steps, n_factors, n_assets : int
-        Grid steps (asset shocks and jumps), stochastic factors, assets.
-    n_months : int
-        Calendar months of the factor VAR (factor shocks); 0 means ``n_steps``.
-    n_meetings : int
-        FOMC meetings in the window (one uniform each, used where the decision is random).
-    n_tariff_events : int
-        Tariff steps with a probability (one uniform each).
+    streams : tuple of Stream
+        One per kind of draw; kinds must be distinct.
     n_param_draws : int
         Posterior draws to choose from (1 = point parameters, no index drawn).
-    nu_f, nu_a : tuple of float
-        Student-t degrees of freedom of factor and asset shocks, one per parameter draw
-        (``inf`` = Gaussian, no mixing variable drawn).
     antithetic : bool
         Pair path ``i`` with path ``i + ceil(b/2)`` of its block (``b`` = block length) by
         negating normals and reflecting uniforms; the pair shares its chi-square mixing draws and
@@ -89,21 +118,16 @@ class DrawPlan:
     """
 
     n_paths: int
-    n_steps: int
-    n_factors: int
-    n_assets: int
-    n_months: int = 0
-    n_meetings: int = 0
-    n_tariff_events: int = 0
+    streams: tuple[Stream, ...] = ()
     n_param_draws: int = 1
-    nu_f: tuple[float, ...] = (float("inf"),)
-    nu_a: tuple[float, ...] = (float("inf"),)
     antithetic: bool = False
 
-    @property
-    def factor_steps(self) -> int:
-        """Periods of the factor shocks: the months, or the steps when no months are given."""
-        return self.n_months or self.n_steps
+    def __post_init__(self) -> None:
+        kinds = [s.kind for s in self.streams] + [
+            s.scale_kind for s in self.streams if s.scale_kind is not None
+        ]
+        if int(Kind.PARAM_DRAW) in kinds or len(set(kinds)) != len(kinds):
+            raise ValueError(f"stream kinds must be distinct (and not PARAM_DRAW): {kinds}")
 
     def block_length(self, block: int) -> int:
         return min(BLOCK, self.n_paths - block * BLOCK)
@@ -115,23 +139,24 @@ class DrawPlan:
 
 @dataclass(frozen=True)
 class Draws:
-    """The random numbers of a range of paths (``m`` paths, ``T`` steps).
-
-    ``factor`` (m, M, K) (per month) and ``asset`` (m, T, N) (per step) are unit-variance shocks: standard normals,
-    multiplied by the Student-t scale ``sqrt((nu - 2) / W)``, ``W ~ chi2(nu)``, where ``nu`` is
-    finite (one ``W`` per path and step, shared across the factors or across the assets, so the
-    assets' shocks are jointly multivariate-t); ``jump_u`` / ``jump_z`` (m, T) drive the squeeze
-    jumps (width 0 when the plan has no assets); ``decision_u`` (M, m) and ``tariff_u`` (E, m) are event-major uniforms;
-    ``param_draw`` (m,) indexes posterior draws.
+    """The random numbers of a range of paths (``m`` paths): one array per stream, by name
+    (``draws["factor"]`` or ``draws.factor``), and ``param_draw`` (m,), the posterior draw of
+    each path. ``uniform_events`` arrays are event-major ``(E, m)``; the others path-major.
     """
 
-    factor: np.ndarray
-    asset: np.ndarray
-    jump_u: np.ndarray
-    jump_z: np.ndarray
-    decision_u: np.ndarray
-    tariff_u: np.ndarray
     param_draw: np.ndarray
+    values: dict[str, np.ndarray]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.values[name]
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name.startswith("__") or name in ("values", "param_draw"):
+            raise AttributeError(name)
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def _uniforms(gen: np.random.Generator, n: int, lead: int | None, anti: bool) -> np.ndarray:
@@ -177,17 +202,42 @@ def _normals_into(gen: np.random.Generator, out: np.ndarray, anti: bool) -> None
     np.negative(out[: n - half], out=out[half:])
 
 
-def _empty_draws(n: int, plan: DrawPlan) -> Draws:
-    T = plan.n_steps
-    return Draws(
-        factor=np.empty((n, plan.factor_steps, plan.n_factors)),
-        asset=np.empty((n, T, plan.n_assets)),
-        jump_u=np.empty((n, T if plan.n_assets else 0)),
-        jump_z=np.empty((n, T if plan.n_assets else 0)),
-        decision_u=np.empty((plan.n_meetings, n)),
-        tariff_u=np.empty((plan.n_tariff_events, n)),
-        param_draw=np.empty(n, dtype=np.int64),
-    )
+def _empty(n: int, stream: Stream) -> np.ndarray:
+    if stream.dist == "uniform_events":
+        return np.empty((*stream.shape, n))
+    return np.empty((n, *stream.shape))
+
+
+def _fill(
+    root: np.random.SeedSequence,
+    block: int,
+    stream: Stream,
+    out: np.ndarray,
+    rows: slice,
+    param_draw: np.ndarray,
+    anti: bool,
+) -> None:
+    """Draw one stream of one block into ``out`` (rows ``rows``)."""
+    n = rows.stop - rows.start
+    gen = _stream(root, block, stream.kind)
+    if stream.dist == "uniform_events":
+        out[:, rows] = _uniforms(gen, n, stream.shape[0], anti)
+    elif stream.dist == "uniform_steps":
+        out[rows] = _uniforms(gen, n, stream.shape[0], anti).T
+    else:
+        view = out[rows]
+        _normals_into(gen, view, anti)
+        if stream.dist == "student_t":
+            assert stream.scale_kind is not None
+            nu = np.asarray(stream.nu)[param_draw]
+            scale = _t_scale(
+                _stream(root, block, stream.scale_kind),
+                nu,
+                stream.shape[0],
+                anti,
+            )
+            if scale is not None:
+                view *= scale.reshape(scale.shape + (1,) * (view.ndim - 2))
 
 
 def _draw_block_into(
@@ -204,26 +254,8 @@ def _draw_block_into(
     else:
         param_draw = np.zeros(n, dtype=np.int64)
     out.param_draw[rows] = param_draw
-    factor, asset = out.factor[rows], out.asset[rows]
-    _normals_into(_stream(root, block, Kind.FACTOR), factor, anti)
-    _normals_into(_stream(root, block, Kind.ASSET), asset, anti)
-    nu_f = np.asarray(plan.nu_f)[param_draw]
-    nu_a = np.asarray(plan.nu_a)[param_draw]
-    scale_f = _t_scale(_stream(root, block, Kind.FACTOR_CHI2), nu_f, plan.factor_steps, anti)
-    scale_a = _t_scale(_stream(root, block, Kind.ASSET_CHI2), nu_a, plan.n_steps, anti)
-    if scale_f is not None:
-        factor *= scale_f[:, :, None]
-    if scale_a is not None:
-        asset *= scale_a[:, :, None]
-    if plan.n_assets:  # squeeze jumps move assets: a factor-only plan needs none
-        out.jump_u[rows] = _uniforms(_stream(root, block, Kind.JUMP_U), n, plan.n_steps, anti).T
-        _normals_into(_stream(root, block, Kind.JUMP_Z), out.jump_z[rows], anti)
-    out.decision_u[:, rows] = _uniforms(
-        _stream(root, block, Kind.DECISION), n, plan.n_meetings, anti
-    )
-    out.tariff_u[:, rows] = _uniforms(
-        _stream(root, block, Kind.TARIFF), n, plan.n_tariff_events, anti
-    )
+    for stream in plan.streams:
+        _fill(root, block, stream, out.values[stream.name], rows, param_draw, anti)
 
 
 def draw_blocks(
@@ -234,7 +266,8 @@ def draw_blocks(
     Each block is drawn straight into its rows of the output arrays (no per-block copies).
     """
     blocks = range(first_block, first_block + n_blocks)
-    out = _empty_draws(sum(plan.block_length(b) for b in blocks), plan)
+    n = sum(plan.block_length(b) for b in blocks)
+    out = Draws(np.empty(n, dtype=np.int64), {s.name: _empty(n, s) for s in plan.streams})
     lo = 0
     for b in blocks:
         _draw_block_into(root, b, plan, out, lo)

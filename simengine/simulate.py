@@ -11,35 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from simengine import stats
-from simengine.assets import asset_returns
 from simengine.blas import single_threaded_blas
 from simengine.exceptions import SimulationError
-from simengine.factors import PathParams
 from simengine.params import ModelParams
+from simengine.parts import RunShape, ScenarioModel
 from simengine.policy import PolicyParams
 from simengine.policy_model import policy_params
 from simengine.policy_paths import policy_factor_paths
 from simengine.rng import BLOCK, DrawPlan, Draws, draw_blocks, root_seed
-from simengine.scenario import ScenarioModel
-from simengine.spec.model_file import STOCHASTIC_FACTORS
 from simengine.spec.policy_file import load_policy_file
 from simengine.statistics import Accumulators, Beat, ChunkPaths, Layout, default_statistics
 
 __all__ = [
-    "FACTOR_NAMES",
     "RunConfig",
     "default_chunk_size",
     "run_scenarios",
-    "series_names",
     "statistics_layout",
 ]
 
-FACTOR_NAMES: tuple[str, ...] = ("policy_rate", "tariff", *STOCHASTIC_FACTORS)
 CELLS_PER_CHUNK = 2**19  # paths x steps per chunk: bounds memory (~tens of MB per array)
 
 
@@ -48,28 +42,19 @@ def default_chunk_size(n_steps: int) -> int:
     return max(BLOCK, (CELLS_PER_CHUNK // max(n_steps, 1)) // BLOCK * BLOCK)
 
 
-def statistics_layout(assets: Sequence[str]) -> Layout:
-    """Series, portfolios, comparisons, events and factors the statistics are computed over.
-
-    Today's rules: when both ``small_cap`` and ``large_cap`` are simulated, the portfolio
-    ``pair`` (long large_cap / short small_cap, per $1 a side) and the comparison
-    ``small_beats_large`` (small_cap ends above large_cap); always the event ``squeeze`` (at
-    least one squeeze jump over the horizon). The one place that names assets.
-    """
-    both = {"small_cap", "large_cap"} <= set(assets)
-    portfolios = {"pair": {"large_cap": 1.0, "small_cap": -1.0}} if both else {}
+def statistics_layout(params: ModelParams) -> Layout:
+    """Series, portfolios, comparisons, events and factors the statistics are computed over,
+    from the model's vocabulary (:class:`simengine.structure.ModelStructure`): the assets, then
+    the portfolios; the comparisons; the events of the parts (``squeeze``: at least one jump
+    over the horizon); the factors in the model file's order."""
+    structure = params.structure
     return Layout(
-        series=(*assets, *portfolios),
-        factors=FACTOR_NAMES,
-        portfolios=portfolios,
-        beats=(Beat("small_beats_large", "small_cap", "large_cap"),) if both else (),
-        events=("squeeze",),
+        series=structure.series,
+        factors=structure.factor_names,
+        portfolios={p.name: dict(p.weights) for p in structure.portfolios},
+        beats=tuple(Beat(c.name, c.asset, c.beats) for c in structure.comparisons),
+        events=tuple(p.event for p in params.parts.values() if p.event),
     )
-
-
-def series_names(assets: Sequence[str]) -> tuple[str, ...]:
-    """Assets, then the portfolios (:func:`statistics_layout`)."""
-    return statistics_layout(assets).series
 
 
 @dataclass(frozen=True)
@@ -136,36 +121,61 @@ class _Engine:
         self.cfg = cfg
         self.dt = first.grid.dt_years
         self.weights = first.grid.month_weights
-        self.layout = statistics_layout(params.assets)
+        self.layout = statistics_layout(params)
         self.legs = tuple(
             tuple((params.assets.index(a), float(w)) for a, w in legs.items())
             for legs in self.layout.portfolios.values()
         )
         self.statistics = default_statistics(self.layout, min(cfg.n_sample, cfg.n_paths))
-        self.plan = DrawPlan(
-            n_paths=cfg.n_paths,
+        structure = params.structure
+        shape = RunShape(
             n_steps=first.n_steps,
             n_months=first.n_months,
-            n_factors=len(STOCHASTIC_FACTORS),
-            n_assets=len(params.assets),
+            n_factors=len(structure.stochastic),
+            n_assets=len(structure.assets),
             n_meetings=max(len(s.meetings) for s in scenarios),
             n_tariff_events=max(s.random_tariff_events.size for s in scenarios),
+        )
+        streams = tuple(
+            s
+            for role, part in params.parts.items()
+            for s in part.streams(shape, params.values[role])
+        )
+        self.plan = DrawPlan(
+            n_paths=cfg.n_paths,
+            streams=streams,
             n_param_draws=params.n_draws,
-            nu_f=tuple(params.nu_f.tolist()),
-            nu_a=tuple(params.nu_a.tolist()),
             antithetic=cfg.antithetic,
         )
         self.root = root_seed(cfg.seed)
-        self.policy = policy or policy_params(load_policy_file(), params.assets, params.beta)
+        self.policy = policy or policy_params(load_policy_file(), params)
 
-    def paths(self, scn: ScenarioModel, draws: Draws, pp: PathParams) -> tuple:
+    def paths(self, scn: ScenarioModel, draws: Draws, pp: dict) -> tuple:
         """Cumulative returns ``RT`` (S, T, m), policy and tariff paths, factors on the steps
-        ``z`` (m, T, K) and jump counts (m, T)."""
-        tariff = scn.tariff_paths(draws.tariff_u[: scn.random_tariff_events.size])
-        policy, z = policy_factor_paths(scn, pp, self.policy, tariff, draws)
-        r, n_jumps = asset_returns(
-            z, self.weights, policy, tariff, draws.asset, draws.jump_u, draws.jump_z, pp, scn
+        ``z`` (m, T, K) and jump counts (m, T).
+
+        The parts run in the order of :data:`simengine.parts.ROLES`; ``pp`` holds each part's
+        parameters for these paths (:meth:`ModelParams.per_path`). The policy part and the
+        factor dynamics advance together month by month (:mod:`simengine.policy_paths`: the
+        reaction function reads the simulated state); the returns part's announcement
+        response is the policy part's (``psi``, on the 2-year policy component).
+        """
+        parts = self.params.parts
+        tariff = parts["overlays"].tariff(scn, draws)
+        policy, z = policy_factor_paths(
+            scn,
+            pp["dynamics"],
+            pp["policy"].neutral,
+            self.policy,
+            tariff,
+            draws,
+            self.params.structure.stochastic,
+            self.params["dynamics"],
         )
+        returns = replace(pp["returns"], surprise_beta=self.policy.announcement[None])
+        r = parts["returns"].simulate(z, self.weights, self.dt, returns, policy, tariff)
+        parts["residuals"].add(r, draws, self.dt, pp["residuals"])
+        n_jumps = parts["jumps"].add(r, draws, self.dt, pp["jumps"], scn.short_interest_bn)
         RT = _cumulative_returns(r, self.legs)
         _check_returns(RT, f"cumulative returns of scenario {scn.name!r}")
         # factors are reported per step: the values of the month each step ends in
@@ -187,7 +197,7 @@ class _Engine:
         chunk = ChunkPaths(
             returns=RT,
             factors=(policy[:, :, None], tariff[:, :, None], z),
-            events={"squeeze": jumps.any(axis=1)},
+            events={event: jumps.any(axis=1) for event in self.layout.events},
             draw=draw,
             n_draws=self.params.n_draws,
             first_block=first_block,
@@ -201,9 +211,7 @@ class _Engine:
     def run_blocks(self, first_block: int, n_blocks: int) -> list[Accumulators]:
         """Simulate whole blocks; return each scenario's statistics of them."""
         draws = draw_blocks(self.root, first_block, n_blocks, self.plan)
-        pp = PathParams(self.params, self.dt, draws.param_draw if self.params.n_draws > 1 else None)
-        # the announcement response of the policy part replaces the model file's surprise term
-        pp.surprise_beta = self.policy.announcement[None]
+        pp = self.params.per_path(draws.param_draw if self.params.n_draws > 1 else None)
         accs, ref = [], None
         for i, scn in enumerate(self.scenarios):
             RT, policy, tariff, z, jumps = self.paths(scn, draws, pp)

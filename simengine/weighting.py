@@ -26,11 +26,10 @@ from simengine import stats
 from simengine.exceptions import DataError
 from simengine.results import Comparison
 from simengine.rng import BLOCK
-from simengine.simulate import FACTOR_NAMES
+from simengine.structure import default_structure
 
 __all__ = ["ScenarioWeights", "load_observations", "scenario_loglik", "weigh_scenarios"]
 
-STEP_FACTORS = ("policy_rate", "tariff")  # matched exactly
 MATCH_TOL = 0.005  # pp: half a basis point
 RIDGE = 1e-9  # added to predictive variances (numerical floor, far below any factor's scale)
 
@@ -59,10 +58,11 @@ def load_observations(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{path} is not a readable CSV: {err}") from None
     if "date" not in frame.columns:
         raise DataError(f"{path} needs a 'date' column; it has {list(frame.columns)}")
-    unknown = sorted(set(frame.columns) - {"date", *FACTOR_NAMES})
+    factors = default_structure().factor_names
+    unknown = sorted(set(frame.columns) - {"date", *factors})
     if unknown:
         raise DataError(
-            f"{path}: unknown columns {unknown}; expected date and any of {list(FACTOR_NAMES)}"
+            f"{path}: unknown columns {unknown}; expected date and any of {list(factors)}"
         )
     try:
         frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d").dt.date
@@ -74,6 +74,7 @@ def load_observations(path: str | Path) -> pd.DataFrame:
 def _observed_cells(result: Comparison, obs: pd.DataFrame) -> list[tuple[int, int, float]]:
     """(step, factor index, value) of every observed cell, on the result's grid."""
     dates = result.dataset["time"].values.astype("datetime64[D]")
+    factors = [str(f) for f in result.dataset["factor"].values]
     cells = []
     for day, row in obs.iterrows():
         step = int(np.searchsorted(dates, np.datetime64(day, "D")))
@@ -84,22 +85,27 @@ def _observed_cells(result: Comparison, obs: pd.DataFrame) -> list[tuple[int, in
             )
         for name, value in row.items():
             if np.isfinite(value):
-                cells.append((step, FACTOR_NAMES.index(str(name)), float(value)))
+                cells.append((step, factors.index(str(name)), float(value)))
     if not cells:
         raise DataError("the observations file has no observed values")
     return cells
 
 
 def scenario_loglik(
-    paths: np.ndarray, cells: Sequence[tuple[int, int, float]]
+    paths: np.ndarray,
+    cells: Sequence[tuple[int, int, float]],
+    step_factors: Sequence[int] | None = None,
 ) -> tuple[float, float]:
     """Log-likelihood of the observed cells under one scenario's simulated factor paths.
 
     Parameters
     ----------
     paths : ndarray (n, T, F)
-        Simulated factor paths (``FACTOR_NAMES`` order).
+        Simulated factor paths (the order of the model's ``factors``).
     cells : sequence of (step, factor, value)
+    step_factors : sequence of int, optional
+        Factors matched exactly (step functions: the non-stochastic factors, policy rate and
+        tariff); default: those of the packaged model.
 
     Returns
     -------
@@ -109,7 +115,9 @@ def scenario_loglik(
     matched_share : float
         Share of paths whose step-function factors match the observations.
     """
-    step_idx = [FACTOR_NAMES.index(f) for f in STEP_FACTORS]
+    if step_factors is None:
+        step_factors = [i for i, f in enumerate(default_structure().factors) if not f.stochastic]
+    step_idx = list(step_factors)
     exact = [c for c in cells if c[1] in step_idx]
     smooth = [c for c in cells if c[1] not in step_idx]
     match = np.ones(paths.shape[0], dtype=bool)

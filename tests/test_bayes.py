@@ -224,14 +224,14 @@ def test_param_arrays_follow_the_contract(fitted):
     assert np.allclose(np.triu(arrays["chol"], 1), 0.0)
     attrs = fitted.posterior.attrs
     assert json.loads(attrs["assets"]) == ["small_cap", "large_cap"]
-    assert attrs["model_hash"] == model_structure_hash(("small_cap", "large_cap"))
+    assert attrs["structure_hash"] == model_structure_hash(("small_cap", "large_cap"))
 
 
 def test_store_round_trip_and_refusals(fitted, tmp_path):
     path = tmp_path / "post.nc"
     save_posterior(fitted, path)
     assert not list(tmp_path.glob(".*tmp"))  # the temp file was renamed away
-    back = load_posterior(path, expect_model_hash=fitted.posterior.attrs["model_hash"])
+    back = load_posterior(path, expect_structure_hash=fitted.posterior.attrs["structure_hash"])
     a, b = posterior_to_param_arrays(fitted), posterior_to_param_arrays(back)
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert back.posterior.attrs["table_hash"] == fitted.posterior.attrs["table_hash"]
@@ -239,7 +239,7 @@ def test_store_round_trip_and_refusals(fitted, tmp_path):
         save_posterior(fitted, path)
     save_posterior(fitted, path, force=True)
     with pytest.raises(PosteriorMismatchError, match="another model"):
-        load_posterior(path, expect_model_hash=model_structure_hash(("small_cap",)))
+        load_posterior(path, expect_structure_hash=model_structure_hash(("small_cap",)))
     with pytest.raises(PosteriorMismatchError, match="another data table"):
         load_posterior(path, expect_table_hash="0" * 64)
     with pytest.raises(PosteriorMismatchError, match="does not exist"):
@@ -267,7 +267,7 @@ def test_store_refuses_incomplete_files(fitted, tmp_path):
 def test_thinning_keeps_provenance(fitted):
     thin = thin_posterior(fitted, 100)
     assert thin.posterior.sizes["chain"] * thin.posterior.sizes["draw"] == 100
-    assert thin.posterior.attrs["model_hash"] == fitted.posterior.attrs["model_hash"]
+    assert thin.posterior.attrs["structure_hash"] == fitted.posterior.attrs["structure_hash"]
     assert posterior_to_param_arrays(thin)["beta"].shape == (100, 2, 5)
 
 
@@ -376,8 +376,10 @@ def test_params_from_posterior_fills_model_params(fitted, tmp_path):
     path = save_posterior(thin_posterior(fitted, 40), tmp_path / "p.nc")
     params = params_from_posterior(point, path)
     arrays = posterior_to_param_arrays(load_posterior(path))
-    assert params.mu.shape[0] == 40 and params.posterior_hash == posterior_file_hash(path)
+    returns, dynamics = params["returns"], params["dynamics"]
+    assert returns.mu.shape[0] == 40 and params.posterior_hash == posterior_file_hash(path)
     order = [json.loads(fitted.posterior.attrs["assets"]).index(a) for a in point.assets]
-    assert np.allclose(params.beta, arrays["beta"][:, order])
-    assert np.allclose(params.A, arrays["A"]) and np.allclose(params.neutral, 3.0)
-    assert np.allclose(params.s, point.s[0])  # not sampled: tiled from the model file
+    assert np.allclose(returns.beta, arrays["beta"][:, order])
+    assert np.allclose(dynamics.A, arrays["A"]) and np.allclose(params["policy"].neutral, 3.0)
+    # not sampled: tiled from the model file
+    assert np.allclose(dynamics.s, point["dynamics"].s[0])

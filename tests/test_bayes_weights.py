@@ -8,8 +8,6 @@ from scipy.stats import multivariate_normal, norm
 
 from simengine.bayes.weights import (
     gaussian_path_loglik,
-    mixture_histogram,
-    mixture_quantiles,
     posterior_weights,
 )
 from simengine.exceptions import CalibrationError, NumericalError
@@ -71,28 +69,3 @@ def test_weight_errors_are_explicit():
         gaussian_path_loglik(np.zeros((1, 2)), np.zeros((1, 2)), np.array([[1.0, 2.0], [2.0, 1.0]]))
     with pytest.raises(CalibrationError, match="cov must be"):
         gaussian_path_loglik(np.zeros((2, 2)), np.zeros((2, 2)), np.eye(3))
-
-
-def test_mixture_quantiles_of_samples():
-    # Half the mass uniform on [0, 1), half on [10, 11): F(x) = x/2 on [0, 1), so q=0.25 -> 0.5 and the median at the top of [0, 1).
-    a = np.linspace(0, 1, 1000, endpoint=False)
-    b = 10 + np.linspace(0, 1, 10, endpoint=False)  # different sample sizes: mass w_i / n_i
-    q = mixture_quantiles({"a": a, "b": b}, {"a": 0.5, "b": 0.5}, [0.25, 0.5, 0.75])
-    assert q[0] == pytest.approx(0.5, abs=2e-3)
-    assert q[1] == pytest.approx(0.999, abs=2e-3)
-    assert q[2] == pytest.approx(10.4, abs=0.11)
-    assert mixture_quantiles({"a": a, "b": b}, {"a": 1.0, "b": 0.0}, 0.5)[0] == pytest.approx(
-        0.5, abs=2e-3
-    )
-
-
-def test_mixture_quantiles_of_histograms_with_overflow_bins():
-    edges = np.array([0.0, 1.0, 2.0, 3.0])
-    counts = {
-        "x": np.array([0, 10, 10, 0, 0]),
-        "y": np.array([0, 0, 0, 20, 0]),
-    }  # under, 3 bins, over
-    mass = mixture_histogram(counts, {"x": 0.5, "y": 0.5})
-    assert mass.tolist() == pytest.approx([0, 0.25, 0.25, 0.5, 0])
-    q = mixture_quantiles(counts, {"x": 0.5, "y": 0.5}, [0.125, 0.5, 0.75], bin_edges=edges)
-    assert q.tolist() == pytest.approx([0.5, 2.0, 2.5])

@@ -4,19 +4,66 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import xarray as xr
 
 import simengine
-from simengine.assets import asset_returns
-from simengine.factors import PathParams, exogenous_terms, propagate
-from simengine.rng import BLOCK, DrawPlan, draw_blocks, root_seed
-from simengine.scenario import build_scenario
+from simengine.parts import build_scenario as _build
+from simengine.parts.dynamics import exogenous_terms, propagate
+from simengine.rng import BLOCK, DrawPlan, Kind, Stream, draw_blocks, root_seed
 from tests.conftest import FIXTURES, SCENARIOS
 
 TEST_MODEL = FIXTURES / "models" / "test_model.yaml"
+
+
+def build_scenario(spec):
+    return _build(spec, simengine.load_model(TEST_MODEL).structure)
+
+
+def _plan(
+    n_paths,
+    n_steps,
+    n_factors,
+    n_assets,
+    n_meetings=0,
+    *,
+    nu_f=(np.inf,),
+    nu_a=(np.inf,),
+    n_param_draws=1,
+    antithetic=False,
+):
+    """The draw plan of the default parts (VAR factors, Student-t residuals, jumps, FOMC)."""
+    streams = (
+        Stream("factor", Kind.FACTOR, "student_t", (n_steps, n_factors), Kind.FACTOR_CHI2, nu_f),
+        Stream("asset", Kind.ASSET, "student_t", (n_steps, n_assets), Kind.ASSET_CHI2, nu_a),
+        Stream("jump_u", Kind.JUMP_U, "uniform_steps", (n_steps,)),
+        Stream("jump_z", Kind.JUMP_Z, "normal", (n_steps,)),
+        Stream("decision_u", Kind.DECISION, "uniform_events", (n_meetings,)),
+    )
+    return DrawPlan(n_paths, streams, n_param_draws, antithetic)
+
+
+def _flat(params):
+    """The parameters of the default parts under one namespace (for the loop reference)."""
+    dyn, ret, res = params["dynamics"], params["returns"], params["residuals"]
+    return SimpleNamespace(
+        A=dyn.A,
+        c=dyn.c,
+        chol=dyn.chol,
+        g=dyn.g,
+        s=dyn.s,
+        m=dyn.m,
+        neutral=params["policy"].neutral,
+        mu=ret.mu,
+        kappa=ret.kappa,
+        beta=ret.beta,
+        surprise_beta=ret.surprise_beta,
+        sigma=res.sigma,
+        chol_a=res.chol,
+    )
 
 
 def _spec(name: str = "fed_cut_september", **changes):
@@ -64,21 +111,31 @@ def test_exact_replay_from_fixed_draws():
     params = simengine.load_model(TEST_MODEL)
     scn = build_scenario(spec)
     np.testing.assert_array_equal(scn.grid.month_weights, np.eye(scn.n_steps))  # full months
-    pp = PathParams(params, scn.grid.dt_years, None)
+    pp, parts, dt = params.per_path(None), params.parts, scn.grid.dt_years
     rng = np.random.default_rng(7)
     m, T = 5, scn.n_steps
     eps_f, eps_a = rng.standard_normal((m, T, 4)), rng.standard_normal((m, T, 2))
-    policy = scn.policy_paths(np.zeros((len(scn.meetings), m)))
-    tariff = scn.tariff_paths(np.zeros((0, m)))
+    draws = {"decision_u": np.zeros((len(scn.meetings), m)), "tariff_u": np.zeros((0, m))}
+    policy = parts["policy"].simulate(scn, draws, pp["policy"])
+    tariff = parts["overlays"].tariff(scn, draws)
     z0 = np.array([0.1, -0.2, 0.3, 0.05])
-    z = propagate(z0[None], eps_f, exogenous_terms(scn, pp, policy, tariff), pp, scn)
+    exog = exogenous_terms(scn, pp["dynamics"], policy, tariff)
+    z = propagate(z0[None], eps_f, exog, pp["dynamics"], scn)
     no_jump = np.zeros((m, T))
-    r, jumps = asset_returns(
-        z, scn.grid.month_weights, policy, tariff, eps_a, no_jump, no_jump, pp, scn
-    )
+    r = parts["returns"].simulate(z, scn.grid.month_weights, dt, pp["returns"], policy, tariff)
+    parts["residuals"].add(r, {"asset": eps_a}, dt, pp["residuals"])
+    shocks = {"jump_u": no_jump, "jump_z": no_jump}
+    jumps = parts["jumps"].add(r, shocks, dt, pp["jumps"], scn.short_interest_bn)
     assert not jumps.any()  # u = 0 never exceeds the Poisson CDF at 0
     expected = _loop_reference(
-        z0, eps_f, eps_a, policy.level_step, policy.surprise_step, tariff.level_step, params, scn
+        z0,
+        eps_f,
+        eps_a,
+        policy.level_step,
+        policy.surprise_step,
+        tariff.level_step,
+        _flat(params),
+        scn,
     )
     np.testing.assert_allclose(r, expected, rtol=1e-12, atol=1e-14)
 
@@ -147,15 +204,7 @@ def test_same_seed_same_numbers_for_any_chunk_size_and_threads():
 
 
 def test_draw_blocks_are_independent_of_how_they_are_grouped():
-    plan = DrawPlan(
-        n_paths=3 * BLOCK,
-        n_steps=4,
-        n_factors=4,
-        n_assets=2,
-        n_meetings=2,
-        nu_f=(5.0,),
-        nu_a=(6.0,),
-    )
+    plan = _plan(3 * BLOCK, 4, 4, 2, 2, nu_f=(5.0,), nu_a=(6.0,))
     root = root_seed(3)
     together = draw_blocks(root, 0, 3, plan)
     alone = draw_blocks(root, 2, 1, plan)
@@ -164,9 +213,7 @@ def test_draw_blocks_are_independent_of_how_they_are_grouped():
 
 
 def test_antithetic_pairs_mirror_each_other():
-    plan = DrawPlan(
-        n_paths=BLOCK, n_steps=3, n_factors=4, n_assets=2, n_meetings=1, antithetic=True
-    )
+    plan = _plan(BLOCK, 3, 4, 2, 1, antithetic=True)
     d = draw_blocks(root_seed(1), 0, 1, plan)
     half = BLOCK // 2
     np.testing.assert_array_equal(d.factor[:half], -d.factor[half:])
@@ -310,7 +357,7 @@ def test_weekly_grid_runs_and_keeps_dates():
 
 def test_posterior_draw_index_is_shared_by_antithetic_pairs():
     inf = (float("inf"),) * 50
-    plan = DrawPlan(BLOCK, 2, 4, 2, n_param_draws=50, nu_f=inf, nu_a=inf, antithetic=True)
+    plan = _plan(BLOCK, 2, 4, 2, n_param_draws=50, nu_f=inf, nu_a=inf, antithetic=True)
     d = draw_blocks(root_seed(2), 0, 1, plan)
     np.testing.assert_array_equal(d.param_draw[: BLOCK // 2], d.param_draw[BLOCK // 2 :])
     assert d.param_draw.max() < 50
@@ -319,10 +366,10 @@ def test_posterior_draw_index_is_shared_by_antithetic_pairs():
 def test_parameter_draws_give_a_variance_share():
     """With several parameter draws the law-of-total-variance split is reported and in [0, 1]."""
     params = simengine.load_model(TEST_MODEL)
-    mu = params.mu[0] + np.linspace(-0.3, 0.3, 40)[:, None] * np.array(
+    mu = params["returns"].mu[0] + np.linspace(-0.3, 0.3, 40)[:, None] * np.array(
         [1.0, 0.0]
     )  # small caps only
-    draws = params.with_draws({"mu": mu}, posterior_hash="test")
+    draws = params.with_draws({"returns": {"mu": mu}}, posterior_hash="test")
     from simengine.results import SimulationResult, build_dataset
     from simengine.simulate import RunConfig, run_scenarios
 

@@ -24,7 +24,6 @@ from simengine.guards import check_run_size, estimate_run_bytes, nearest_correla
 from simengine.params import ModelParams, default_model_path
 from simengine.results import SimulationResult
 from simengine.spec import load_scenario
-from simengine.spec.model_file import load_model_file
 
 from .conftest import SCENARIOS
 
@@ -47,7 +46,7 @@ def _model(tmp_path: Path, edit: dict[str, Any] | None = None, **sections: Any) 
 
 
 def _params(path: Path, **kwargs: Any) -> ModelParams:
-    return ModelParams.from_model_file(load_model_file(path), source=str(path), **kwargs)
+    return ModelParams.load(path, **kwargs)
 
 
 # ----------------------------------------------------------------------------- correlations
@@ -79,10 +78,11 @@ def test_repair_is_opt_in_by_model_field_or_flag(tmp_path: Path) -> None:
     )
     with pytest.warns(SimengineWarning, match="dynamics.innovation_corr"):
         by_field = _params(path)
-    np.testing.assert_allclose(by_field.chol, by_flag.chol)
+    np.testing.assert_allclose(by_field["dynamics"].chol, by_flag["dynamics"].chol)
     sd = np.array([DEFAULT["dynamics"]["innovation_sd"][f] for f in BAD_CORR] + [0.0])[:4]
     sd[3] = DEFAULT["dynamics"]["innovation_sd"]["credit"]
-    cov = by_field.chol[0] @ by_field.chol[0].T
+    chol = by_field["dynamics"].chol[0]
+    cov = chol @ chol.T
     np.testing.assert_allclose(np.sqrt(np.diag(cov)), sd, rtol=1e-10)  # variances kept
 
 
@@ -95,7 +95,7 @@ def test_residual_corr_of_one_is_not_positive_definite(tmp_path: Path) -> None:
 def test_correlation_out_of_range_is_a_model_file_error_with_line(tmp_path: Path) -> None:
     path = _model(tmp_path, {"residuals.corr": {"small_cap": {"large_cap": 1.5}}})
     with pytest.raises(ModelFileError) as err:
-        load_model_file(path)
+        _params(path)
     issue = err.value.issues[0]
     assert issue.file == str(path) and issue.line is not None
     assert "must be in [-1, 1], got 1.5" in issue.message
@@ -140,32 +140,41 @@ def test_default_model_passes_every_guard() -> None:
     ("field", "value", "text"),
     [
         (
-            "nu_f",
+            "dynamics.nu",
             np.array([5.0, 2.0, 7.0]),
-            "nu_f (Student-t degrees of freedom) is 2 in draw 1 of 3",
+            "dynamics.nu (Student-t degrees of freedom) is 2 in draw 1 of 3",
         ),
-        ("nu_a", np.array([1.5, 5.0, 5.0]), "nu_a (Student-t degrees of freedom) is 1.5 in draw 0"),
-        ("sigma", np.array([[0.2, 0.2], [0.2, -0.1], [0.2, 0.2]]), "sigma is -0.1 in draw 1 of 3"),
         (
-            "mu",
+            "residuals.nu",
+            np.array([1.5, 5.0, 5.0]),
+            "residuals.nu (Student-t degrees of freedom) is 1.5 in draw 0",
+        ),
+        (
+            "residuals.sigma",
+            np.array([[0.2, 0.2], [0.2, -0.1], [0.2, 0.2]]),
+            "residuals.sigma is -0.1 in draw 1 of 3",
+        ),
+        (
+            "returns.mu",
             np.array([[0.1, 0.1], [0.1, 0.1], [np.nan, 0.1]]),
-            "mu has a non-finite value in draw 2",
+            "returns.mu has a non-finite value in draw 2",
         ),
     ],
 )
 def test_posterior_draws_are_checked(field: str, value: np.ndarray, text: str) -> None:
     params = api.load_model()
+    role, name = field.split(".")
     with pytest.raises(NumericalError) as err:
-        params.with_draws({field: value}, posterior_hash="test")
+        params.with_draws({role: {name: value}}, posterior_hash="test")
     assert "posterior draws" in str(err.value) and text in str(err.value)
 
 
 def test_explosive_posterior_draw_is_rejected() -> None:
     params = api.load_model()
-    A = np.repeat(params.A, 3, axis=0)
+    A = np.repeat(params["dynamics"].A, 3, axis=0)
     A[2] = np.eye(4) * 1.3
     with pytest.raises(NumericalError, match=r"spectral radius 1\.3 \(draw 2 of 3\)"):
-        params.with_draws({"A": A}, posterior_hash="test")
+        params.with_draws({"dynamics": {"A": A}}, posterior_hash="test")
 
 
 # ----------------------------------------------------------------------------- overflow and NaN

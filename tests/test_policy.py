@@ -10,10 +10,10 @@ import pytest
 
 from simengine import stats
 from simengine.api import compare, load_params_for, simulate
+from simengine.parts import build_scenario
 from simengine.policy import PolicyParams, PolicyRun, ReactionFunction, meeting_plan
 from simengine.policy_model import policy_params
 from simengine.rng import draw_blocks
-from simengine.scenario import build_scenario
 from simengine.simulate import RunConfig, _Engine
 from simengine.spec import load_scenario
 from simengine.spec.policy_file import load_policy_file
@@ -69,16 +69,24 @@ def test_reaction_function_inverts_its_mean() -> None:
 
 
 def _engine_paths(path: Path, n: int = 2 * 4096):
-    from simengine.factors import PathParams
     from simengine.policy_paths import policy_factor_paths
 
     spec = load_scenario(path)
-    scn, params = build_scenario(spec), load_params_for(spec)
+    params = load_params_for(spec)
+    scn = build_scenario(spec, params.structure)
     eng = _Engine([scn], params, RunConfig(n_paths=n, seed=11))
     draws = draw_blocks(eng.root, 0, n // 4096, eng.plan)
-    pp = PathParams(params, eng.dt, None)
-    tariff = scn.tariff_paths(draws.tariff_u[: scn.random_tariff_events.size])
-    return scn, policy_factor_paths(scn, pp, eng.policy, tariff, draws)
+    pp = params.per_path(None)
+    tariff = params.parts["overlays"].tariff(scn, draws)
+    return scn, policy_factor_paths(
+        scn,
+        pp["dynamics"],
+        pp["policy"].neutral,
+        eng.policy,
+        tariff,
+        draws,
+        params.structure.stochastic,
+    )
 
 
 def test_random_decisions_agree_with_market_pricing_on_average() -> None:
@@ -154,7 +162,8 @@ def test_credit_shock_moves_the_same_month_as_a_conditional_forecast(tmp_path: P
         fm = res.factor_mean()
         means[reading] = (fm.isel(scenario=1) - fm.isel(scenario=0)).isel(time=2)
     params = load_params_for(load_scenario(BASE))
-    cov = params.chol[0] @ params.chol[0].T
+    chol = params["dynamics"].chol[0]
+    cov = chol @ chol.T
     expected = cov[0, 3] / cov[3, 3]
     cond = means["conditional_forecast"]
     assert float(cond.sel(factor="credit")) == pytest.approx(1.0, abs=0.02)
@@ -190,9 +199,9 @@ def test_sept_vs_oct_attribution_sums_to_the_mean_difference() -> None:
 def test_policy_params_match_the_event_study_total() -> None:
     params = load_params_for(load_scenario(BASE))
     pf = load_policy_file()
-    pol = policy_params(pf, params.assets, params.beta)
+    pol = policy_params(pf, params)
     wbar = (24 - 1.5) / 24
-    b_rates = params.beta[0, :, 0]
+    b_rates = params["returns"].beta[0, :, 0]
     total = (b_rates + pol.announcement) * (1 + pol.path_pass_through * wbar)
     np.testing.assert_allclose(total, [pf.announcement_total[a] for a in params.assets])
 
@@ -249,3 +258,13 @@ def test_a_yield_pin_without_a_start_yield_is_an_error(tmp_path: Path) -> None:
     path.write_text(text + "\npins:\n  - factor: yield_2y\n    values: {2025-10-31: 3.4}\n")
     with pytest.raises(SpecError, match="needs the 2-year yield on the start date"):
         load_scenario(path)
+
+
+def test_bayesian_policy_runs_are_chunk_invariant() -> None:
+    """Per-path posterior draws: the reaction function's state variance comes from the model's
+    draws, not the chunk's paths, so the numbers do not depend on the chunk size."""
+    path = SCENARIOS / "fed_cut_september_weak_data.yaml"
+    kw = {"n_paths": 8192, "seed": 4, "method": "bayesian"}
+    a = simulate(path, chunk_size=4096, **kw)
+    b = simulate(path, chunk_size=8192, **kw)
+    np.testing.assert_array_equal(a.dataset["sum"].values, b.dataset["sum"].values)

@@ -14,9 +14,9 @@ import xarray as xr
 
 import simengine
 from simengine import stats
+from simengine.parts import build_scenario as _build
 from simengine.results import SimulationResult, build_dataset
 from simengine.rng import BLOCK
-from simengine.scenario import build_scenario
 from simengine.simulate import RunConfig, run_scenarios, statistics_layout
 from simengine.statistics import (
     Accumulators,
@@ -35,6 +35,10 @@ from simengine.statistics.variance_share import param_var_share
 from tests.conftest import FIXTURES, SCENARIOS
 
 TEST_MODEL = FIXTURES / "models" / "test_model.yaml"
+
+
+def build_scenario(spec):
+    return _build(spec, simengine.load_model(TEST_MODEL).structure)
 
 
 def _spec(name: str = "fed_cut_september", **changes):
@@ -64,6 +68,9 @@ def test_drawdown_of_hand_paths_assets_as_fraction_portfolios_in_dollars():
     np.testing.assert_array_equal(dd[:, 0], [0.5, 1.0])
     # a path that never rises above the start: the peak is the start (1)
     dd = max_drawdown(np.array([[[-0.2], [-0.5], [-0.1]]]), np.array([False]))
+    assert dd[0, 0] == pytest.approx(0.5)
+    # assets only (the all-assets branch), with a peak above the start
+    dd = max_drawdown(np.array([[[1.0], [0.0], [0.5]]]), np.array([False]))
     assert dd[0, 0] == pytest.approx(0.5)
 
 
@@ -174,11 +181,17 @@ def test_param_var_share_is_zero_without_parameter_uncertainty():
     """40 identical parameter draws: all spread of the per-draw means is Monte Carlo noise.
     Catches: removing the noise correction (share ~ D / n = 0.0024 instead of ~0)."""
     params = simengine.load_model(TEST_MODEL)
-    draws = params.with_draws({"mu": np.repeat(params.mu, 40, axis=0)}, posterior_hash="test")
+    mu = np.repeat(params["returns"].mu, 40, axis=0)
+    draws = params.with_draws({"returns": {"mu": mu}}, posterior_hash="test")
     scn = build_scenario(_spec())
     res = _result(run_scenarios([scn], draws, RunConfig(4 * BLOCK, 1)), scn)
     share = res.summary()["param_var_share"].to_numpy()
     assert (share < 1e-3).all() and (share >= 0).all(), share
+    # per-draw sums add up exactly (integers) to the all-path sums at the horizon
+    ds = res.dataset
+    assert ds["draw_count"].sum() == ds["n_paths"].sum() and ds.sizes["draw"] == 40
+    np.testing.assert_array_equal(ds["draw_sum"].sum("draw"), ds["sum"].isel(time=-1))
+    np.testing.assert_array_equal(ds["draw_sq"].sum("draw"), ds["sum_sq"].isel(time=-1))
 
 
 # --- factor flow on weekly and monthly grids ------------------------------------------------------
@@ -189,11 +202,15 @@ def test_weekly_grid_has_the_monthly_factor_flow_path_by_path():
     the scenario's events: the same on weekly and monthly grids (same monthly factor shocks).
     Catches: counting each month's factor flow once per weekly step (about 4x the flow)."""
     params = simengine.load_model(TEST_MODEL)
+    res, ret, jumps = params["residuals"], params["returns"], params["jumps"]
     quiet = replace(
         params,
-        sigma=np.zeros_like(params.sigma),
-        kappa=np.zeros_like(params.kappa),
-        base_intensity=np.zeros_like(params.base_intensity),
+        values={
+            **params.values,
+            "residuals": replace(res, sigma=np.zeros_like(res.sigma)),
+            "returns": replace(ret, kappa=np.zeros_like(ret.kappa)),
+            "jumps": replace(jumps, base_intensity=np.zeros_like(jumps.base_intensity)),
+        },
     )
     ends = []
     for frequency in ("monthly", "weekly"):
@@ -245,6 +262,32 @@ def test_old_results_without_a_layout_stamp_still_summarise(full_sample):
     del ds.attrs["layout"]
     after = SimulationResult(ds).summary()
     assert after.equals(before)
+    assert Layout.from_dataset(ds) == statistics_layout(simengine.load_model())
+
+
+def test_dataset_schema(full_sample):
+    """Variable names, dims and coordinates of a saved result (``load_result`` relies on them)."""
+    ds = full_sample.dataset
+    assert set(ds.coords) == {
+        "scenario",
+        "series",
+        "time",
+        "factor",
+        "sample",
+        "bin_edge",
+        "cbin_edge",
+    }
+    assert ds["time"].dtype == np.dtype("datetime64[ns]") and ds["n_paths"].dtype == np.int64
+    assert ds.sizes["sample"] == BLOCK and ds.sizes["factor"] == 6
+    np.testing.assert_array_equal(ds["draw_sum"].isel(draw=0), ds["sum"].isel(time=-1))
+    np.testing.assert_array_equal(ds["draw_sq"].isel(draw=0), ds["sum_sq"].isel(time=-1))
+    assert ds["small_beats_large"].dims == ("scenario", "time")
+    assert ds["squeeze_any"].dims == ("scenario",)
+    assert ds["hist_count"].dims == ("scenario", "series", "time", "cbin")
+    assert ds["draw_sum"].dims == ("scenario", "draw", "series")
+    assert ds["sample_factors"].dims == ("scenario", "sample", "time", "factor")
+    empty = simengine.simulate(_spec(), n_paths=64, seed=1, n_sample=0).dataset
+    assert empty.sizes["sample"] == 0
 
 
 class _Range(Statistic):
@@ -290,10 +333,12 @@ def test_a_new_statistic_plugs_in_with_one_class(monkeypatch):
 
 
 def test_layout_of_todays_assets():
-    lay = statistics_layout(("small_cap", "large_cap"))
+    params = simengine.load_model()
+    lay = statistics_layout(params)
     assert lay.series == ("small_cap", "large_cap", "pair")
     assert lay.beats == (Beat("small_beats_large", "small_cap", "large_cap"),)
-    one = statistics_layout(("large_cap",))
+    assert lay.events == ("squeeze",) and lay.factors[:2] == ("policy_rate", "tariff")
+    one = statistics_layout(params.select_assets(("large_cap",)))
     assert one.series == ("large_cap",) and one.beats == () and not one.portfolios
 
 
@@ -384,3 +429,21 @@ def test_a_single_asset_run_has_no_pair_and_no_comparison():
     summary = res.summary()
     assert res.series == ("large_cap",)
     assert "prob_small_beats_large" not in summary and "prob_squeeze" in summary
+
+
+def test_value_at_risk_and_expected_shortfall_match_the_paths(full_sample):
+    """VaR = minus the 5% / 1% quantile, ES = minus the mean of the worst 5% / 1% of paths."""
+    res = full_sample
+    terminal = res.dataset["sample_returns"].values[0, :, -1, :]
+    summary = res.summary().loc[res.scenarios[0]]
+    worst = np.sort(terminal, axis=0)
+    for level, alpha in ((95, 0.05), (99, 0.01)):
+        var = -np.quantile(terminal, alpha, axis=0, method="inverted_cdf")
+        np.testing.assert_allclose(summary[f"var_{level}"], var, atol=1e-3)
+        es = -worst[: int(alpha * BLOCK)].mean(axis=0)
+        np.testing.assert_allclose(summary[f"es_{level}"], es, atol=2e-3)
+    assert (summary["es_99"] > summary["var_99"]).all() and (
+        summary["es_95"] > summary["var_95"]
+    ).all()
+    assert (summary["var_99"] > summary["var_95"]).all()
+    np.testing.assert_allclose(summary["q05"], -summary["var_95"])

@@ -12,7 +12,7 @@ and drift 0 (or the trailing mean).
 
 The simulation goes through the engine: a :class:`~simengine.spec.ScenarioSpec` built with
 :meth:`~simengine.spec.ScenarioSpec.from_data`, compiled by
-:func:`~simengine.scenario.build_scenario` and run by :func:`~simengine.simulate.run_scenarios`.
+:func:`~simengine.parts.build_scenario` and run by :func:`~simengine.simulate.run_scenarios`.
 
 No look-ahead: everything an origin uses is cut at the origin (:func:`history`) before it is
 fitted, so rows after the origin cannot change its forecast (tested). Two inputs are constants
@@ -42,11 +42,12 @@ from simengine.backtest.scores import (
     pit_samples,
 )
 from simengine.exceptions import DataError, NumericalError
-from simengine.spec.model_file import STOCHASTIC_FACTORS
+from simengine.structure import default_structure
 
 __all__ = ["ASSETS", "BacktestConfig", "forecast_origin", "history", "origins", "run_backtest"]
 
-ASSETS: tuple[str, ...] = ("small_cap", "large_cap")
+ASSETS: tuple[str, ...] = default_structure().asset_names
+"""The packaged model's assets (the table's return columns)."""
 FIRST_SAMPLE_MONTH = "1997-01"  # credit spreads start in 1997-01
 MIN_FIT_MONTHS = 24
 
@@ -126,7 +127,6 @@ def fit_params(frame: pd.DataFrame, origin: pd.Timestamp, daily: pd.DataFrame | 
     """Point parameters fitted on data up to ``origin`` only."""
     from simengine.data.fit import point_model
     from simengine.params import ModelParams
-    from simengine.spec.model_file import ModelFile
 
     known = history(frame, origin)
     if len(known.loc[FIRST_SAMPLE_MONTH:]) < MIN_FIT_MONTHS:
@@ -137,7 +137,7 @@ def fit_params(frame: pd.DataFrame, origin: pd.Timestamp, daily: pd.DataFrame | 
     known_daily = None if daily is None else daily.loc[: origin + pd.offsets.MonthEnd(0)]
     model = point_model(known, (FIRST_SAMPLE_MONTH, f"{origin:%Y-%m}"), daily=known_daily)
     _sanitise_dof(model)
-    params = ModelParams.from_model_file(ModelFile.model_validate(model), source="backtest refit")
+    params = ModelParams.from_mapping(model, source="backtest refit")
     return params.select_assets(ASSETS)
 
 
@@ -152,7 +152,8 @@ def _origin_spec(frame: pd.DataFrame, origin: pd.Timestamp, cfg: BacktestConfig,
     from simengine.spec import ScenarioSpec
 
     row = frame.loc[origin]
-    factors = {f: float(row[f]) for f in STOCHASTIC_FACTORS if np.isfinite(row[f])}
+    stochastic = default_structure().stochastic
+    factors = {f: float(row[f]) for f in stochastic if np.isfinite(row[f])}
     horizon = (origin + pd.offsets.MonthEnd(cfg.horizon)).date()
     data = {
         "name": f"backtest-{origin:%Y-%m}",
@@ -178,12 +179,12 @@ def forecast_origin(
 
     Uses only the row of ``origin`` (the state) and ``params`` (fitted up to the origin).
     """
+    from simengine.parts import build_scenario
     from simengine.rng import BLOCK
-    from simengine.scenario import build_scenario
     from simengine.simulate import RunConfig, run_scenarios
 
     spec = _origin_spec(history(frame, origin), origin, cfg, i)
-    scn = build_scenario(spec)
+    scn = build_scenario(spec, params.structure)
     chunk = -(-cfg.n_paths // BLOCK) * BLOCK
     run = RunConfig(cfg.n_paths, spec.seed, chunk_size=chunk, n_sample=cfg.n_paths)
     accs = run_scenarios([scn], params, run)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from simengine import __version__
 from simengine.exceptions import SimengineError
 from simengine.spec import ScenarioSpec, load_scenario
 from simengine.spec.sweep import SweepVariant, expand_sweep_variants, is_sweep_file, safe_label
+from simengine.version import __version__
 
 __all__ = ["BatchInput", "Job", "collect_jobs", "result_key", "scenario_seed"]
 

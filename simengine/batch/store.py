@@ -15,11 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from simengine import __version__
 from simengine.batch.jobs import Job
 from simengine.exceptions import BatchError
 from simengine.io import atomic_write
 from simengine.results import now_iso
+from simengine.version import __version__
 
 __all__ = ["MANIFEST_FORMAT", "Store", "entry_for", "summary_frame"]
 

@@ -23,8 +23,6 @@ __all__ = [
     "gaussian_path_loglik",
     "load_posterior",
     "load_priors",
-    "mixture_histogram",
-    "mixture_quantiles",
     "model_structure_hash",
     "params_from_posterior",
     "posterior_to_param_arrays",
@@ -51,8 +49,6 @@ _WHERE = {
     "save_posterior": "store",
     "thin_posterior": "store",
     "gaussian_path_loglik": "weights",
-    "mixture_histogram": "weights",
-    "mixture_quantiles": "weights",
     "posterior_weights": "weights",
 }
 

@@ -9,7 +9,6 @@ whose predecessor is missing are dropped.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,16 +17,12 @@ import pandas as pd
 from simengine.bayes.priors import EXPOSURES, VAR_FACTORS, PriorSet
 from simengine.exceptions import CalibrationError
 
-__all__ = ["ModelData", "prepare_data", "table_hash"]
+__all__ = ["ModelData", "prepare_data", "stamped_table_hash"]
 
 #: Table column of each exposure (the tariff loading acts on the monthly change).
-EXPOSURE_COLUMNS: dict[str, str] = {
-    "rates": "rates",
-    "tariff": "dtariff",
-    "growth": "growth",
-    "inflation": "inflation",
-    "credit": "credit",
-}
+#: Exposure -> table column: a stochastic factor's own column; a level factor (``tariff``)
+#: acts through its change over the period (``dtariff``).
+EXPOSURE_COLUMNS: dict[str, str] = {e: e if e in VAR_FACTORS else f"d{e}" for e in EXPOSURES}
 MIN_ROWS = 24
 
 
@@ -71,22 +66,21 @@ class ModelData:
         return (str(self.dates[0])[:7], str(self.dates[-1])[:7])
 
 
-def table_hash(table: pd.DataFrame) -> str:
-    """Hash of the calibration table.
+def stamped_table_hash(table: pd.DataFrame) -> str:
+    """The calibration table's hash: its stamp, else computed the same way.
 
     Uses ``table.attrs["table_hash"]`` (set by ``simengine.data.build_table``) or
-    ``table.attrs["metadata"]["table_hash"]`` when present, else the sha256 of the table's
-    content (index, column names and values).
+    ``table.attrs["metadata"]["table_hash"]`` when present, else
+    :func:`simengine.data.table.table_hash` (sha256 of the canonical CSV): one algorithm.
     """
+    from simengine.data.table import table_hash
+
     table = getattr(table, "frame", table)
     attrs = getattr(table, "attrs", {}) or {}
     for holder in (attrs, attrs.get("metadata") if isinstance(attrs.get("metadata"), dict) else {}):
         if holder and holder.get("table_hash"):
             return str(holder["table_hash"])
-    digest = hashlib.sha256()
-    digest.update(",".join(map(str, table.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(table, index=True).to_numpy().tobytes())
-    return digest.hexdigest()
+    return table_hash(table)
 
 
 def prepare_data(table: pd.DataFrame, priors: PriorSet) -> ModelData:
@@ -154,7 +148,7 @@ def prepare_data(table: pd.DataFrame, priors: PriorSet) -> ModelData:
         z_mean=z.mean(axis=0),
         z_sd=sd,
         assets=priors.assets,
-        table_hash=table_hash(table),
+        table_hash=stamped_table_hash(table),
         neutral_rate=priors.neutral_rate,
     )
 

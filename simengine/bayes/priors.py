@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from simengine.exceptions import Issue, ModelFileError
+from simengine.structure import default_structure
 
 __all__ = [
     "DEFAULT_PRIORS_PATH",
@@ -27,10 +28,10 @@ __all__ = [
 ]
 
 DEFAULT_PRIORS_PATH = Path(__file__).resolve().parents[1] / "models" / "priors.yaml"
-#: Asset exposures, the order of ``beta``'s last axis (``tariff`` = monthly change, pp).
-EXPOSURES: tuple[str, ...] = ("rates", "tariff", "growth", "inflation", "credit")
-#: Stochastic (VAR) factors, the order of ``c``, ``A``, ``g``, ``chol``.
-VAR_FACTORS: tuple[str, ...] = ("rates", "growth", "inflation", "credit")
+#: Asset exposures, the order of ``beta``'s last axis (the packaged model's vocabulary).
+EXPOSURES: tuple[str, ...] = default_structure().exposures
+#: Stochastic (VAR) factors, the order of ``c``, ``A``, ``g``, ``chol`` (the packaged model's).
+VAR_FACTORS: tuple[str, ...] = default_structure().stochastic
 FORMAT = "simengine-priors/1"
 
 _PARAMS: dict[str, tuple[str, ...]] = {

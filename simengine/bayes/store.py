@@ -43,7 +43,7 @@ DEFAULT_POSTERIOR_PATH = Path(__file__).resolve().parents[1] / "models" / "defau
 MODEL_VERSION = "returns-carry-studentt+var1-gap/1"
 REQUIRED_ATTRS: tuple[str, ...] = (
     "format",
-    "model_hash",
+    "structure_hash",
     "table_hash",
     "prior_hash",
     "date_start",
@@ -73,16 +73,33 @@ PARAM_DIMS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Posterior variable -> (role of the part, field of its parameters) in ``ModelParams``.
+PARAM_FIELDS: dict[str, tuple[str, str]] = {
+    "c": ("dynamics", "c"),
+    "A": ("dynamics", "A"),
+    "chol": ("dynamics", "chol"),
+    "g": ("dynamics", "g"),
+    "nu_f": ("dynamics", "nu"),
+    "neutral": ("policy", "neutral"),
+    "mu": ("returns", "mu"),
+    "kappa": ("returns", "kappa"),
+    "beta": ("returns", "beta"),
+    "sigma": ("residuals", "sigma"),
+    "chol_a": ("residuals", "chol"),
+    "nu_a": ("residuals", "nu"),
+}
+
+
 def package_version() -> str:
-    """simengine's version (installed metadata, else ``simengine.__version__``, else unknown)."""
+    """simengine's version (installed metadata, else ``simengine.version.__version__``)."""
     from importlib import metadata
 
     try:
         return metadata.version("simengine")
     except metadata.PackageNotFoundError:
-        import simengine
+        from simengine.version import __version__
 
-        return str(getattr(simengine, "__version__", "unknown"))
+        return __version__
 
 
 def model_structure_hash(
@@ -112,7 +129,7 @@ def stamp_posterior(idata, data: ModelData, priors: PriorSet, **extra: Any):
     """
     attrs = {
         "format": FORMAT,
-        "model_hash": model_structure_hash(data.assets, priors.innovations),
+        "structure_hash": model_structure_hash(data.assets, priors.innovations),
         "table_hash": data.table_hash,
         "prior_hash": priors.prior_hash,
         "prior_source": priors.source,
@@ -164,15 +181,20 @@ def save_posterior(idata, path: str | Path, *, force: bool = False) -> Path:
 
 
 def load_posterior(
-    path: str | Path, expect_model_hash: str | None = None, expect_table_hash: str | None = None
+    path: str | Path,
+    expect_structure_hash: str | None = None,
+    expect_table_hash: str | None = None,
 ):
     """Load a posterior file and verify it.
 
     Parameters
     ----------
     path : str or Path
-    expect_model_hash : str, optional
-        The :func:`model_structure_hash` the caller needs; a different one is refused.
+    expect_structure_hash : str, optional
+        The :func:`model_structure_hash` the caller needs; a different one is refused. (Results
+        carry ``model_hash``, the hash of the model *file*; a posterior carries the hash of the
+        model's *structure*, ``structure_hash``: files written before the rename call it
+        ``model_hash`` and are read the same.)
     expect_table_hash : str, optional
         Refuse a posterior fitted on another data table.
 
@@ -201,7 +223,7 @@ def load_posterior(
     _verify(idata, str(path))
     attrs = idata.posterior.attrs
     for label, expected, got in (
-        ("model", expect_model_hash, attrs["model_hash"]),
+        ("model", expect_structure_hash, attrs["structure_hash"]),
         ("data table", expect_table_hash, attrs["table_hash"]),
     ):
         if expected is not None and expected != got:
@@ -219,6 +241,8 @@ def _verify(idata, where: str) -> None:
             f"posterior {where} lacks groups {missing}; has {list(idata.groups())}"
         )
     attrs = idata.posterior.attrs
+    if "structure_hash" not in attrs and "model_hash" in attrs:  # written before the rename
+        attrs["structure_hash"] = attrs.pop("model_hash")
     absent = [a for a in REQUIRED_ATTRS if a not in attrs]
     if absent:
         raise PosteriorMismatchError(
@@ -235,9 +259,9 @@ def _verify(idata, where: str) -> None:
         raise PosteriorMismatchError(
             f"posterior {where}: attribute 'assets' is not a JSON list"
         ) from err
-    if model_structure_hash(assets, attrs["innovations"]) != attrs["model_hash"]:
+    if model_structure_hash(assets, attrs["innovations"]) != attrs["structure_hash"]:
         raise PosteriorMismatchError(
-            f"posterior {where}: model_hash does not match its structure (assets {assets}, "
+            f"posterior {where}: structure_hash does not match its structure (assets {assets}, "
             f"innovations {attrs['innovations']}); it was written by another model version"
         )
     needed = [v for v in PARAM_DIMS if v != "nu_f" or attrs["innovations"] == "student_t"]
@@ -317,13 +341,29 @@ def params_from_posterior(params, path: str | Path | None = None):
     """
     path = DEFAULT_POSTERIOR_PATH if path is None or str(path) == "default" else Path(path)
     idata = load_posterior(path)
+    attrs = idata.posterior.attrs
+    structure = params.structure
+    if tuple(json.loads(attrs["factors"])) != structure.stochastic:
+        raise PosteriorMismatchError(
+            f"posterior {path} has factors {json.loads(attrs['factors'])}; the model's stochastic "
+            f"factors are {list(structure.stochastic)}: refit the posterior for this model"
+        )
     arrays = _select_assets(
-        posterior_to_param_arrays(idata),
-        json.loads(idata.posterior.attrs["assets"]),
-        params.assets,
-        path,
+        posterior_to_param_arrays(idata), json.loads(attrs["assets"]), params.assets, path
     )
-    return params.with_draws(arrays, posterior_hash=posterior_file_hash(path))
+    have = tuple(json.loads(attrs["exposures"]))
+    if have != structure.exposures:
+        missing = sorted(set(structure.exposures) - set(have))
+        if missing:
+            raise PosteriorMismatchError(
+                f"posterior {path} lacks exposures {missing} of the model: refit it for this model"
+            )
+        arrays["beta"] = arrays["beta"][..., [have.index(e) for e in structure.exposures]]
+    nested: dict[str, dict[str, np.ndarray]] = {}
+    for name, value in arrays.items():
+        role, field = PARAM_FIELDS[name]
+        nested.setdefault(role, {})[field] = value
+    return params.with_draws(nested, posterior_hash=posterior_file_hash(path))
 
 
 def _select_assets(

@@ -6,11 +6,14 @@ import numpy as np
 import pandas as pd
 
 from simengine.bayes.priors import VAR_FACTORS
+from simengine.structure import default_structure
 
 __all__ = ["example_params", "simulate_table"]
 
 
-def example_params(assets: tuple[str, ...] = ("small_cap", "large_cap")) -> dict[str, np.ndarray]:
+def example_params(
+    assets: tuple[str, ...] = default_structure().asset_names,
+) -> dict[str, np.ndarray]:
     """A plausible parameter set (one draw, no leading axis) in the contract's units.
 
     Close to the fit on 1997-2025 data; used as the truth in recovery tests.
@@ -56,7 +59,7 @@ def simulate_table(
     params: dict[str, np.ndarray],
     n_months: int,
     rng: np.random.Generator,
-    assets: tuple[str, ...] = ("small_cap", "large_cap"),
+    assets: tuple[str, ...] = default_structure().asset_names,
     start: str = "1990-01",
 ) -> pd.DataFrame:
     """Simulate a monthly calibration table from known parameters.

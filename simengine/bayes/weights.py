@@ -1,4 +1,4 @@
-"""Scenario weighting: prior scenario probabilities updated by observed data, and mixtures.
+"""Scenario weighting: prior scenario probabilities updated by observed data.
 
 Generic numpy/scipy code (no PyMC): a scenario is summarised by the Gaussian predictive
 density of the factor path it implies over an observed window.
@@ -6,7 +6,7 @@ density of the factor path it implies over an observed window.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
@@ -16,8 +16,6 @@ from simengine.exceptions import CalibrationError, NumericalError
 
 __all__ = [
     "gaussian_path_loglik",
-    "mixture_histogram",
-    "mixture_quantiles",
     "posterior_weights",
 ]
 
@@ -137,110 +135,3 @@ def _mvn_logpdf(x: np.ndarray, mu: np.ndarray, cov: np.ndarray) -> float:
     logdet = 2.0 * np.sum(np.log(np.diag(factor[0])))
     quad = float(d @ cho_solve(factor, d))
     return float(-0.5 * (quad + logdet + len(d) * np.log(2.0 * np.pi)))
-
-
-def _normalised(weights: Mapping[str, float], names: Sequence[str]) -> np.ndarray:
-    missing = [n for n in names if n not in weights]
-    if missing:
-        raise CalibrationError(f"no weight for scenarios {missing}")
-    w = np.array([float(weights[n]) for n in names])
-    if np.any(w < 0) or w.sum() <= 0:
-        raise CalibrationError(
-            f"weights must be >= 0 and not all 0; got {dict(zip(names, w, strict=True))}"
-        )
-    return w / w.sum()
-
-
-def mixture_histogram(counts: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
-    """Probability mass per bin of the mixture of per-scenario histograms.
-
-    Parameters
-    ----------
-    counts : mapping scenario -> array (..., B)
-        Histogram counts on common bins (last axis); any leading axes (series, time) broadcast.
-    weights : mapping scenario -> float
-        Scenario weights (normalised here).
-
-    Returns
-    -------
-    ndarray (..., B)
-        ``sum_i w_i counts_i / sum_b counts_i`` (sums to 1 over the last axis).
-    """
-    names = list(counts)
-    w = _normalised(weights, names)
-    out = 0.0
-    for wi, name in zip(w, names, strict=True):
-        c = np.asarray(counts[name], dtype=float)
-        out = out + wi * c / c.sum(axis=-1, keepdims=True)
-    return np.asarray(out)
-
-
-def mixture_quantiles(
-    components: Mapping[str, np.ndarray],
-    weights: Mapping[str, float],
-    q: float | Sequence[float],
-    *,
-    bin_edges: np.ndarray | None = None,
-) -> np.ndarray:
-    """Quantiles of the weighted mixture of per-scenario return distributions.
-
-    Parameters
-    ----------
-    components : mapping scenario -> array
-        Samples (1-d, any length per scenario) or, with ``bin_edges``, histogram counts of length
-        ``len(bin_edges) - 1`` or ``len(bin_edges) + 1`` (with underflow/overflow bins at both
-        ends, as in ``SimulationResult.hist_count``).
-    weights : mapping scenario -> float
-        Scenario weights (normalised here).
-    q : float or sequence of float
-        Probabilities in [0, 1].
-    bin_edges : array, optional
-        Histogram edges; quantiles interpolate linearly inside a bin and are clamped to the
-        outer edges when they fall in an underflow/overflow bin.
-
-    Returns
-    -------
-    ndarray
-        One value per ``q``.
-
-    Notes
-    -----
-    The mixture CDF is ``F(x) = sum_i w_i F_i(x)``; a sample of scenario i carries mass
-    ``w_i / n_i``. The quantile is the smallest x with ``F(x) >= q`` (samples) or the linear
-    interpolation of F inside the bin (histograms).
-    """
-    qs = np.atleast_1d(np.asarray(q, dtype=float))
-    if np.any((qs < 0) | (qs > 1)):
-        raise CalibrationError(f"quantile probabilities must lie in [0, 1]; got {qs.tolist()}")
-    if bin_edges is not None:
-        return _hist_quantiles(
-            mixture_histogram(components, weights), np.asarray(bin_edges, float), qs
-        )
-    names = list(components)
-    w = _normalised(weights, names)
-    values, mass = [], []
-    for wi, name in zip(w, names, strict=True):
-        x = np.asarray(components[name], dtype=float).ravel()
-        if x.size == 0:
-            raise CalibrationError(f"scenario {name!r} has no samples")
-        values.append(x)
-        mass.append(np.full(x.size, wi / x.size))
-    x, m = np.concatenate(values), np.concatenate(mass)
-    order = np.argsort(x, kind="stable")
-    x, cdf = x[order], np.cumsum(m[order])
-    idx = np.searchsorted(cdf, qs * cdf[-1] - 1e-12, side="left")
-    return x[np.clip(idx, 0, x.size - 1)]
-
-
-def _hist_quantiles(mass: np.ndarray, edges: np.ndarray, qs: np.ndarray) -> np.ndarray:
-    if mass.ndim != 1:
-        raise CalibrationError(
-            f"histogram quantiles need 1-d counts per scenario; got shape {mass.shape}"
-        )
-    if mass.size == edges.size + 1:
-        # Under/overflow bins: put their mass on the outer edges (zero-width bins).
-        edges = np.concatenate([[edges[0]], edges, [edges[-1]]])
-    if mass.size != edges.size - 1:
-        raise CalibrationError(f"{mass.size} bins do not match {edges.size} edges")
-    cdf = np.concatenate([[0.0], np.cumsum(mass)])
-    return np.interp(qs, cdf, edges)

@@ -10,10 +10,9 @@ import typer
 from rich.table import Table
 
 from simengine.cli.common import console, err_console, progress_bar
+from simengine.structure import default_structure
 
 __all__ = ["backtest", "register"]
-
-INDEX = {"small_cap": "RUT", "large_cap": "NDX"}
 
 
 def _print(summary, failed: dict[str, str], horizon: int) -> None:
@@ -34,9 +33,10 @@ def _print(summary, failed: dict[str, str], horizon: int) -> None:
         "chi2 p",
     ):
         table.add_column(col, justify="left" if col in ("asset", "who") else "right")
+    index = {a.name: a.index or a.name for a in default_structure().assets}
     for (asset, who), row in summary.iterrows():
         table.add_row(
-            INDEX.get(asset, asset),
+            index.get(asset, asset),
             "model" if who == "model" else "RW",
             f"{int(row['n'])}",
             *(f"{100 * row[c]:.1f}%" for c in ("cover50", "cover80", "cover90")),

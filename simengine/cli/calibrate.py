@@ -139,7 +139,7 @@ def _print_report(report, attrs) -> None:
         f"posterior: {attrs.get('date_start')}..{attrs.get('date_end')} ({attrs.get('n_months')} months), "
         f"assets {attrs.get('assets')}, sampler {attrs.get('sampler', '?')}, "
         f"fit {attrs.get('fit_seconds', '?')} s; table {str(attrs.get('table_hash'))[:12]}, "
-        f"priors {str(attrs.get('prior_hash'))[:12]}, model {str(attrs.get('model_hash'))[:12]}"
+        f"priors {str(attrs.get('prior_hash'))[:12]}, structure {str(attrs.get('structure_hash'))[:12]}"
     )
     thinned = "thinned_from" in attrs
     suffix = " of the stored (thinned) draws, informational" if thinned else ""

@@ -27,13 +27,11 @@ from scipy import stats
 
 from simengine.data.loaders import read_index_csv
 from simengine.data.series import mark_stale
+from simengine.structure import ModelStructure, default_structure
 
 __all__ = [
-    "ASSETS",
     "CARRY_PRIOR",
     "COVID",
-    "EXPOSURES",
-    "FACTORS",
     "FACTOR_DOF_FLOOR",
     "NEUTRAL",
     "SAMPLE",
@@ -54,12 +52,6 @@ __all__ = [
     "tariff_pass_through",
 ]
 
-FACTORS = ("rates", "growth", "inflation", "credit")
-EXPOSURES = ("rates", "tariff", "growth", "inflation", "credit")
-ASSETS = {
-    "small_cap": ("Russell 2000", "RUT", 2226.99, "equity/RUT_index_daily.csv"),
-    "large_cap": ("Nasdaq-100", "NDX", 22907.97, "equity/NDX_index_daily.csv"),
-}
 SAMPLE = ("1997-01", "2025-06")
 COVID = ("2020-03", "2020-06")  # dependent months excluded; the VAR also drops 2020-07 (its lag)
 NEUTRAL = 3.0
@@ -162,7 +154,9 @@ def _drop_covid(data: pd.DataFrame, last: str) -> pd.DataFrame:
     return data.drop(index=covid.intersection(data.index))
 
 
-def fit_var(table: pd.DataFrame, sample: tuple[str, str] = SAMPLE) -> dict[str, Any]:
+def fit_var(
+    table: pd.DataFrame, sample: tuple[str, str] = SAMPLE, structure: ModelStructure | None = None
+) -> dict[str, Any]:
     """OLS VAR(1) with a policy-gap term; Covid months (and the month after) excluded.
 
     Parameters
@@ -178,26 +172,29 @@ def fit_var(table: pd.DataFrame, sample: tuple[str, str] = SAMPLE) -> dict[str, 
         ``const``, ``ar`` (K, K), ``policy_gap``, ``sd``, ``corr``, ``dof``, standard errors,
         ``rows`` and ``spectral_radius``.
     """
-    z = table[list(FACTORS)]
+    factors = (structure or default_structure()).stochastic
+    k = len(factors)
+    z = table[list(factors)]
     lagged = z.shift(1).add_suffix("_lag")
     gap = (table["policy_rate"].shift(1) - NEUTRAL).rename("gap")
     data = pd.concat([z, lagged, gap], axis=1).loc[sample[0] : sample[1]]
     data = _drop_covid(data, "2020-07").dropna()
     x = np.column_stack([np.ones(len(data)), data[lagged.columns], data["gap"]])
     coefs, ses, resids = {}, {}, {}
-    for f in FACTORS:
+    for f in factors:
         coefs[f], ses[f], resids[f] = ols(data[f].to_numpy(), x)
-    resid = np.column_stack([resids[f] for f in FACTORS])
+    resid = np.column_stack([resids[f] for f in factors])
     sd = resid.std(axis=0, ddof=x.shape[1])
-    a = np.array([coefs[f][1:5] for f in FACTORS])
+    a = np.array([coefs[f][1 : 1 + k] for f in factors])
     return {
         "rows": data.index,
-        "const": {f: coefs[f][0] for f in FACTORS},
+        "factors": factors,
+        "const": {f: coefs[f][0] for f in factors},
         "ar": a,
-        "ar_se": np.array([ses[f][1:5] for f in FACTORS]),
-        "policy_gap": {f: coefs[f][5] for f in FACTORS},
-        "policy_gap_se": {f: ses[f][5] for f in FACTORS},
-        "sd": dict(zip(FACTORS, sd, strict=True)),
+        "ar_se": np.array([ses[f][1 : 1 + k] for f in factors]),
+        "policy_gap": {f: coefs[f][1 + k] for f in factors},
+        "policy_gap_se": {f: ses[f][1 + k] for f in factors},
+        "sd": dict(zip(factors, sd, strict=True)),
         "corr": np.corrcoef(resid.T),
         "dof_mle": t_dof_univariate((resid / sd).ravel()),
         "dof": max(t_dof_univariate((resid / sd).ravel()), FACTOR_DOF_FLOOR),
@@ -205,12 +202,16 @@ def fit_var(table: pd.DataFrame, sample: tuple[str, str] = SAMPLE) -> dict[str, 
     }
 
 
-def tariff_events(data_dir: Path) -> dict[str, Any]:
-    """Event-day tariff loadings: log return over each news window on attributed tariff change."""
+def tariff_events(data_dir: Path, structure: ModelStructure | None = None) -> dict[str, Any]:
+    """Event-day tariff loadings: log return over each news window on attributed tariff change
+    (for each asset of ``structure``, default: the packaged model's)."""
     level = pd.read_csv(data_dir / "tariffs/import_weighted_statutory_tariff_daily.csv")
     level = level.set_index(pd.to_datetime(level["date"]))["import_weighted_avg_tariff"]
     change = level.diff()
-    closes = {a: read_index_csv(data_dir / spec[3])["Close"] for a, spec in ASSETS.items()}
+    closes = {
+        a.name: read_index_csv(data_dir / a.data)["Close"]
+        for a in (structure or default_structure()).assets
+    }
     rows = []
     for start, end, dates, label in TARIFF_EVENTS:
         dtau = float(sum(change.loc[pd.Timestamp(d)] for d in dates))
@@ -221,7 +222,7 @@ def tariff_events(data_dir: Path) -> dict[str, Any]:
     events = pd.DataFrame(rows)
     x = events["dtariff_pp"].to_numpy()
     out: dict[str, Any] = {"events": events}
-    for a in ASSETS:
+    for a in closes:
         y = events[a].to_numpy()
         beta = float(x @ y / (x @ x))  # through the origin: the window return is tariff news
         resid = y - beta * x
@@ -234,6 +235,8 @@ def fit_assets(
     table: pd.DataFrame,
     tariff_beta: Mapping[str, tuple[float, float]],
     sample: tuple[str, str] = SAMPLE,
+    structure: ModelStructure | None = None,
+    carry_prior: Mapping[str, tuple[float, float]] = CARRY_PRIOR,
 ) -> dict[str, Any]:
     """Asset regressions (OLS; carry term also by Gaussian-prior MAP).
 
@@ -246,20 +249,33 @@ def fit_assets(
         rate barely moves, so monthly data cannot estimate it).
     sample : (str, str)
         First and last month (``YYYY-MM``).
+    structure : ModelStructure, optional
+        Assets and factors (default: the packaged model's).
+    carry_prior : mapping
+        Asset -> (prior mean, prior sd) of the annual carry ``kappa``.
+
+    Returns
+    -------
+    dict
+        Per asset: ``ols``, ``ols_se``, ``map`` (const, factor loadings, gap), ``sigma``;
+        ``corr`` (N, N) and ``dof`` of the residuals; ``rows``.
     """
+    structure = structure or default_structure()
+    assets = structure.asset_names
     gap = (table["policy_rate"].shift(1) - NEUTRAL).rename("gap")
     data = pd.concat([table, gap], axis=1).loc[sample[0] : sample[1]]
     data = _drop_covid(data, COVID[1] + "-28")
-    regressors = ["rates", "growth", "inflation", "credit", "gap"]
-    data = data.dropna(subset=[*regressors, *ASSETS])
+    regressors = [*structure.stochastic, "gap"]
+    j_gap = len(regressors)
+    data = data.dropna(subset=[*regressors, *assets])
     x = np.column_stack([np.ones(len(data)), data[regressors]])
     out: dict[str, Any] = {"rows": data.index}
     resid_all = []
-    for a in ASSETS:
+    for a in assets:
         y = (data[a] - tariff_beta[a][0] * data["dtariff"]).to_numpy()
         b_ols, se, _ = ols(y, x)
-        prior_kappa, prior_sd = CARRY_PRIOR[a]
-        b_map = map_regression(y, x, 5, -prior_kappa / 12.0, prior_sd / 12.0)
+        prior_kappa, prior_sd = carry_prior[a]
+        b_map = map_regression(y, x, j_gap, -prior_kappa / 12.0, prior_sd / 12.0)
         resid = y - x @ b_map
         resid_all.append(resid)
         out[a] = {
@@ -269,16 +285,16 @@ def fit_assets(
             "sigma": float(resid.std(ddof=x.shape[1]) * np.sqrt(12.0)),
         }
     resid = np.column_stack(resid_all)
-    out["corr"] = float(np.corrcoef(resid.T)[0, 1])
+    out["corr"] = np.corrcoef(resid.T)
     out["dof"] = t_dof_multivariate(resid)
     return out
 
 
-def daily_closes(data_dir: Path) -> pd.DataFrame:
+def daily_closes(data_dir: Path, structure: ModelStructure | None = None) -> pd.DataFrame:
     """Daily log returns of the assets (stale prints blanked), one column per asset."""
     rets = {
-        a: np.log(mark_stale(read_index_csv(data_dir / spec[3])["Close"])).diff()
-        for a, spec in ASSETS.items()
+        a.name: np.log(mark_stale(read_index_csv(data_dir / a.data)["Close"])).diff()
+        for a in (structure or default_structure()).assets
     }
     return pd.concat(rets, axis=1, sort=True).dropna()
 
@@ -290,8 +306,10 @@ def squeeze_jumps(
     *,
     returns: pd.DataFrame | None = None,
     date_range: tuple[str, str] = SQUEEZE_RANGE,
+    legs: tuple[str, str] = ("small_cap", "large_cap"),
 ) -> dict[str, Any]:
-    """Large positive RUT-minus-NDX daily moves (RUT up), clustered into episodes.
+    """Large positive daily moves of one asset against another (RUT minus NDX, RUT up),
+    clustered into episodes.
 
     Parameters
     ----------
@@ -305,12 +323,16 @@ def squeeze_jumps(
         Daily log returns from :func:`daily_closes` (saves re-reading the files).
     date_range : (str, str)
         First and last day used.
+    legs : (str, str)
+        The squeezed asset and the one it is measured against (the default model's comparison
+        ``small_beats_large``; the squeeze part loads on the first).
     """
     d = returns if returns is not None else daily_closes(Path(str(data_dir)))
     d = d.loc[date_range[0] : date_range[1]]
-    rel = d["small_cap"] - d["large_cap"]
+    squeezed, against = legs
+    rel = d[squeezed] - d[against]
     robust_sd = 1.4826 * float((rel - rel.median()).abs().median())
-    hit = (rel > k_sd * robust_sd) & (d["small_cap"] > 0)
+    hit = (rel > k_sd * robust_sd) & (d[squeezed] > 0)
     pos = np.flatnonzero(hit.to_numpy())
     episodes: list[list[int]] = []
     for p in pos:
@@ -333,16 +355,15 @@ def squeeze_jumps(
     }
 
 
-def tariff_pass_through(a: np.ndarray) -> dict[str, float]:
-    """Impact coefficients giving the Budget Lab level effects through the fitted VAR."""
-    cum = np.linalg.inv(np.eye(len(FACTORS)) - a)
-    g, i = FACTORS.index("growth"), FACTORS.index("inflation")
-    return {
-        "rates": 0.0,
-        "growth": OUTPUT_LEVEL_PER_PP / cum[g, g],
-        "inflation": 12.0 * PRICE_LEVEL_PER_PP / cum[i, i],
-        "credit": 0.0,
-    }
+def tariff_pass_through(a: np.ndarray, factors: tuple[str, ...]) -> dict[str, float]:
+    """Impact coefficients giving the Budget Lab level effects through the fitted VAR
+    (growth and inflation; 0 for the other factors)."""
+    cum = np.linalg.inv(np.eye(len(factors)) - a)
+    g, i = factors.index("growth"), factors.index("inflation")
+    out = dict.fromkeys(factors, 0.0)
+    out["growth"] = OUTPUT_LEVEL_PER_PP / cum[g, g]
+    out["inflation"] = 12.0 * PRICE_LEVEL_PER_PP / cum[i, i]
+    return out
 
 
 def point_model(
@@ -351,10 +372,13 @@ def point_model(
     *,
     daily: pd.DataFrame | None = None,
     tariff_beta: Mapping[str, tuple[float, float]] | None = None,
+    structure: ModelStructure | None = None,
 ) -> dict[str, Any]:
     """A complete model-file mapping (``simengine-model/1``) fitted on ``sample`` only.
 
-    Unrounded, without provenance: for refits (the backtest), not for the packaged file.
+    Unrounded, without provenance: for refits (the backtest), not for the packaged file. The
+    vocabulary (factors, assets, portfolios, comparisons, parts) is the packaged model's, or
+    ``structure``'s.
 
     Parameters
     ----------
@@ -368,10 +392,14 @@ def point_model(
         monthly residual volatility).
     tariff_beta : mapping, optional
         Asset -> (loading, s.e.); default 0 (no tariff news before the end of the sample).
+    structure : ModelStructure, optional
+        Vocabulary (default: the packaged model's).
     """
-    tariff_beta = tariff_beta or {a: (0.0, 0.0) for a in ASSETS}
-    var = fit_var(table, sample)
-    fit = fit_assets(table, tariff_beta, sample)
+    structure = structure or default_structure()
+    assets = structure.asset_names
+    tariff_beta = tariff_beta or {a: (0.0, 0.0) for a in assets}
+    var = fit_var(table, sample, structure)
+    fit = fit_assets(table, tariff_beta, sample, structure)
     squeeze = {"base_intensity": 0.0, "jump_mean": 0.0, "jump_sd": 0.0}
     if daily is not None:
         last = (pd.Period(sample[1], "M").end_time).strftime("%Y-%m-%d")
@@ -385,51 +413,80 @@ def point_model(
                     ("jump_sd", "sd"),
                 )
             }
+    corr = fit["corr"]
     return {
         "format": "simengine-model/1",
         "name": f"refit-{sample[1]}",
+        **vocabulary(structure),
         "neutral_rate": NEUTRAL,
         "dynamics": _dynamics(var),
-        "assets": {a: _asset(fit, tariff_beta, a) for a in ASSETS},
-        "residuals": {"corr": {"small_cap": {"large_cap": fit["corr"]}}, "dof": fit["dof"]},
+        "assets": {a: _asset(fit, tariff_beta, structure, a) for a in assets},
+        "residuals": {
+            "corr": {
+                a: {b: float(corr[i, j]) for j, b in enumerate(assets) if j > i}
+                for i, a in enumerate(assets[:-1])
+            },
+            "dof": fit["dof"],
+        },
         "squeeze": {"normal_short_interest_bn": 8.0, "elasticity": 1.0, **squeeze},
     }
 
 
+def vocabulary(structure: ModelStructure) -> dict[str, Any]:
+    """The vocabulary sections of a model file (``factors`` .. ``parts``) for ``structure``."""
+    return {
+        "factors": {
+            f.name: {"units": f.units, "stochastic": f.stochastic} for f in structure.factors
+        },
+        "exposures": list(structure.exposures),
+        "portfolios": {p.name: dict(p.weights) for p in structure.portfolios},
+        "comparisons": {
+            c.name: {"asset": c.asset, "beats": c.beats} for c in structure.comparisons
+        },
+        "parts": dict(structure.parts),
+    }
+
+
 def _dynamics(var: dict[str, Any]) -> dict[str, Any]:
-    corr = var["corr"]
+    corr, factors = var["corr"], var["factors"]
     return {
         "const": {f: float(v) for f, v in var["const"].items()},
         "ar": {
-            f: {g: float(var["ar"][i, j]) for j, g in enumerate(FACTORS)}
-            for i, f in enumerate(FACTORS)
+            f: {g: float(var["ar"][i, j]) for j, g in enumerate(factors)}
+            for i, f in enumerate(factors)
         },
         "innovation_sd": {f: float(v) for f, v in var["sd"].items()},
         "innovation_corr": {
-            f: {g: float(corr[i, j]) for j, g in enumerate(FACTORS) if j > i}
-            for i, f in enumerate(FACTORS[:-1])
+            f: {g: float(corr[i, j]) for j, g in enumerate(factors) if j > i}
+            for i, f in enumerate(factors[:-1])
         },
         "innovation_dof": float(var["dof"]),
         "policy_gap": {f: float(v) for f, v in var["policy_gap"].items()},
         "surprise_pass_through": {"rates": SURPRISE_PASS_THROUGH},
-        "tariff_pass_through": tariff_pass_through(var["ar"]),
+        "tariff_pass_through": tariff_pass_through(var["ar"], factors),
     }
 
 
 def _asset(
-    fit: dict[str, Any], tariff_beta: Mapping[str, tuple[float, float]], a: str
+    fit: dict[str, Any],
+    tariff_beta: Mapping[str, tuple[float, float]],
+    structure: ModelStructure,
+    a: str,
 ) -> dict[str, Any]:
-    label, index, level, _ = ASSETS[a]
+    asset = structure.asset(a)
+    k = len(structure.stochastic)
     b = fit[a]["map"]
-    beta = dict(zip(("rates", "growth", "inflation", "credit"), map(float, b[1:5]), strict=True))
+    beta = dict(zip(structure.stochastic, map(float, b[1 : 1 + k]), strict=True))
+    squeezed = structure.comparisons[0].asset if structure.comparisons else None
     return {
-        "label": label,
-        "index": index,
-        "start_level": level,
+        "label": asset.label,
+        "index": asset.index,
+        "data": asset.data,
+        "start_level": asset.start_level,
         "mu": float(12.0 * b[0]),
-        "kappa": float(-12.0 * b[5]),
+        "kappa": float(-12.0 * b[1 + k]),
         "beta": {**beta, "tariff": float(tariff_beta[a][0])},
         "sigma": float(fit[a]["sigma"]),
         "surprise_response": float(SURPRISE_TOTAL[a] - b[1] * SURPRISE_PASS_THROUGH),
-        "squeeze_loading": 1.0 if a == "small_cap" else 0.0,
+        "squeeze_loading": 1.0 if a == squeezed else 0.0,
     }

@@ -30,13 +30,12 @@ from simengine.data.loaders import (
     to_period_end,
 )
 from simengine.exceptions import DataError, OutputExistsError
+from simengine.structure import ModelStructure, default_structure
 
 __all__ = ["COLUMNS", "SOURCES", "CalibrationTable", "build_table", "load_table", "save_table"]
 
-#: Column order of the table (docs/architecture.md "Factors and units").
-COLUMNS: tuple[str, ...] = (
-    "small_cap",
-    "large_cap",
+#: Factor columns of the table, after the asset columns (docs/architecture.md "Factors and units").
+FACTOR_COLUMNS: tuple[str, ...] = (
     "policy_rate",
     "rates",
     "tariff",
@@ -46,10 +45,12 @@ COLUMNS: tuple[str, ...] = (
     "credit",
 )
 
-#: Files read from the data folder (relative paths), by role.
-SOURCES: dict[str, str] = {
-    "small_cap": "equity/RUT_index_daily.csv",
-    "large_cap": "equity/NDX_index_daily.csv",
+#: Column order of the table for the packaged model: its assets, then the factor columns.
+COLUMNS: tuple[str, ...] = (*default_structure().asset_names, *FACTOR_COLUMNS)
+
+#: Files of the factor columns (relative to the data folder), by role; the assets' files are
+#: the model's ``assets.<name>.data`` entries.
+FACTOR_SOURCES: dict[str, str] = {
     "target_upper": "fed_policy/DFEDTARU.csv",
     "target_lower": "fed_policy/DFEDTARL.csv",
     "effr": "fed_policy/EFFR.csv",
@@ -62,13 +63,25 @@ SOURCES: dict[str, str] = {
     "hy_oas": "fred/BAMLH0A0HYM2.csv",
 }
 
-#: Daily market files whose last date defines the as-of date of the data.
-_DAILY_ROLES = ("small_cap", "large_cap", "dgs2", "hy_oas")
+#: Files read from the data folder for the packaged model, by role (assets and factors).
+SOURCES: dict[str, str] = {
+    **{a.name: a.data for a in default_structure().assets},
+    **FACTOR_SOURCES,
+}
+
+#: Daily factor files whose last date (with the assets') defines the as-of date of the data.
+_DAILY_FACTOR_ROLES = ("dgs2", "hy_oas")
+
+
+def asset_note(label: str) -> str:
+    """Column definition of an asset's return column."""
+    return (
+        f"log return of the {label} close, last valid close of period to last valid close of "
+        "period (stale zero-change prints blanked)"
+    )
+
 
 NOTES: dict[str, str] = {
-    "small_cap": "log return of the Russell 2000 close, last valid close of period to last valid "
-    "close of period (stale zero-change prints blanked)",
-    "large_cap": "log return of the Nasdaq-100 close, same convention",
     "policy_rate": "fed funds target midpoint on the last valid day of the period (from "
     "2008-12-16); before: median of the last 5 daily EFFR prints; before 2000-07: monthly "
     "average FEDFUNDS",
@@ -166,26 +179,28 @@ def table_hash(frame: pd.DataFrame) -> str:
     return hashlib.sha256(canonical_csv(frame).encode()).hexdigest()
 
 
-def _load_sources(data_dir: Path) -> tuple[dict[str, pd.Series | pd.DataFrame], dict[str, str]]:
+def _load_sources(
+    data_dir: Path, structure: ModelStructure
+) -> tuple[dict[str, pd.Series | pd.DataFrame], dict[str, str]]:
     if not data_dir.is_dir():
         raise DataError(f"data folder not found: {data_dir}")
     readers: dict[str, Callable[[Path], Any]] = {
-        "small_cap": read_index_csv,
-        "large_cap": read_index_csv,
+        **{a.name: read_index_csv for a in structure.assets},
         "tariff_annual": read_annual_rate,
     }
+    sources = {**{a.name: a.data for a in structure.assets}, **FACTOR_SOURCES}
     loaded, hashes = {}, {}
-    for role, rel in SOURCES.items():
+    for role, rel in sources.items():
         path = data_dir / rel
         loaded[role] = readers.get(role, read_fred_csv)(path)
         hashes[rel] = file_sha256(path)
     return loaded, hashes
 
 
-def _as_of(raw: dict[str, Any]) -> pd.Timestamp:
+def _as_of(raw: dict[str, Any], assets: tuple[str, ...]) -> pd.Timestamp:
     """Date of the latest valid daily market observation across the daily files."""
     lasts = []
-    for role in _DAILY_ROLES:
+    for role in (*assets, *_DAILY_FACTOR_ROLES):
         obj = raw[role]
         values = obj["Close"] if isinstance(obj, pd.DataFrame) else obj
         lasts.append(values.last_valid_index())
@@ -232,11 +247,11 @@ def _resolve_end(
 
 
 def _columns(
-    raw: dict[str, Any], grid: pd.DatetimeIndex, frequency: str
+    raw: dict[str, Any], grid: pd.DatetimeIndex, frequency: str, assets: tuple[str, ...]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Compute every table column on the grid (growth not yet demeaned)."""
     out: dict[str, pd.Series] = {}
-    for col in ("small_cap", "large_cap"):
+    for col in assets:
         close = S.mark_stale(raw[col]["Close"])
         out[col] = S.log_return(S.period_last(close, grid, frequency))
     fedfunds = to_period_end(raw["fedfunds"], "monthly")
@@ -254,7 +269,7 @@ def _columns(
     inflation = _monthly_log_change(cpi, 1200.0) - 2.0
     out["inflation"] = S.monthly_to_grid(inflation, grid, frequency)
     out["credit"] = S.period_change(S.period_last(raw["hy_oas"], grid, frequency))
-    frame = pd.DataFrame(out, index=grid)[list(COLUMNS)].astype(float)
+    frame = pd.DataFrame(out, index=grid)[[*assets, *FACTOR_COLUMNS]].astype(float)
     info = {"target_range_start": str(target_start.date()), "monthly_growth": growth}
     return frame, info
 
@@ -270,6 +285,7 @@ def build_table(
     data_dir: str | Path,
     frequency: str = "monthly",
     end: str | pd.Timestamp | None = None,
+    structure: ModelStructure | None = None,
 ) -> CalibrationTable:
     """Build the calibration table from a data folder laid out like ``../shared/data``.
 
@@ -284,6 +300,9 @@ def build_table(
         a period whose last business day is after the latest daily observation is dropped
         (data cut on 2025-07-16 -> the table ends 2025-06). An explicit ``end`` inside that
         period keeps it and flags ``incomplete_last_period`` in the metadata.
+    structure : ModelStructure, optional
+        The model whose assets (and their ``data`` files) give the return columns; default:
+        the packaged model.
 
     Returns
     -------
@@ -297,12 +316,14 @@ def build_table(
     where both ``rates`` and ``growth`` exist.
     """
     S.rule(frequency)
-    raw, hashes = _load_sources(Path(data_dir))
-    as_of = _as_of(raw)
+    structure = structure or default_structure()
+    assets = structure.asset_names
+    raw, hashes = _load_sources(Path(data_dir), structure)
+    as_of = _as_of(raw, assets)
     last, incomplete = _resolve_end(end, as_of, frequency)
     first = min(raw["dgs2"].first_valid_index(), raw["indpro"].first_valid_index())
     grid = pd.date_range(first, last, freq=S.rule(frequency), name="date")
-    frame, info = _columns(raw, grid, frequency)  # info: splice dates, monthly growth
+    frame, info = _columns(raw, grid, frequency, assets)  # info: splice dates, monthly growth
     begin = frame[["rates", "growth"]].dropna().index
     if begin.empty:
         raise DataError(f"{data_dir}: no period has both the 2-year yield change and IP growth")
@@ -324,7 +345,7 @@ def build_table(
         "growth_mean": growth_mean,
         "forward_filled": filled + (["policy_rate (before 2000-07)"] if filled else []),
         "sources": dict(sorted(hashes.items())),
-        "notes": dict(NOTES),
+        "notes": {**{a.name: asset_note(a.label) for a in structure.assets}, **NOTES},
         **info,
         "table_hash": table_hash(frame),
     }

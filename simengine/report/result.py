@@ -189,7 +189,7 @@ def _differences_section(result: Any, dpi: int) -> str:
 
 def _attribution_section(result: Any, dpi: int) -> str:
     from simengine.attribution import CHANNEL_DOC
-    from simengine.plot_attribution import waterfall
+    from simengine.plotting import waterfall
 
     frame = result.attribution()
     cols = list(frame.columns)

@@ -8,14 +8,13 @@ import math
 import os
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, Strict
+from pydantic import AfterValidator, BeforeValidator, Field, Strict, ValidationInfo
 
-from simengine.spec.errors import custom_error
+from simengine.spec.errors import custom_error, did_you_mean
 
 __all__ = [
-    "FACTORS",
     "MAX_HORIZON_YEARS",
     "MAX_PATHS",
     "PROB_TOLERANCE",
@@ -33,11 +32,8 @@ __all__ = [
     "limit",
 ]
 
-FACTORS: tuple[str, ...] = ("rates", "growth", "inflation", "credit")
-Factor = Literal["rates", "growth", "inflation", "credit"]
 LEVEL_PINS: tuple[str, ...] = ("yield_2y", "policy_rate", "tariff")
-"""Series a pin can fix in levels (%), in the units a strategist quotes."""
-PinTarget = Literal["rates", "growth", "inflation", "credit", "yield_2y", "policy_rate", "tariff"]
+"""Series a pin can fix in levels (%), in the units a strategist quotes (not model factors)."""
 
 MAX_PATHS = 100_000_000
 """Default limit on ``paths``; raise it with the environment variable ``SIMENGINE_MAX_PATHS``."""
@@ -98,6 +94,32 @@ def _check_asset_name(value: str) -> str:
     return value
 
 
+def _check_factor(value: str, info: ValidationInfo) -> str:
+    """A stochastic factor of the scenario's model (``context["factors"]``, else the default)."""
+    from simengine.spec.model_file import model_factors
+
+    factors = (info.context or {}).get("factors") or model_factors(None)
+    if value not in factors:
+        guess = did_you_mean(value, factors)
+        valid = "valid: " + ", ".join(factors)
+        raise custom_error(
+            f"received {value!r}; expected one of {', '.join(factors)}",
+            f"{guess} {valid}" if guess else valid,
+        )
+    return value
+
+
+Factor = Annotated[str, Strict(), AfterValidator(_check_factor)]
+"""A stochastic factor of the model (its ``factors`` with ``stochastic: true``)."""
+
+
+def _check_pin_target(value: str, info: ValidationInfo) -> str:
+    """A stochastic factor of the model, or a level series of :data:`LEVEL_PINS`."""
+    return value if value in LEVEL_PINS else _check_factor(value, info)
+
+
+PinTarget = Annotated[str, Strict(), AfterValidator(_check_pin_target)]
+"""What a pin fixes: a stochastic factor, or ``yield_2y`` / ``policy_rate`` / ``tariff`` (%)."""
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Num = Annotated[float, Strict()]
 Bp = Annotated[int, Strict()]

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from simengine.exceptions import Issue, SpecError
-from simengine.spec.errors import Loc, Locations
+from simengine.spec.errors import Locations
+from simengine.spec.merge import merge_located
 from simengine.spec.scenario import ScenarioSpec
 from simengine.spec.yaml_io import LineMap, load_yaml_mapping, load_yaml_mapping_text
 
@@ -194,27 +195,6 @@ def _overlay(
     """Deep-merge ``over`` onto ``base`` (mappings merge; everything else replaces)."""
     merged = copy.deepcopy(base)
     locations = dict(base_locations)
-    _overlay_into(merged, over, locations, over_locations, ())
+    merge_located(merged, over, locations, over_locations)
     locations[()] = over_locations.get((), locations.get((), ("<scenario>", 1)))
     return merged, locations
-
-
-def _overlay_into(
-    target: dict[str, Any],
-    over: dict[str, Any],
-    locations: Locations,
-    over_locations: Locations,
-    prefix: Loc,
-) -> None:
-    for key, value in over.items():
-        path = (*prefix, key)
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            if path in over_locations:
-                locations[path] = over_locations[path]
-            _overlay_into(target[key], value, locations, over_locations, path)
-            continue
-        target[key] = value
-        n = len(path)
-        for loc in [loc for loc in locations if loc[:n] == path]:
-            del locations[loc]
-        locations.update({loc: w for loc, w in over_locations.items() if loc[:n] == path})

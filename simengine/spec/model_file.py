@@ -1,4 +1,14 @@
-"""Pydantic schema of a model (parameter) file such as ``simengine/models/default.yaml``.
+"""Pydantic schema of a model file's envelope: its vocabulary and its list of parts.
+
+A model file (``simengine/models/default.yaml``) declares
+
+* the vocabulary: ``factors`` (units, stochastic or not), ``exposures`` (the factors the
+  assets load on, in the order of ``beta``), ``assets`` (label, index, data file, start level),
+  ``portfolios`` (weights per $1 a side) and ``comparisons`` ("probability that A beats B");
+* ``parts``: role -> kind, e.g. ``dynamics: var1``;
+* the parameter sections of the parts. Those are validated by the parts themselves
+  (:mod:`simengine.parts`, each part owns its schema), not here: this module keeps them as
+  plain mappings with their line numbers.
 
 Matrices are written as nested mappings keyed by factor or asset name so that a strategist can
 read them; missing entries are zero (correlations: missing off-diagonals are zero).
@@ -6,221 +16,183 @@ read them; missing entries are zero (correlations: missing off-diagonals are zer
 
 from __future__ import annotations
 
-import math
+import re
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 
+from simengine.exceptions import ModelFileError, SpecError
+from simengine.spec.errors import issues_from_validation_error
+from simengine.spec.validators import check_keys, finite
+from simengine.spec.yaml_io import LineMap, load_yaml_mapping
+
 __all__ = [
-    "ASSET_EXPOSURES",
-    "STOCHASTIC_FACTORS",
-    "AssetParams",
-    "Dynamics",
+    "FORMAT",
+    "AssetDecl",
+    "ComparisonDecl",
+    "FactorDecl",
+    "StateDecl",
     "ModelFile",
-    "Residuals",
-    "Squeeze",
     "load_model_file",
+    "model_factors",
+    "model_states",
 ]
 
-STOCHASTIC_FACTORS: tuple[str, ...] = ("rates", "growth", "inflation", "credit")
-ASSET_EXPOSURES: tuple[str, ...] = ("rates", "tariff", "growth", "inflation", "credit")
-
+FORMAT = "simengine-model/1"
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-def _finite(v: float, what: str) -> float:
-    if not math.isfinite(v):
-        raise ValueError(f"{what} must be a finite number, got {v}")
-    return v
-
-
-def _check_keys(mapping: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
-    unknown = sorted(set(mapping) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown {what} {unknown}; expected names from {list(allowed)}")
-
-
-def _correlations(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    for row, cols in value.items():
-        for col, v in cols.items():
-            if row == col and v != 1.0:
-                raise ValueError(f"correlation of {row} with itself must be 1, got {v}")
-            if not -1.0 <= v <= 1.0:
-                raise ValueError(f"correlation {row}-{col} must be in [-1, 1], got {v}")
+def _name(value: str, what: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"{what} {value!r} is not an identifier (letters, digits, '_')")
     return value
 
 
-def _factor_vector(value: dict[str, float]) -> dict[str, float]:
-    _check_keys(value, STOCHASTIC_FACTORS, "factor")
-    return {k: _finite(float(v), k) for k, v in value.items()}
-
-
-class Dynamics(BaseModel):
-    """VAR(1) dynamics of the stochastic factors (monthly).
-
-    ``z_t = const + ar z_{t-1} + policy_gap (p_{t-1} - n) + surprise_pass_through * surprise_t
-    + tariff_pass_through * dtau_t + u_t``, ``u_t = diag(innovation_sd) chol(innovation_corr) eps_t``.
-    """
+class FactorDecl(BaseModel):
+    """One factor: its units and whether the factor dynamics simulate it."""
 
     model_config = _FROZEN
 
-    const: dict[str, float] = Field(default_factory=dict)
-    ar: dict[str, dict[str, float]] = Field(default_factory=dict)
-    innovation_sd: dict[str, float]
-    innovation_corr: dict[str, dict[str, float]] = Field(default_factory=dict)
-    innovation_dof: float | None = None
-    policy_gap: dict[str, float] = Field(default_factory=dict)
-    surprise_pass_through: dict[str, float] = Field(default_factory=dict)
-    tariff_pass_through: dict[str, float] = Field(default_factory=dict)
-    repair_correlation: Annotated[bool, Strict()] = False
-    """Opt-in: if innovation_corr is not positive definite, use the nearest valid correlation
-    matrix (Higham 2002) with a warning instead of failing."""
-
-    _vectors = field_validator(
-        "const", "innovation_sd", "policy_gap", "surprise_pass_through", "tariff_pass_through"
-    )(_factor_vector)
-
-    @field_validator("ar", "innovation_corr")
-    @classmethod
-    def _matrix(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        _check_keys(value, STOCHASTIC_FACTORS, "factor")
-        return {k: _factor_vector(row) for k, row in value.items()}
-
-    @field_validator("innovation_corr")
-    @classmethod
-    def _corr_range(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        return _correlations(value)
-
-    @field_validator("innovation_dof")
-    @classmethod
-    def _dof(cls, value: float | None) -> float | None:
-        if value is not None and not (value > 2.0 and math.isfinite(value)):
-            raise ValueError(
-                f"innovation_dof must be > 2 for a finite variance (or null for Gaussian), got {value}"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _sd_complete(self) -> Dynamics:
-        missing = [f for f in STOCHASTIC_FACTORS if f not in self.innovation_sd]
-        if missing:
-            raise ValueError(f"innovation_sd is missing {missing}")
-        if any(v <= 0 for v in self.innovation_sd.values()):
-            raise ValueError("innovation_sd values must be > 0")
-        return self
+    units: str
+    stochastic: Annotated[bool, Strict()]
+    description: str = ""
 
 
-class AssetParams(BaseModel):
-    """One asset.
+class AssetDecl(BaseModel):
+    """One asset's identity; the parts' per-asset parameters sit next to it (checked there)."""
 
-    ``r_t = (mu - kappa (p_{t-1} - n)) dt + beta . x_t + surprise_response surprise_t
-    + sigma sqrt(dt) e_t + squeeze_loading J_t``.
-    """
-
-    model_config = _FROZEN
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     label: str = ""
     index: str = ""
+    data: str = ""
+    """Daily close file, relative to the data folder (``equity/RUT_index_daily.csv``)."""
     start_level: float = Field(gt=0)
-    mu: float
-    kappa: float
-    beta: dict[str, float]
-    sigma: float = Field(gt=0)
-    surprise_response: float = 0.0
-    squeeze_loading: float = 0.0
-
-    @field_validator("beta")
-    @classmethod
-    def _beta(cls, value: dict[str, float]) -> dict[str, float]:
-        _check_keys(value, ASSET_EXPOSURES, "exposure")
-        return {k: _finite(float(v), k) for k, v in value.items()}
 
 
-class Residuals(BaseModel):
-    """Multivariate Student-t residuals across assets (unit variance, correlation ``corr``)."""
+class StateDecl(BaseModel):
+    """A start-date state a part reads from the scenario's ``initial`` (e.g. ``vix``)."""
 
     model_config = _FROZEN
 
-    corr: dict[str, dict[str, float]] = Field(default_factory=dict)
-    dof: float | None = None
-    repair_correlation: Annotated[bool, Strict()] = False
-    """Opt-in: if corr is not positive definite, use the nearest valid correlation matrix."""
-
-    @field_validator("corr")
-    @classmethod
-    def _corr(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        return _correlations(
-            {k: {c: _finite(float(v), c) for c, v in row.items()} for k, row in value.items()}
-        )
-
-    @field_validator("dof")
-    @classmethod
-    def _dof(cls, value: float | None) -> float | None:
-        if value is not None and not (value > 2.0 and math.isfinite(value)):
-            raise ValueError(f"residuals.dof must be > 2 (or null for Gaussian), got {value}")
-        return value
+    units: str
+    description: str = ""
 
 
-class Squeeze(BaseModel):
-    """Short-squeeze jumps: ``lambda = base_intensity (short_interest / normal) ** elasticity`` per year."""
+class ComparisonDecl(BaseModel):
+    """``P(R_asset > R_beats)`` at each date."""
 
     model_config = _FROZEN
 
-    base_intensity: float = Field(ge=0)
-    normal_short_interest_bn: float = Field(gt=0)
-    elasticity: float = Field(ge=0)
-    jump_mean: float
-    jump_sd: float = Field(ge=0)
+    asset: str
+    beats: str
+
+
+_VOCABULARY = ("factors", "exposures", "portfolios", "comparisons", "parts")
+
+
+def _default_path() -> str:
+    return str(resources.files("simengine") / "models" / "default.yaml")
+
+
+@lru_cache(maxsize=1)
+def _default_document() -> dict[str, Any]:
+    return load_yaml_mapping(_default_path())[0]
 
 
 class ModelFile(BaseModel):
-    """A complete parameter set for the factor model (point values)."""
+    """A model file: vocabulary, parts and (unvalidated here) the parts' sections."""
 
-    model_config = _FROZEN
+    model_config = ConfigDict(frozen=True, extra="allow")
 
-    format: str = "simengine-model/1"
+    format: str = FORMAT
     name: str
     description: str = ""
     provenance: dict[str, Any] = Field(default_factory=dict)
-    neutral_rate: float
-    dynamics: Dynamics
-    assets: dict[str, AssetParams]
-    residuals: Residuals = Residuals()
-    squeeze: Squeeze
+    factors: dict[str, FactorDecl]
+    exposures: tuple[str, ...]
+    assets: dict[str, AssetDecl]
+    portfolios: dict[str, dict[str, float]] = Field(default_factory=dict)
+    comparisons: dict[str, ComparisonDecl] = Field(default_factory=dict)
+    states: dict[str, StateDecl] = Field(default_factory=dict)
+    """Start-date states of the parts, given in a scenario's ``initial`` (none today)."""
+    parts: dict[str, str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_vocabulary(cls, data: Any) -> Any:
+        """A file without vocabulary sections (written before they existed) takes the packaged
+        default model's, keeping the portfolios and comparisons its assets complete."""
+        if not isinstance(data, dict) or all(k in data for k in _VOCABULARY):
+            return data
+        default = _default_document()
+        names = set(data.get("assets") or {}) if isinstance(data.get("assets"), dict) else set()
+        out = dict(data)
+        for key in _VOCABULARY:
+            if key in out:
+                continue
+            value = default[key]
+            if key == "portfolios":
+                value = {k: w for k, w in value.items() if set(w) <= names}
+            elif key == "comparisons":
+                value = {k: c for k, c in value.items() if {c["asset"], c["beats"]} <= names}
+            out[key] = value
+        return out
 
     @field_validator("format")
     @classmethod
     def _format(cls, value: str) -> str:
-        if value != "simengine-model/1":
-            raise ValueError(
-                f"unsupported model file format {value!r}; expected 'simengine-model/1'"
-            )
+        if value != FORMAT:
+            raise ValueError(f"unsupported model file format {value!r}; expected {FORMAT!r}")
         return value
 
     @model_validator(mode="after")
-    def _residual_names(self) -> ModelFile:
+    def _names(self) -> ModelFile:
         if not self.assets:
             raise ValueError("assets must define at least one asset")
-        names = tuple(self.assets)
-        for row, cols in self.residuals.corr.items():
-            _check_keys({row: 0, **cols}, names, "asset in residuals.corr")
+        if not any(f.stochastic for f in self.factors.values()):
+            raise ValueError("factors must declare at least one stochastic factor")
+        for name in (*self.factors, *self.assets, *self.portfolios, *self.comparisons):
+            _name(name, "name")
+        clash = sorted(set(self.assets) & (set(self.portfolios) | set(self.factors)))
+        if clash:
+            raise ValueError(f"names used twice (asset and portfolio/factor): {clash}")
+        check_keys(dict.fromkeys(self.exposures), tuple(self.factors), "exposure")
+        assets = tuple(self.assets)
+        for name, weights in self.portfolios.items():
+            check_keys(weights, assets, f"asset in portfolio {name}")
+            for w in weights.values():
+                finite(w, f"weight in portfolio {name}")
+        for name, c in self.comparisons.items():
+            check_keys({c.asset: 0, c.beats: 0}, assets, f"asset in comparison {name}")
         return self
 
+    def section(self, key: str) -> Any:
+        """A top-level entry that is not part of the envelope (a part's section), or None."""
+        return (self.model_extra or {}).get(key)
 
-def load_model_file(path: str | Path) -> ModelFile:
-    """Load and validate a model file; every problem is reported with file and line.
+
+def load_model_file(path: str | Path) -> tuple[ModelFile, dict[str, Any], LineMap]:
+    """Load a model file and validate its envelope; every problem is reported with file and line.
+
+    Returns
+    -------
+    envelope : ModelFile
+    data : dict
+        The whole document as plain data (the parts validate their sections from it).
+    lines : dict
+        Field path -> line, for the parts' errors.
 
     Raises
     ------
     ModelFileError
-        If the file cannot be read or does not match the schema.
+        If the file cannot be read or its envelope does not match the schema.
     """
     from pydantic import ValidationError
-
-    from simengine.exceptions import ModelFileError, SpecError
-    from simengine.spec.errors import issues_from_validation_error
-    from simengine.spec.yaml_io import load_yaml_mapping
 
     shown = str(path)
     try:
@@ -228,7 +200,37 @@ def load_model_file(path: str | Path) -> ModelFile:
     except SpecError as err:
         raise ModelFileError(err.issues) from None
     try:
-        return ModelFile.model_validate(data)
+        return ModelFile.model_validate(data), data, lines
     except ValidationError as err:
         where = {loc: (shown, line) for loc, line in lines.items()}
         raise ModelFileError(issues_from_validation_error(err, ModelFile, where, shown)) from None
+
+
+@lru_cache(maxsize=8)
+def _vocabulary_of(path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    envelope = load_model_file(path)[0]
+    factors = tuple(n for n, f in envelope.factors.items() if f.stochastic)
+    return factors, tuple(envelope.states)
+
+
+def _vocabulary(path: str | Path | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if path is not None:
+        try:
+            return _vocabulary_of(str(Path(path).resolve()))
+        except (ModelFileError, OSError):
+            pass
+    return _vocabulary_of(_default_path())
+
+
+def model_factors(path: str | Path | None) -> tuple[str, ...]:
+    """Stochastic factors of a model file (``None``: the packaged default model).
+
+    A file that cannot be read gives the default model's: its own problems are reported when
+    the model is loaded for the run.
+    """
+    return _vocabulary(path)[0]
+
+
+def model_states(path: str | Path | None) -> tuple[str, ...]:
+    """Start-date states a model file's parts read from a scenario's ``initial``."""
+    return _vocabulary(path)[1]

@@ -11,9 +11,10 @@ The YAML side (line numbers, ``extends:``) is in :mod:`simengine.spec.loader`.
 
 import hashlib
 import json
+import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -49,9 +50,9 @@ from simengine.spec.errors import (
     format_field,
     issues_from_validation_error,
     locate,
+    multi_error,
 )
 from simengine.spec.fields import (
-    FACTORS,
     LEVEL_PINS,
     MAX_HORIZON_YEARS,
     MAX_PATHS,
@@ -68,7 +69,6 @@ from simengine.spec.fields import (
 )
 
 __all__ = [
-    "FACTORS",
     "MAX_HORIZON_YEARS",
     "MAX_PATHS",
     "Drift",
@@ -81,7 +81,6 @@ __all__ = [
     "ScenarioSpec",
     "Shock",
     "TariffStep",
-    "check_assets",
 ]
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
@@ -95,7 +94,10 @@ class _Part(BaseModel):
 
 
 class InitialState(_Part):
-    """State on the start date."""
+    """State on the start date. Besides the fields below, the start-date states the model's
+    parts declare (the model file's ``states``, e.g. ``vix``) are given here as numbers."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", allow_inf_nan=False)
 
     policy_rate: Annotated[float, Strict(), Field(ge=-5.0, le=30.0)] = Field(
         description="fed funds target midpoint on the start date, % (e.g. 4.375)"
@@ -112,6 +114,29 @@ class InitialState(_Part):
     yield_2y: Annotated[float, Strict(), Field(ge=-5.0, le=30.0)] | None = Field(
         None, description="2-year Treasury yield on the start date, % (needed by yield_2y pins)"
     )
+
+    @model_validator(mode="after")
+    def _model_states(self, info: ValidationInfo) -> "InitialState":
+        states = (info.context or {}).get("states", ())
+        valid = [*type(self).model_fields, *states]
+        problems = []
+        for key, value in (self.model_extra or {}).items():
+            if key not in states:
+                guess = did_you_mean(key, valid)
+                hint = "keys: " + ", ".join(valid)
+                problems.append(((key,), f"unknown key {key!r}", f"{guess} {hint}".strip()))
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                problems.append(((key,), f"received {value!r}; expected a number", ""))
+            elif not math.isfinite(value):
+                problems.append(((key,), f"received {value}; expected a finite number", ""))
+        if problems:
+            raise multi_error(problems)
+        return self
+
+    @property
+    def states(self) -> dict[str, float]:
+        """The start-date states of the model's parts (``vix: 16.5``)."""
+        return {k: float(v) for k, v in (self.model_extra or {}).items()}
 
 
 def _exactly_one(obj: BaseModel, a: str, b: str) -> None:
@@ -164,7 +189,9 @@ class TariffStep(_Part):
 class Drift(_Part):
     """A mean shift of a stochastic factor over a date range."""
 
-    factor: Factor = Field(description="one of rates, growth, inflation, credit")
+    factor: Factor = Field(
+        description="a stochastic factor of the model (default: rates, growth, inflation, credit)"
+    )
     shift: Num = Field(description="mean shift in the factor's units")
     start: IsoDate | None = Field(None, description="first date (default: scenario start)")
     end: IsoDate | None = Field(None, description="last date (default: horizon)")
@@ -179,7 +206,9 @@ class Drift(_Part):
 class Shock(_Part):
     """A one-off additive shock to a factor in the step containing ``date``."""
 
-    factor: Factor = Field(description="one of rates, growth, inflation, credit")
+    factor: Factor = Field(
+        description="a stochastic factor of the model (default: rates, growth, inflation, credit)"
+    )
     date: IsoDate = Field(description="date of the shock")
     size: Num = Field(description="size in the factor's units")
 
@@ -187,15 +216,13 @@ class Shock(_Part):
 class Pin(_Part):
     """Force a factor to given values (date -> value; the month containing the date).
 
-    ``rates, growth, inflation, credit`` are the model's monthly factors (changes for rates
-    and credit); ``yield_2y``, ``policy_rate`` and ``tariff`` are levels in %: the 2-year
-    yield at the end of the month, the policy rate after the last meeting on or before the
-    date, the tariff rate from the date on.
+    ``factor`` is a stochastic factor of the model (monthly; changes for rates and credit),
+    or a level in %: ``yield_2y`` (the 2-year yield at the end of the month), ``policy_rate``
+    (after the last meeting on or before the date), ``tariff`` (from the date on).
     """
 
     factor: PinTarget = Field(
-        description="rates, growth, inflation, credit (model factors) or yield_2y, "
-        "policy_rate, tariff (levels, %)"
+        description="a stochastic factor of the model, or yield_2y, policy_rate, tariff (levels, %)"
     )
     values: dict[IsoDate, Num] = Field(description="date -> value, e.g. {2025-08-31: 1.0}")
 
@@ -530,7 +557,9 @@ class ScenarioSpec(_Part):
         if not isinstance(data, Mapping):
             raise SpecError([Issue(shown, None, "", "expected a mapping of scenario keys")])
         try:
-            spec = cls.model_validate(dict(data))
+            factors, states = _vocabulary_for(data, source)
+            context = {"factors": factors, "states": states}
+            spec = cls.model_validate(dict(data), context=context)
         except ValidationError as err:
             issues = issues_from_validation_error(err, cls, locations, shown)
             raise SpecError(sorted(issues, key=_issue_order)) from None
@@ -591,6 +620,21 @@ class ScenarioSpec(_Part):
         return path
 
 
+def _vocabulary_for(
+    data: Mapping[str, Any], source: Any
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Stochastic factors and start-date states of the model the scenario names (``model:``)."""
+    from simengine.spec.model_file import model_factors, model_states
+
+    model = data.get("model", "default")
+    path = None
+    if isinstance(model, str) and model != "default":
+        path = Path(model).expanduser()
+        if not path.is_absolute() and source is not None and not str(source).startswith("<"):
+            path = Path(source).parent / path
+    return model_factors(path), model_states(path)
+
+
 def _issue_order(issue: Issue) -> tuple[str, int]:
     return issue.file, issue.line if issue.line is not None else 1 << 30
 
@@ -601,34 +645,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
-
-
-def check_assets(spec: ScenarioSpec, available: Sequence[str]) -> None:
-    """Check the spec's asset names (and ``initial.index_levels``) against the model's.
-
-    Parameters
-    ----------
-    spec : ScenarioSpec
-        A loaded scenario.
-    available : sequence of str
-        Asset names the model file defines.
-
-    Raises
-    ------
-    SpecError
-        Naming the file and line of each unknown asset, with "did you mean" and the valid names.
-    """
-    valid = ", ".join(available)
-    issues = [
-        spec.issue(("assets", i), f"unknown asset {name!r}", _guess_hint(name, available, valid))
-        for i, name in enumerate(spec.assets)
-        if name not in available
-    ]
-    if issues:
-        raise SpecError(issues)
-
-
-def _guess_hint(name: str, available: Sequence[str], valid: str) -> str:
-    guess = did_you_mean(name, available)
-    text = f"the model defines: {valid}" if valid else "the model defines no assets"
-    return f"{guess} {text}" if guess else text

@@ -73,6 +73,7 @@ from simengine.spec.errors import (
 )
 from simengine.spec.fields import limit
 from simengine.spec.loader import resolve_extends
+from simengine.spec.merge import drop_below, merge_located
 from simengine.spec.scenario import ScenarioSpec
 from simengine.spec.yaml_io import LineMap, load_yaml_mapping
 
@@ -626,7 +627,7 @@ class _Plan:
         override = _substitute(override, values, loc, self, problems)
         if problems:
             raise SpecError(problems)
-        _merge_into(data, override, locs, where, ())
+        merge_located(data, override, locs, where)
 
     def _set_field(
         self,
@@ -654,7 +655,7 @@ class _Plan:
                 target[path[-1]] = copy.deepcopy(value)
         if problems:
             raise SpecError(problems)
-        _drop_below(locs, path)
+        drop_below(locs, path)
         locs[path] = (self.shown, self.lines.get(_SWEEP + tuple(loc)))
         locs.update({(*path, *k): w for k, w in self._locations_below(loc).items()})
 
@@ -714,30 +715,3 @@ def _substitute(
                 plan.issue(loc, f"{value!r}: axis {m.group(1)!r} is not part of this variant")
             )
     return value
-
-
-def _drop_below(locs: Locations, path: Loc) -> None:
-    n = len(path)
-    for loc in [loc for loc in locs if loc[:n] == path]:
-        del locs[loc]
-
-
-def _merge_into(
-    target: dict[str, Any],
-    over: Mapping[str, Any],
-    locs: Locations,
-    over_locs: Locations,
-    prefix: Loc,
-) -> None:
-    """Deep-merge ``over`` into ``target``: mappings merge, lists and scalars replace."""
-    for key, value in over.items():
-        path = (*prefix, key)
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            if path in over_locs:
-                locs[path] = over_locs[path]
-            _merge_into(target[key], value, locs, over_locs, path)
-            continue
-        target[key] = copy.deepcopy(value)
-        _drop_below(locs, path)
-        n = len(path)
-        locs.update({loc: w for loc, w in over_locs.items() if loc[:n] == path})

@@ -1,162 +1,35 @@
-"""Scenario overlays: a validated spec becomes dated arrays on the time grid.
+"""Scenario overlays: a validated spec becomes dated arrays on the time grid (``overlays: scenario``).
 
-This module turns the words of a scenario (FOMC decisions, market pricing, tariff steps, drifts,
-shocks, pins) into arrays; :mod:`simengine.factors` and :mod:`simengine.assets` turn those into
-paths. Nothing here draws random numbers: random decisions and tariff events are resolved from
-uniforms drawn in :mod:`simengine.rng`.
+This module turns the words of a scenario (tariff steps, drifts, shocks, pins, the start
+state, positioning; FOMC decisions and pricing through :mod:`simengine.parts.policy`) into a
+:class:`ScenarioModel`; the other parts turn that into paths. Random tariff events are resolved
+from this part's own uniforms (stream ``TARIFF``).
+
+Conditioning overlays (e.g. Waggoner-Zha conditional forecasts, which constrain the factor
+shocks so that a factor follows a path in expectation) fit here: they compile the condition
+into arrays of the :class:`ScenarioModel` that the factor dynamics read, as pins do today.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from simengine.calendar import FOMC_DECISION_DATES, TimeGrid
 from simengine.exceptions import SpecError
+from simengine.parts.base import EventPaths, Part, RunShape
+from simengine.parts.policy import Meeting, compile_meetings, decisions, policy_paths
+from simengine.rng import Kind, Stream
 from simengine.spec.fields import LEVEL_PINS
-from simengine.spec.model_file import STOCHASTIC_FACTORS
+from simengine.structure import ModelStructure
 
 if TYPE_CHECKING:
     from simengine.spec import ScenarioSpec
 
-__all__ = ["Meeting", "ScenarioModel", "build_scenario", "expected_change_pp"]
-
-BP = 0.01  # one basis point in percentage points
-
-
-@dataclass(frozen=True)
-class Meeting:
-    """One FOMC decision in the window: outcomes (pp) with probabilities, and what was priced."""
-
-    day: date
-    step: int
-    month: int
-    outcomes_pp: np.ndarray  # (k,)
-    probs: np.ndarray  # (k,)
-    expected_pp: float
-    fixed: bool = False  # decided by the scenario (not drawn)
-    priced_pp: np.ndarray | None = None  # the market's outcome distribution (hold if unpriced)
-    priced_probs: np.ndarray | None = None
-
-    @property
-    def draw_mean_pp(self) -> float:
-        """Mean of the distribution a random decision is drawn from (pp)."""
-        return float(self.outcomes_pp @ self.probs)
-
-    @property
-    def is_random(self) -> bool:
-        return self.outcomes_pp.size > 1
-
-
-def _outcome_arrays(outcomes: dict[int | float, float]) -> tuple[np.ndarray, np.ndarray]:
-    keys = sorted(outcomes)
-    return np.array([k * BP for k in keys]), np.array([float(outcomes[k]) for k in keys])
-
-
-def expected_change_pp(pricing) -> float:
-    """Market-expected change at a meeting (pp) from outcome probabilities or ``expected_bp``."""
-    if pricing is None:
-        return 0.0
-    if pricing.outcomes:
-        values, probs = _outcome_arrays(pricing.outcomes)
-        return float(values @ probs)
-    return float(pricing.expected_bp) * BP
-
-
-def _pricing_outcomes(pricing) -> dict[float, float]:
-    """Outcome distribution implied by market pricing.
-
-    Probabilities are used as given; an ``expected_bp`` alone is read the way fed funds futures
-    are: split between the two neighbouring multiples of 25bp (-15bp -> 60% -25, 40% hold).
-    """
-    if pricing.outcomes:
-        return dict(pricing.outcomes)
-    e = float(pricing.expected_bp)
-    lo = 25.0 * np.floor(e / 25.0)
-    w_hi = (e - lo) / 25.0
-    return {lo: 1.0 - w_hi, lo + 25.0: w_hi} if w_hi > 0 else {lo: 1.0}
-
-
-def _meetings(spec: ScenarioSpec, grid: TimeGrid) -> tuple[Meeting, ...]:
-    calendar = tuple(spec.fomc_calendar) if spec.fomc_calendar else FOMC_DECISION_DATES
-    pricing = {p.fomc: p for p in spec.market_pricing}
-    decisions = {d.meeting: d for d in spec.fomc}
-    out = []
-    for day in grid.meetings(calendar):
-        priced = pricing.get(day)
-        decision = decisions.get(day)
-        if decision is not None and decision.change_bp is not None:
-            outcomes = {decision.change_bp: 1.0}
-        elif decision is not None:
-            outcomes = dict(decision.outcomes)
-        elif priced is not None:
-            outcomes = _pricing_outcomes(priced)
-        else:
-            outcomes = {0: 1.0}
-        values, probs = _outcome_arrays(outcomes)
-        keep = probs > 0
-        market = _outcome_arrays(_pricing_outcomes(priced) if priced is not None else {0: 1.0})
-        on = market[1] > 0
-        out.append(
-            Meeting(
-                day,
-                grid.step_of(day),
-                grid.month_of(day),
-                values[keep],
-                probs[keep],
-                expected_change_pp(priced),
-                fixed=decision is not None and decision.change_bp is not None,
-                priced_pp=market[0][on],
-                priced_probs=market[1][on],
-            )
-        )
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class EventPaths:
-    """A policy or tariff path on both time axes: steps (returns) and months (factors).
-
-    ``level_*`` is the level at the end of each step / month (%); ``surprise_*`` the policy
-    surprise in it (pp; zero for tariffs); ``change_*`` the change in the level over it.
-    """
-
-    level_step: np.ndarray  # (m or 1, T)
-    level_month: np.ndarray  # (m or 1, M)
-    start: float
-    surprise_step: np.ndarray | None = None
-    surprise_month: np.ndarray | None = None
-
-    @property
-    def change_step(self) -> np.ndarray:
-        return np.diff(self.level_step, axis=1, prepend=self.start)
-
-    @property
-    def change_month(self) -> np.ndarray:
-        return np.diff(self.level_month, axis=1, prepend=self.start)
-
-    @property
-    def before_step(self) -> np.ndarray:
-        """Level at the start of each step (``p_{t-1}``)."""
-        return np.concatenate(
-            [np.full((self.level_step.shape[0], 1), self.start), self.level_step[:, :-1]], axis=1
-        )
-
-    @property
-    def before_month(self) -> np.ndarray:
-        """Level at the start of each month (the end of the previous one)."""
-        return np.concatenate(
-            [np.full((self.level_month.shape[0], 1), self.start), self.level_month[:, :-1]], axis=1
-        )
-
-
-def _one_hot(index: np.ndarray, size: int) -> np.ndarray:
-    out = np.zeros((index.size, size))
-    out[np.arange(index.size), index] = 1.0
-    return out
+__all__ = ["EventPaths", "Meeting", "Overlays", "ScenarioModel", "build_scenario"]
 
 
 @dataclass(frozen=True)
@@ -190,6 +63,7 @@ class ScenarioModel:
     z0: np.ndarray | None  # (K,) or None = unconditional mean
     short_interest_bn: float | None
     spec_hash: str = ""
+    states: dict[str, float] = field(default_factory=dict)  # start-date states of the parts
     reading: str = "structural_shock"  # or "conditional_forecast" (see simengine.policy_paths)
     calendar: tuple[date, ...] = FOMC_DECISION_DATES
     yield_2y0: float | None = None  # 2-year yield on the start date (%)
@@ -211,15 +85,7 @@ class ScenarioModel:
 
     def decisions(self, decision_u: np.ndarray) -> np.ndarray:
         """FOMC decisions (pp), shape (m or 1, n_meetings); random ones drawn from ``decision_u``."""
-        m = decision_u.shape[1] if any(mt.is_random for mt in self.meetings) else 1
-        out = np.empty((m, len(self.meetings)))
-        for j, mt in enumerate(self.meetings):
-            if mt.is_random:
-                k = (decision_u[j][:, None] > np.cumsum(mt.probs)[None, :-1]).sum(axis=1)
-                out[:, j] = mt.outcomes_pp[k]
-            else:
-                out[:, j] = mt.outcomes_pp[0]
-        return out
+        return decisions(self.meetings, decision_u)
 
     def policy_paths(self, decision_u: np.ndarray) -> EventPaths:
         """Policy rate and surprises on steps and months.
@@ -229,17 +95,7 @@ class ScenarioModel:
         decision_u : ndarray (n_meetings, m)
             Uniforms, one per meeting and path (used where the decision is random).
         """
-        d = self.decisions(decision_u)
-        surprise = d - np.array([mt.expected_pp for mt in self.meetings])
-        on_steps = _one_hot(np.array([mt.step for mt in self.meetings], np.intp), self.n_steps)
-        on_months = _one_hot(np.array([mt.month for mt in self.meetings], np.intp), self.n_months)
-        return EventPaths(
-            level_step=self.policy0 + np.cumsum(d @ on_steps, axis=1),
-            level_month=self.policy0 + np.cumsum(d @ on_months, axis=1),
-            start=self.policy0,
-            surprise_step=surprise @ on_steps,
-            surprise_month=surprise @ on_months,
-        )
+        return policy_paths(self.meetings, self.policy0, self.n_steps, self.n_months, decision_u)
 
     def tariff_paths(self, tariff_u: np.ndarray) -> EventPaths:
         """Tariff level (%) at the end of each step and month.
@@ -274,13 +130,12 @@ def _last_event(event_index: np.ndarray, size: int) -> np.ndarray:
     return np.searchsorted(event_index, np.arange(size), side="right") - 1
 
 
-def _factor_index(name: str) -> int:
-    return STOCHASTIC_FACTORS.index(name)
-
-
-def _overlays(spec: ScenarioSpec, grid: TimeGrid) -> dict[str, np.ndarray]:
+def _overlays(
+    spec: ScenarioSpec, grid: TimeGrid, factors: tuple[str, ...]
+) -> dict[str, np.ndarray]:
     """Drifts, shocks and pins on the month axis of the factors, shape (M, K)."""
-    M, K = grid.months.size, len(STOCHASTIC_FACTORS)
+    M, K = grid.months.size, len(factors)
+    _factor_index = factors.index
     shift, shock = np.zeros((M, K)), np.zeros((M, K))
     pin_mask, pin_value = np.zeros((M, K), dtype=bool), np.zeros((M, K))
     for d in spec.drifts:
@@ -342,16 +197,19 @@ def _level_pins(spec: ScenarioSpec, grid: TimeGrid, meetings: tuple[Meeting, ...
     }
 
 
-def build_scenario(spec: ScenarioSpec) -> ScenarioModel:
-    """Compile a validated spec into a :class:`ScenarioModel` on its time grid."""
+def build_scenario(spec: ScenarioSpec, structure: ModelStructure) -> ScenarioModel:
+    """Compile a validated spec into a :class:`ScenarioModel` on its time grid.
+
+    ``structure`` gives the order of the stochastic factors (the columns of the overlays).
+    """
     grid = TimeGrid(spec.start, spec.horizon, spec.frequency)
-    meetings = _meetings(spec, grid)
+    meetings = compile_meetings(spec, grid)
     levels = _level_pins(spec, grid, meetings)
     tariffs = levels["tariffs"]
     initial = spec.initial
     z0 = None
     if initial.factors:
-        z0 = np.array([float(initial.factors.get(f, 0.0)) for f in STOCHASTIC_FACTORS])
+        z0 = np.array([float(initial.factors.get(f, 0.0)) for f in structure.stochastic])
     positioning = spec.positioning
     return ScenarioModel(
         name=spec.name,
@@ -368,10 +226,28 @@ def build_scenario(spec: ScenarioSpec) -> ScenarioModel:
         z0=z0,
         short_interest_bn=None if positioning is None else positioning.short_interest_bn,
         spec_hash=spec.spec_hash(),
+        states=initial.states,
         reading=spec.reading,
         calendar=tuple(spec.calendar),
         yield_2y0=initial.yield_2y,
         yield_2y_pins=levels["yield_2y_pins"],
         policy_pins=levels["policy_pins"],
-        **_overlays(spec, grid),
+        **_overlays(spec, grid, structure.stochastic),
     )
+
+
+class Overlays(Part):
+    """The scenario's tariff path and factor overlays; no parameters of its own."""
+
+    role = "overlays"
+    kind = "scenario"
+
+    def __init__(self, structure: ModelStructure) -> None:
+        self.structure = structure
+
+    def streams(self, shape: RunShape, params: None) -> tuple[Stream, ...]:
+        return (Stream("tariff_u", Kind.TARIFF, "uniform_events", (shape.n_tariff_events,)),)
+
+    def tariff(self, scn: ScenarioModel, draws: Any) -> EventPaths:
+        """Tariff level on steps and months."""
+        return scn.tariff_paths(draws["tariff_u"][: scn.random_tariff_events.size])

@@ -1,0 +1,143 @@
+"""Jump process: short squeezes (``jumps: squeeze``).
+
+The interface of a jump part is :meth:`Squeeze.add`: add the jumps to the log returns in place
+and return the jump counts per path and step (the event statistics count paths with a jump).
+A compensated jump process keeps it: it subtracts ``lambda E[J] dt`` in the same step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from scipy import stats
+
+from simengine.parts.base import Part, PartParams, RunShape
+from simengine.rng import Kind, Stream
+from simengine.structure import ModelStructure
+
+__all__ = ["Squeeze", "SqueezeParams", "SqueezeSchema", "squeeze_counts", "squeeze_intensity"]
+
+POISSON_TAIL = 1e-14  # truncation of the jump count distribution (mass left out per step)
+
+
+class _Loading(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    squeeze_loading: float = 0.0
+
+
+class SqueezeSchema(BaseModel):
+    """Section ``squeeze``: ``lambda = base_intensity (short_interest / normal) ** elasticity``
+    per year, jump ~ N(jump_mean, jump_sd); each asset's ``squeeze_loading``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_intensity: float = Field(ge=0)
+    normal_short_interest_bn: float = Field(gt=0)
+    elasticity: float = Field(ge=0)
+    jump_mean: float
+    jump_sd: float = Field(ge=0)
+    assets: dict[str, _Loading]
+
+
+@dataclass(frozen=True)
+class SqueezeParams(PartParams):
+    """Leading draw axis ``D``; ``loading`` per asset."""
+
+    loading: np.ndarray  # (D, N)
+    base_intensity: np.ndarray  # (D,) squeezes per year at normal short interest
+    normal_si: np.ndarray  # (D,) $bn
+    elasticity: np.ndarray  # (D,)
+    jump_mean: np.ndarray  # (D,)
+    jump_sd: np.ndarray  # (D,)
+
+    asset_axis = ("loading",)
+    positive = ("normal_si",)
+    non_negative = ("jump_sd", "base_intensity", "elasticity")
+
+
+def squeeze_intensity(p: SqueezeParams, short_interest_bn: float | None) -> np.ndarray:
+    """Squeeze intensity per year, ``base (SI / normal) ** elasticity``; shape (D or m,).
+
+    Without positioning in the scenario the short interest is taken as normal.
+    """
+    if short_interest_bn is None:
+        return p.base_intensity
+    return p.base_intensity * (short_interest_bn / p.normal_si) ** p.elasticity
+
+
+def squeeze_counts(u: np.ndarray, lam_dt: np.ndarray) -> np.ndarray:
+    """Poisson jump counts by inverse CDF from uniforms ``u`` (m, T); ``lam_dt`` broadcasts to (m, T).
+
+    The CDF is tabulated up to the count whose upper tail is below :data:`POISSON_TAIL`, so the
+    counts are exact Poisson draws except with probability ~1e-14 per step.
+    """
+    kmax = int(stats.poisson.isf(POISSON_TAIL, float(np.max(lam_dt)))) + 1
+    k = np.arange(kmax)
+    cdf = stats.poisson.cdf(k, np.asarray(lam_dt)[..., None])  # (.., kmax)
+    # count the CDF values below u one k at a time: no (m, T, kmax) temporary
+    counts = np.zeros(np.broadcast_shapes(u.shape, cdf.shape[:-1]), np.int64)
+    for j in range(kmax):
+        counts += u > cdf[..., j]
+    return counts
+
+
+class Squeeze(Part):
+    """Compound-Poisson short squeezes with normal sizes, loaded per asset.
+
+    Notes
+    -----
+    ``J_t = N_t jump_mean + sqrt(N_t) jump_sd z_t`` (the sum of ``N_t`` normal jump sizes),
+    ``N_t ~ Poisson(lambda dt_t)``; asset ``a`` moves by ``l_a J_t``.
+    """
+
+    role = "jumps"
+    kind = "squeeze"
+    section = "squeeze"
+    asset_fields = ("squeeze_loading",)
+    Schema = SqueezeSchema
+    event = "squeeze"
+
+    def __init__(self, structure: ModelStructure) -> None:
+        self.structure = structure
+
+    def build(self, schema: SqueezeSchema, structure: ModelStructure, where: str) -> SqueezeParams:
+        def one(x: float) -> np.ndarray:
+            return np.array([float(x)])
+
+        return SqueezeParams(
+            loading=np.array([[schema.assets[a].squeeze_loading for a in structure.asset_names]]),
+            base_intensity=one(schema.base_intensity),
+            normal_si=one(schema.normal_short_interest_bn),
+            elasticity=one(schema.elasticity),
+            jump_mean=one(schema.jump_mean),
+            jump_sd=one(schema.jump_sd),
+        )
+
+    def streams(self, shape: RunShape, params: SqueezeParams) -> tuple[Stream, ...]:
+        if not shape.n_assets:  # jumps move assets: a factor-only run needs none
+            return ()
+        return (
+            Stream("jump_u", Kind.JUMP_U, "uniform_steps", (shape.n_steps,)),
+            Stream("jump_z", Kind.JUMP_Z, "normal", (shape.n_steps,)),
+        )
+
+    def add(
+        self,
+        r: np.ndarray,
+        draws: Any,
+        dt: np.ndarray,
+        p: SqueezeParams,
+        short_interest_bn: float | None,
+    ) -> np.ndarray:
+        """Add the jumps to ``r`` (m, T, N) in place; return the jump counts (m, T)."""
+        lam_dt = squeeze_intensity(p, short_interest_bn)[:, None] * dt[None, :]
+        n_jumps = squeeze_counts(draws["jump_u"], lam_dt)
+        jump = (
+            n_jumps * p.jump_mean[:, None] + np.sqrt(n_jumps) * p.jump_sd[:, None] * draws["jump_z"]
+        )
+        r += p.loading[:, None, :] * jump[..., None]
+        return n_jumps

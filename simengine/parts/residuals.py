@@ -1,0 +1,149 @@
+"""Residual process: constant-volatility multivariate Student-t (``residuals: student_t``).
+
+The interface of a residual part is :meth:`StudentT.add`: given the per-path parameters, the
+draws and the step lengths, add the residual to the mean log returns in place. A residual with
+a volatility state (GARCH, a VIX factor) keeps the same interface: it declares its own streams
+and start state (e.g. ``initial.vix`` of the scenario, read from ``scn``) and loops over steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from simengine.guards import correlation_cholesky
+from simengine.parts.base import Part, PartParams, RunShape
+from simengine.parts.dynamics import corr_matrix
+from simengine.rng import Kind, Stream
+from simengine.spec.validators import check_keys, correlations, finite
+from simengine.structure import ModelStructure
+
+__all__ = ["StudentT", "StudentTParams", "StudentTSchema"]
+
+
+class _Sigma(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sigma: float = Field(gt=0)
+
+
+class StudentTSchema(BaseModel):
+    """Section ``residuals`` (``corr``, ``dof``) and each asset's annual ``sigma``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    corr: dict[str, dict[str, float]] = Field(default_factory=dict)
+    dof: float | None = None
+    repair_correlation: Annotated[bool, Strict()] = False
+    """Opt-in: if corr is not positive definite, use the nearest valid correlation matrix."""
+    assets: dict[str, _Sigma]
+
+    @field_validator("corr")
+    @classmethod
+    def _corr(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        return correlations(
+            {k: {c: finite(float(v), c) for c, v in row.items()} for k, row in value.items()}
+        )
+
+    @field_validator("dof")
+    @classmethod
+    def _dof(cls, value: float | None) -> float | None:
+        if value is not None and not (value > 2.0 and math.isfinite(value)):
+            raise ValueError(f"residuals.dof must be > 2 (or null for Gaussian), got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _names(self, info: ValidationInfo) -> StudentTSchema:
+        names = info.context["structure"].asset_names
+        for row, cols in self.corr.items():
+            check_keys({row: 0, **cols}, names, "asset in residuals.corr")
+        return self
+
+
+@dataclass(frozen=True)
+class StudentTParams(PartParams):
+    """``N`` assets, leading draw axis ``D``."""
+
+    sigma: np.ndarray  # (D, N) annual residual volatility
+    chol: np.ndarray  # (D, N, N) Cholesky factor of the residual correlation
+    nu: np.ndarray  # (D,) residual dof, inf = Gaussian
+
+    asset_axis = ("sigma",)
+    asset_chol = ("chol",)
+    dof_fields = ("nu",)
+    positive = ("sigma", "chol")
+    diagonal = ("chol",)
+
+
+class StudentT(Part):
+    """Unit-variance multivariate Student-t shocks, correlated across assets.
+
+    Notes
+    -----
+    ``resid_{a,t} = sigma_a sqrt(dt_t) (L e_t)_a``, ``e_t = sqrt((nu - 2) / W_t) n_t``,
+    ``W_t ~ chi2(nu)`` shared across the assets (jointly multivariate t), ``n_t ~ N(0, I)``.
+    """
+
+    role = "residuals"
+    kind = "student_t"
+    section = "residuals"
+    asset_fields = ("sigma",)
+    Schema = StudentTSchema
+
+    def __init__(self, structure: ModelStructure) -> None:
+        self.structure = structure
+
+    def build(
+        self,
+        schema: StudentTSchema,
+        structure: ModelStructure,
+        where: str,
+        repair: bool | None = None,
+    ) -> StudentTParams:
+        names = structure.asset_names
+        chol = correlation_cholesky(
+            corr_matrix(schema.corr, names, "residuals.corr"),
+            f"residuals.corr{where}",
+            names,
+            repair=schema.repair_correlation if repair is None else repair,
+            repair_field="residuals.repair_correlation",
+        )
+        return StudentTParams(
+            sigma=np.array([[schema.assets[a].sigma for a in names]]),
+            chol=chol[None],
+            nu=np.array([np.inf if schema.dof is None else float(schema.dof)]),
+        )
+
+    def streams(self, shape: RunShape, params: StudentTParams) -> tuple[Stream, ...]:
+        return (
+            Stream(
+                "asset",
+                Kind.ASSET,
+                "student_t",
+                (shape.n_steps, shape.n_assets),
+                Kind.ASSET_CHI2,
+                tuple(params.nu.tolist()),
+            ),
+        )
+
+    def add(self, r: np.ndarray, draws: Any, dt: np.ndarray, p: StudentTParams) -> None:
+        """Add the residual to the log returns ``r`` (m, T, N) in place."""
+        eps = draws["asset"]
+        if p.chol.shape[0] == 1:
+            resid = eps @ p.chol[0].T
+        else:
+            resid = np.einsum("mtj,maj->mta", eps, p.chol)
+        resid *= p.sigma[:, None, :] * np.sqrt(dt)[None, :, None]
+        r += resid

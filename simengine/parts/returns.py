@@ -1,0 +1,120 @@
+"""Asset mean: carry, factor loadings and the announcement effects (``returns: factor_loadings``).
+
+The mean of each step's log return, before the residual (:mod:`simengine.parts.residuals`)
+and the jumps (:mod:`simengine.parts.jumps`) are added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+from simengine.parts.base import EventPaths, Part, PartParams
+from simengine.parts.dynamics import vector
+from simengine.spec.validators import check_keys, finite
+from simengine.structure import ModelStructure
+
+__all__ = ["AssetMean", "FactorLoadings", "LoadingParams", "LoadingsSchema", "factor_loadings"]
+
+
+class AssetMean(BaseModel):
+    """One asset's mean: ``(mu - kappa (p_{t-1} - n)) dt + beta . x_t + surprise_response
+    surprise_t``; ``mu``, ``kappa`` annual, ``beta`` per unit of each exposure."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mu: float
+    kappa: float
+    beta: dict[str, float]
+    surprise_response: float = 0.0
+
+    @field_validator("beta")
+    @classmethod
+    def _beta(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        check_keys(value, info.context["structure"].exposures, "exposure")
+        return {k: finite(float(v), k) for k, v in value.items()}
+
+
+class LoadingsSchema(BaseModel):
+    """The per-asset fields ``mu, kappa, beta, surprise_response`` of ``assets``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    assets: dict[str, AssetMean]
+
+
+@dataclass(frozen=True)
+class LoadingParams(PartParams):
+    """``N`` assets, ``E`` exposures (:attr:`ModelStructure.exposures`), leading draw axis."""
+
+    mu: np.ndarray  # (D, N) annual log drift at p = n
+    kappa: np.ndarray  # (D, N) annual drift lost per pp of (p - n)
+    beta: np.ndarray  # (D, N, E)
+    surprise_beta: np.ndarray  # (D, N) log return per pp of policy surprise (announcement)
+
+    asset_axis = ("mu", "kappa", "beta", "surprise_beta")
+
+
+def factor_loadings(z: np.ndarray, weights: np.ndarray, bz: np.ndarray) -> np.ndarray:
+    """Factor contribution to each step's log return, shape (m, T, N).
+
+    ``sum_m W[t, m] beta_z . z_m``: month ``m``'s factor flow, in the share of the month that
+    step ``t`` covers. ``z`` (m, M, K), ``weights`` (T, M), ``bz`` (D|m, N, K).
+    """
+    per_month = (
+        z @ np.swapaxes(bz[0], -1, -2) if bz.shape[0] == 1 else np.einsum("pmk,pnk->pmn", z, bz)
+    )
+    return np.einsum("tm,pmn->ptn", weights, per_month)
+
+
+class FactorLoadings(Part):
+    """Carry on the policy gap, loadings on the monthly factor flow, tariff and announcement
+    effects on the day.
+
+    Notes
+    -----
+    ``mean_{a,t} = (mu_a - kappa_a (p_{t-1} - n)) dt_t + sum_m W_{tm} beta_{a,z} . z_m
+    + beta_{a,tariff} dtau_t + b_a surprise_t``. On a monthly grid ``W`` is the identity (apart
+    from the part-month of the start date).
+    """
+
+    role = "returns"
+    kind = "factor_loadings"
+    asset_fields = ("mu", "kappa", "beta", "surprise_response")
+    Schema = LoadingsSchema
+
+    def __init__(self, structure: ModelStructure) -> None:
+        self.structure = structure
+        self.z_columns = structure.exposure_index(structure.stochastic)
+        self.tariff_column = structure.exposures.index("tariff")
+
+    def build(self, schema: LoadingsSchema, structure: ModelStructure, where: str) -> LoadingParams:
+        assets = [schema.assets[a] for a in structure.asset_names]
+        return LoadingParams(
+            mu=np.array([[a.mu for a in assets]]),
+            kappa=np.array([[a.kappa for a in assets]]),
+            beta=np.array([[vector(a.beta, structure.exposures) for a in assets]]),
+            surprise_beta=np.array([[a.surprise_response for a in assets]]),
+        )
+
+    def simulate(
+        self,
+        z: np.ndarray,
+        weights: np.ndarray,
+        dt: np.ndarray,
+        p: LoadingParams,
+        policy: EventPaths,
+        tariff: EventPaths,
+    ) -> np.ndarray:
+        """Mean log returns (m, T, N) (``p``: per-path parameters)."""
+        drift = (p.mu[:, None, :] - p.kappa[:, None, :] * policy.gap_step[..., None]) * dt[
+            None, :, None
+        ]
+        r = factor_loadings(z, weights, p.beta[..., self.z_columns])
+        # summed left to right in place: loadings + drift + events
+        r += drift
+        r += p.beta[:, None, :, self.tariff_column] * tariff.change_step[..., None]
+        r += p.surprise_beta[:, None, :] * policy.surprise_step[..., None]
+        return r
