@@ -51,6 +51,7 @@ from simengine.structure import default_structure  # noqa: E402
 STRUCTURE = default_structure()  # the vocabulary is kept from the current default model
 FACTORS = STRUCTURE.stochastic
 ASSETS = STRUCTURE.asset_names
+from simengine.io import atomic_write  # noqa: E402
 
 LITERATURE = {
     "neutral_rate": "FOMC Summary of Economic Projections, June 2025: median longer-run federal "
@@ -358,9 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     text = dump_model(model)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(args.out)
+    with atomic_write(args.out, overwrite=True) as tmp:
+        tmp.write_text(text)
     report(model, var, fit, tariff)
     return 0
 

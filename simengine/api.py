@@ -19,6 +19,7 @@ from simengine.results import Comparison, SimulationResult, build_dataset, now_i
 from simengine.rng import BLOCK
 from simengine.simulate import RunConfig, default_chunk_size, run_scenarios
 from simengine.spec import ScenarioSpec, check_against_model, check_comparison, load_scenario
+from simengine.spec.checks import check_run_settings, warn_extreme_positioning
 from simengine.spec.model_checks import check_pin_units
 from simengine.spec.policy_file import load_policy_file
 from simengine.version import __version__
@@ -111,10 +112,16 @@ def _run(
 ) -> SimulationResult:
     if not specs:
         raise SimulationError("no scenario to simulate")
+    settings = {"n_paths": n_paths, "seed": seed, "chunk_size": chunk_size, "threads": threads}
+    check_run_settings(specs, {**settings, "method": method, "antithetic": antithetic})
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
     policy_file = load_policy_file()
     for spec in specs:
         check_pin_units(spec, dict(policy_file.historical_ranges))
+        squeeze = params.values.get("jumps")
+        if squeeze is not None:
+            values = (squeeze.base_intensity, squeeze.normal_si, squeeze.elasticity)
+            warn_extreme_positioning(spec, *(float(np.median(v)) for v in values))
     models = [build_scenario(spec, params.structure) for spec in specs]
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
     _check_size(cfg, models[0].n_steps, len(params.structure.series), len(models))

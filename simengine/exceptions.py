@@ -15,6 +15,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataError",
     "ExplosiveDynamicsWarning",
+    "ExtremeInputWarning",
     "Issue",
     "LimitError",
     "ModelFileError",
@@ -27,6 +28,7 @@ __all__ = [
     "SimulationError",
     "SpecError",
     "StoreError",
+    "UsageError",
 ]
 
 
@@ -126,6 +128,13 @@ class OutputExistsError(SimengineError):
     exit_code = 2
 
 
+class UsageError(SimengineError):
+    """An option or path cannot be used as given (a file where a folder is expected, a link,
+    a name outside the output folder)."""
+
+    exit_code = 2
+
+
 class StoreError(SimengineError):
     """A result store (batch output folder) is missing, incomplete or unreadable."""
 
@@ -138,6 +147,10 @@ class BatchError(SimengineError):
 
 class SimengineWarning(UserWarning):
     """Base class of every simengine warning."""
+
+
+class ExtremeInputWarning(SimengineWarning):
+    """An accepted input drives the model far outside the range it was built for."""
 
 
 class ConvergenceWarning(SimengineWarning):

@@ -7,7 +7,6 @@ posterior hashes and the package version. It is immutable: accessors return copi
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -19,8 +18,9 @@ import pandas as pd
 import xarray as xr
 
 from simengine import statistics
-from simengine.exceptions import NumericalError, ResultVerificationError
-from simengine.io import atomic_write
+from simengine.exceptions import NumericalError, ResultVerificationError, SimengineError
+from simengine.guards import memory_limit_mb
+from simengine.io import atomic_write, check_netcdf_size, dataset_hash, write_netcdf
 from simengine.statistics import FORMAT, QUANTILES, Accumulators, Layout, Statistic
 from simengine.statistics.factors import FactorMeans
 from simengine.statistics.histograms import Quantiles
@@ -56,18 +56,8 @@ def build_dataset(
 
 
 def content_hash(ds: xr.Dataset) -> str:
-    """sha256 over every variable's values and the stamps (attributes), in name order."""
-    h = hashlib.sha256()
-    for name in sorted(map(str, ds.variables)):
-        values = ds[name].values
-        h.update(name.encode())
-        if values.dtype.kind in "OUS":
-            h.update("\x1f".join(map(str, values.ravel().tolist())).encode())
-        else:
-            h.update(np.ascontiguousarray(values).tobytes())
-    stamps = {k: str(v) for k, v in ds.attrs.items() if k != "content_hash"}
-    h.update(json.dumps(stamps, sort_keys=True).encode())
-    return h.hexdigest()
+    """sha256 over every variable's values and the stamps (:func:`simengine.io.dataset_hash`)."""
+    return dataset_hash(ds)
 
 
 class SimulationResult:
@@ -197,10 +187,7 @@ class SimulationResult:
 
     def to_netcdf(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the full result to NetCDF atomically; refuses to overwrite unless asked."""
-        path = Path(path)
-        with atomic_write(path, overwrite=overwrite) as tmp:
-            self._ds.to_netcdf(tmp, engine="h5netcdf")
-        return path
+        return write_netcdf(path, {"": self._ds}, overwrite=overwrite)
 
     def write_summary(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write :meth:`summary` as CSV or Parquet (by extension), atomically."""
@@ -267,9 +254,14 @@ def load_result(path: str | Path) -> SimulationResult:
     if not path.exists():
         raise ResultVerificationError(f"no result file at {path}")
     try:
+        check_netcdf_size(path, "result file", memory_limit_mb())
         ds = xr.load_dataset(path, engine="h5netcdf")
-    except (OSError, ValueError) as err:
-        raise ResultVerificationError(f"{path} is not a readable simengine result: {err}") from None
+    except SimengineError as err:
+        raise ResultVerificationError(str(err)) from None
+    except Exception as err:  # corrupted header or metadata: KeyError, MemoryError, ...
+        raise ResultVerificationError(
+            f"{path} is not a readable simengine result ({type(err).__name__}: {err})"
+        ) from None
     if ds.attrs.get("format") != FORMAT:
         raise ResultVerificationError(
             f"{path} is not a simengine result (format {ds.attrs.get('format')!r})"

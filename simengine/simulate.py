@@ -83,7 +83,8 @@ def _cumulative_returns(
     RT = np.empty((N + len(legs), T, m))
     np.cumsum(r, axis=1, out=r)
     RT[:N] = r.transpose(2, 1, 0)
-    np.expm1(RT[:N], out=RT[:N])
+    with np.errstate(over="ignore"):  # inf is reported by the overflow guard (NumericalError)
+        np.expm1(RT[:N], out=RT[:N])
     for j, portfolio in enumerate(legs):
         (a, w), *rest = portfolio
         np.multiply(RT[a], w, out=RT[N + j])

@@ -161,7 +161,11 @@ def bincount_exact(index: np.ndarray, values: np.ndarray | None, size: int) -> n
 
 
 def quantile_from_hist(
-    counts: np.ndarray, grid: BinGrid, q: np.ndarray, sums: np.ndarray | None = None
+    counts: np.ndarray,
+    grid: BinGrid,
+    q: np.ndarray,
+    sums: np.ndarray | None = None,
+    floor: np.ndarray | None = None,
 ) -> np.ndarray:
     """Quantiles from histogram counts, linear inside the bin.
 
@@ -175,6 +179,10 @@ def quantile_from_hist(
         Exact per-bin sums (quantised, as accumulated). When given, the values in the bin are
         taken as spread uniformly over the widest interval inside the bin whose mean is the
         bin's exact mean, so a point mass gives its exact value.
+    floor : ndarray (..., 1), optional
+        Smallest possible value of each row (-1 for an asset's simple return: a long position
+        cannot lose more than 100%). Bin intervals are cut at it, so no quantile falls below
+        it while the quantiles stay in order.
 
     Returns
     -------
@@ -191,6 +199,8 @@ def quantile_from_hist(
     edges = np.concatenate([[-grid.limit], grid.edges, [grid.limit]])
     lo = np.where(idx == 0, -grid.limit, edges[np.clip(idx - 1, 0, None)])
     hi = np.where(idx == grid.n_bins + 1, grid.limit, edges[np.clip(idx, 0, edges.size - 1)])
+    if floor is not None:  # no value lies below the floor (binning may round across an edge)
+        lo, hi = np.maximum(lo, floor), np.maximum(hi, floor)
     if sums is not None:
         bin_sum = np.take_along_axis(sums, idx, axis=-1) / float(2**Q_BIN)
         bin_n = np.take_along_axis(counts, idx, axis=-1)

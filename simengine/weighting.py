@@ -68,6 +68,14 @@ def load_observations(path: str | Path) -> pd.DataFrame:
         frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d").dt.date
     except ValueError as err:
         raise DataError(f"{path}: dates must be YYYY-MM-DD ({err})") from None
+    repeated = frame["date"][frame["date"].duplicated()].unique()
+    if len(repeated):
+        lines = [int(i) + 2 for i in frame.index[frame["date"] == repeated[0]]]  # + header
+        raise DataError(
+            f"{path}: date {repeated[0]} is listed {len(lines)} times (lines "
+            f"{', '.join(map(str, lines))}); each observation date must appear once, or the "
+            "same data would count several times in the likelihood: merge the rows"
+        )
     return frame.set_index("date").astype(float)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 SCENARIOS = ROOT / "scenarios"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# Scenario files written to tmp_path extend the library in ROOT/scenarios and use the test
+# model in tests/fixtures: allow the project explicitly (tests of the confinement unset it).
+os.environ.setdefault("SIMENGINE_ALLOW_PATHS", str(ROOT))
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from simengine.batch import collect_jobs, run_batch, scenario_seed
+from simengine.io import TMP_PREFIX, _host
 from simengine.spec import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,8 +101,12 @@ def test_store_never_takes_incomplete_files(tmp_path: Path) -> None:
     files = sorted((out / "results").glob("*.nc"))
     truncated = files[1]
     truncated.write_bytes(truncated.read_bytes()[:100_000])
-    leftover = out / "results" / f".{files[2].name}.abc123.tmp"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process id that no longer runs: its temporary file is stale
+    leftover = out / "results" / f"{TMP_PREFIX}{gone.pid}@{_host()}@{files[2].name}-abc123.tmp"
     leftover.write_bytes(b"partial")
+    foreign = out / "results" / f".{files[2].name}.abc123.tmp"  # not simengine's: kept
+    foreign.write_bytes(b"user file")
     files[3].unlink()
     (out / "manifest.json").unlink()  # the .nc files alone are enough to resume
     second = run_batch([_sweep(tmp_path)], out, workers=0, n_paths=PATHS, seed=7)
@@ -109,7 +114,7 @@ def test_store_never_takes_incomplete_files(tmp_path: Path) -> None:
     assert status[f"results/{truncated.name}"] == "done"  # recomputed, not trusted
     assert status[f"results/{files[3].name}"] == "done"
     assert status[f"results/{files[0].name}"] == "skipped"
-    assert not leftover.exists()
+    assert not leftover.exists() and foreign.read_bytes() == b"user file"
     pd.testing.assert_frame_equal(second.summary, first.summary)
 
 

@@ -370,7 +370,8 @@ def test_real_data_fit_converges(shared_data):
 def test_params_from_posterior_fills_model_params(fitted, tmp_path):
     """The posterior draws replace the sampled ModelParams fields; the rest come from the model file."""
     from simengine.api import load_model
-    from simengine.bayes.store import params_from_posterior, posterior_file_hash
+    from simengine.bayes.store import params_from_posterior
+    from simengine.io import file_sha256 as posterior_file_hash
 
     point = load_model("default")
     path = save_posterior(thin_posterior(fitted, 40), tmp_path / "p.nc")

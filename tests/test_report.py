@@ -16,6 +16,7 @@ import pytest
 
 import simengine
 from simengine.exceptions import OutputExistsError, SimengineError
+from simengine.io import write_checksum
 from simengine.report import (
     build_report_from_store,
     render_report,
@@ -158,12 +159,17 @@ def store(tmp_path_factory) -> Path:
     frames = []
     for i, name in enumerate(NAMES):
         res = simengine.simulate(_spec(name), n_paths=N_PATHS, seed=3, n_sample=8)
-        res.to_netcdf(root / "results" / f"{res.scenarios[0]}.nc")
+        write_checksum(res.to_netcdf(root / "results" / f"{res.scenarios[0]}.nc"))
         frame = res.summary().reset_index()
         frame["cut_month"] = ["sep", "oct"][i]
         frames.append(frame)
     pd.concat(frames, ignore_index=True).to_parquet(root / "summary.parquet", index=False)
-    (root / "manifest.json").write_text(json.dumps({"name": "test-batch", "n_scenarios": 2}))
+    entries = [
+        {"id": name, "name": name, "status": "done", "result_file": f"results/{name}.nc"}
+        for name in ("fed-cut-september", "tariff-escalation")
+    ]
+    manifest = {"name": "test-batch", "n_scenarios": 2, "scenarios": entries}
+    (root / "manifest.json").write_text(json.dumps(manifest))
     return root
 
 

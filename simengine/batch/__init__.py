@@ -18,6 +18,7 @@ when a batch runs.
 from __future__ import annotations
 
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +31,7 @@ import pandas as pd
 from simengine.batch.jobs import BatchInput, Job, collect_jobs, result_key, scenario_seed
 from simengine.batch.store import Store, entry_for, summary_frame
 from simengine.batch.worker import execute_job, reusable_result
+from simengine.exceptions import BatchError, UsageError
 from simengine.results import now_iso
 
 __all__ = [
@@ -183,7 +185,13 @@ def _client(workers: int | None, scheduler: str | None, n_jobs: int) -> tuple[An
     from distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler), None
+        try:
+            return Client(scheduler), None
+        except (OSError, TimeoutError, ValueError) as err:
+            raise BatchError(
+                f"cannot reach the Dask scheduler at {scheduler} ({type(err).__name__}: {err}); "
+                "check the address and that the scheduler is running"
+            ) from None
     n = workers or min(os.cpu_count() or 1, max(n_jobs, 1))
     with warnings.catch_warnings():  # "port 8787 in use": only the (unused) HTTP server moves
         warnings.filterwarnings("ignore", message="Port .* is already in use")
@@ -227,6 +235,20 @@ def _run_dask(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+_SCHEDULER_RE = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?$")
+
+
+def check_batch_options(workers: int | None, scheduler: str | None) -> None:
+    """Refuse worker counts below 0 and scheduler addresses that are not URLs (exit 2)."""
+    if workers is not None and (not isinstance(workers, int) or workers < 0):
+        raise UsageError(f"workers must be 0 (serial) or more, got {workers!r}")
+    if scheduler is not None and not _SCHEDULER_RE.match(scheduler):
+        raise UsageError(
+            f"scheduler address {scheduler!r} is not a Dask address; expected e.g. "
+            "tcp://10.0.0.5:8786"
+        )
 
 
 def run_batch(
@@ -279,6 +301,7 @@ def run_batch(
     version)``; a scenario's seed with a batch seed ``b`` is the first 63 bits of
     ``sha256(f"{b}:{spec_hash}")``.
     """
+    check_batch_options(workers, scheduler)
     t0 = time.perf_counter()
     settings = {
         "seed": seed,
@@ -287,8 +310,10 @@ def run_batch(
         "scheduler": scheduler,
         "force": force,
     }
+    jobs = collect_jobs(inputs, n_paths=n_paths, seed=seed)
+    if not jobs:
+        raise UsageError("no scenarios to run: the inputs hold no scenario or sweep files (*.yaml)")
     with Store(out_dir) as store:
-        jobs = collect_jobs(inputs, n_paths=n_paths, seed=seed)
         run = _Run(store, jobs, settings, progress)
         todo = [j for j in jobs if not j.error]
         run.tick()

@@ -14,7 +14,7 @@ from typing import Any
 
 from simengine.batch.jobs import Job
 from simengine.exceptions import SimengineError
-from simengine.io import safe_child
+from simengine.io import checksum_ok, safe_child, write_checksum
 
 __all__ = ["execute_job", "reusable_result"]
 
@@ -34,12 +34,13 @@ def _matches(attrs: dict[str, Any], job: Job) -> bool:
 def reusable_result(path: Path, job: Job) -> Any | None:
     """The result at ``path`` if it is complete, verified and made for ``job``; else None.
 
-    A truncated or corrupted file fails :func:`simengine.load_result`'s content-hash check
-    and is not used; temporary files (``.*.tmp``) are never looked at.
+    The file must match its ``<file>.sha256`` (written after it) before it is parsed, then
+    pass :func:`simengine.load_result`'s content-hash check; a truncated, corrupted or
+    oversized file is recomputed. Temporary files are never looked at.
     """
     from simengine.results import load_result
 
-    if not path.is_file():
+    if not checksum_ok(path):  # never parse a damaged file: HDF5 can hang on bad metadata
         return None
     try:
         result = load_result(path)
@@ -83,6 +84,7 @@ def execute_job(job: Job, out_dir: str, force: bool = False) -> dict[str, Any]:
         t1 = time.perf_counter()
         summary = result.summary()
         result.to_netcdf(path, overwrite=True)
+        write_checksum(path)
         timings = {"simulate_s": t1 - t0, "write_s": time.perf_counter() - t1, **_since(t0)}
         return _outcome(job, "done", summary=summary, timings=timings)
     except Exception as err:

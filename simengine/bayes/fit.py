@@ -110,6 +110,15 @@ def _run_sampler(
         )
 
 
+def _model_file_hash(model: str | Path | None) -> str | None:
+    """Hash of the point model file a posterior completes (None: the packaged default)."""
+    if model is None or str(model) == "default":
+        return None
+    from simengine.params import ModelParams
+
+    return ModelParams.load(model).model_hash
+
+
 def fit(
     table: pd.DataFrame,
     priors: PriorSet | Mapping[str, Any] | str | Path | None = None,
@@ -123,6 +132,7 @@ def fit(
     strict: bool = False,
     thresholds: Thresholds | None = None,
     cores: int | None = None,
+    model_file: str | Path | None = None,
 ):
     """Fit the calibration model to the monthly table and check convergence.
 
@@ -140,6 +150,9 @@ def fit(
     thresholds : Thresholds, optional
         Diagnostic thresholds (R-hat < 1.01, ESS > 400, no divergences, BFMI > 0.3).
     cores : int, optional
+    model_file : str or Path, optional
+        The point model file whose values complete the draws (stamped as
+        ``model_file_hash``); default the packaged model.
 
     Returns
     -------
@@ -179,6 +192,7 @@ def fit(
         idata,
         data,
         prior_set,
+        model_file_hash=_model_file_hash(model_file),
         sampler=resolve_sampler(sampler),
         seed=int(seed),
         draws=int(draws),

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,9 @@ import pandas as pd
 
 from simengine.bayes.prepare import ModelData
 from simengine.bayes.priors import EXPOSURES, VAR_FACTORS, PriorSet
-from simengine.exceptions import DataError, OutputExistsError, PosteriorMismatchError
+from simengine.exceptions import DataError, PosteriorMismatchError, SimengineError
+from simengine.guards import memory_limit_mb
+from simengine.io import check_netcdf_size, dataset_hash, file_sha256, write_netcdf
 
 __all__ = [
     "FORMAT",
@@ -29,7 +29,7 @@ __all__ = [
     "model_structure_hash",
     "package_version",
     "params_from_posterior",
-    "posterior_file_hash",
+    "posterior_content_hash",
     "posterior_to_param_arrays",
     "read_table",
     "save_posterior",
@@ -55,6 +55,8 @@ REQUIRED_ATTRS: tuple[str, ...] = (
     "factors",
     "innovations",
     "neutral_rate",
+    "model_file_hash",
+    "content_hash",
 )
 REQUIRED_GROUPS = ("posterior", "sample_stats")
 #: Posterior variable -> dims after the (chain, draw) axes.
@@ -121,8 +123,21 @@ def model_structure_hash(
     return hashlib.sha256(json.dumps(structure, sort_keys=True).encode()).hexdigest()
 
 
-def stamp_posterior(idata, data: ModelData, priors: PriorSet, **extra: Any):
+def default_model_file_hash() -> str:
+    """Hash (:func:`simengine.params.model_file_hash`) of the packaged default model file."""
+    from simengine.params import ModelParams, default_model_path
+
+    return ModelParams.load(default_model_path()).model_hash
+
+
+def stamp_posterior(
+    idata, data: ModelData, priors: PriorSet, model_file_hash: str | None = None, **extra: Any
+):
     """Write the provenance attributes on ``idata.posterior`` (in place; returns ``idata``).
+
+    ``model_file_hash`` names the point model file that completes the draws (squeeze terms,
+    pass-through, start levels); default: the packaged default model. A posterior is only
+    used with that model file (see :func:`params_from_posterior`).
 
     Lists are stored as JSON strings (NetCDF attributes are scalars); ``extra`` entries (sampler,
     seed, draws, ...) are added as given, JSON-encoding anything that is not a str/int/float.
@@ -142,6 +157,7 @@ def stamp_posterior(idata, data: ModelData, priors: PriorSet, **extra: Any):
         "factors": json.dumps(list(VAR_FACTORS)),
         "innovations": priors.innovations,
         "neutral_rate": float(data.neutral_rate),
+        "model_file_hash": model_file_hash or default_model_file_hash(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     for key, value in extra.items():
@@ -155,6 +171,8 @@ def stamp_posterior(idata, data: ModelData, priors: PriorSet, **extra: Any):
 def save_posterior(idata, path: str | Path, *, force: bool = False) -> Path:
     """Write a stamped posterior to NetCDF atomically (temp file in the same folder + os.replace).
 
+    The posterior group gets its ``content_hash`` (:func:`posterior_content_hash`).
+
     Raises
     ------
     OutputExistsError
@@ -163,21 +181,21 @@ def save_posterior(idata, path: str | Path, *, force: bool = False) -> Path:
         ``idata`` lacks a group or a provenance attribute (stamp it with :func:`stamp_posterior`).
     """
     path = Path(path)
-    if path.exists() and not force:
-        raise OutputExistsError(f"{path} exists; pass force=True (--force) to overwrite it")
-    _verify(idata, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        groups = [g for g in idata.groups() if g in ("posterior", "sample_stats", "observed_data")]
-        idata.to_netcdf(tmp, groups=groups)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    _verify(idata, str(path), check_hash=False)
+    groups = [g for g in idata.groups() if g in ("posterior", "sample_stats", "observed_data")]
+    idata.posterior.attrs["content_hash"] = posterior_content_hash(idata.posterior)
+    return write_netcdf(path, {g: idata[g] for g in groups}, overwrite=force, compress=True)
+
+
+def posterior_content_hash(posterior) -> str:
+    """sha256 over the posterior group: every parameter's draws and every stamp.
+
+    The stamps include ``model_hash`` (structure) and ``model_file_hash`` (the point model
+    that completes the draws), so the hash covers the parameters and their model: editing a
+    draw or an attribute, or re-labelling the model, makes :func:`load_posterior` refuse the
+    file.
+    """
+    return dataset_hash(posterior)
 
 
 def load_posterior(
@@ -212,15 +230,26 @@ def load_posterior(
     import arviz as az
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise PosteriorMismatchError(f"posterior file {path} does not exist")
+    if not path.is_file():
+        raise PosteriorMismatchError(
+            f"posterior {path} is not a regular file (a folder, FIFO or device); "
+            "give the path of a .nc file written by `simengine calibrate`"
+        )
     try:
+        check_netcdf_size(path, "posterior file", memory_limit_mb())
         idata = az.from_netcdf(path)
         for group in idata.groups():
             idata[group].load()
-    except (OSError, ValueError, KeyError) as err:
-        raise PosteriorMismatchError(f"cannot read posterior file {path}: {err}") from err
-    _verify(idata, str(path))
+    except SimengineError as err:
+        raise PosteriorMismatchError(str(err)) from None
+    except Exception as err:  # corrupted file: OSError, KeyError, MemoryError, ...
+        raise PosteriorMismatchError(
+            f"cannot read posterior file {path} ({type(err).__name__}: {err}); "
+            "it is corrupted or not a posterior: refit with `simengine calibrate`"
+        ) from None
+    _verify(idata, str(path), check_hash=True)
     attrs = idata.posterior.attrs
     for label, expected, got in (
         ("model", expect_structure_hash, attrs["structure_hash"]),
@@ -234,7 +263,7 @@ def load_posterior(
     return idata
 
 
-def _verify(idata, where: str) -> None:
+def _verify(idata, where: str, check_hash: bool) -> None:
     missing = [g for g in REQUIRED_GROUPS if g not in idata.groups()]
     if missing:
         raise PosteriorMismatchError(
@@ -243,7 +272,7 @@ def _verify(idata, where: str) -> None:
     attrs = idata.posterior.attrs
     if "structure_hash" not in attrs and "model_hash" in attrs:  # written before the rename
         attrs["structure_hash"] = attrs.pop("model_hash")
-    absent = [a for a in REQUIRED_ATTRS if a not in attrs]
+    absent = [a for a in REQUIRED_ATTRS if a not in attrs and (check_hash or a != "content_hash")]
     if absent:
         raise PosteriorMismatchError(
             f"posterior {where} lacks provenance attributes {absent}; it was not written by "
@@ -268,6 +297,37 @@ def _verify(idata, where: str) -> None:
     lacking = [v for v in needed if v not in idata.posterior.data_vars]
     if lacking:
         raise PosteriorMismatchError(f"posterior {where} lacks parameter variables {lacking}")
+    if check_hash and posterior_content_hash(idata.posterior) != attrs["content_hash"]:
+        raise PosteriorMismatchError(
+            f"posterior {where} failed verification: its draws or attributes were changed after "
+            "it was written (content hash mismatch); refit with `simengine calibrate`"
+        )
+    _check_values(idata.posterior, where)
+
+
+def _check_values(post, where: str) -> None:
+    """Attributes and draws the simulation relies on: a number, finite draws, Cholesky factors."""
+    try:
+        neutral = float(post.attrs["neutral_rate"])
+    except (TypeError, ValueError):
+        neutral = float("nan")
+    if not np.isfinite(neutral):
+        raise PosteriorMismatchError(
+            f"posterior {where}: attribute neutral_rate is {post.attrs['neutral_rate']!r}; "
+            "expected a finite number (% a year)"
+        )
+    for name in PARAM_DIMS:
+        if name in post.data_vars and not np.issubdtype(post[name].dtype, np.number):
+            raise PosteriorMismatchError(f"posterior {where}: variable {name} is not numeric")
+    for name in ("chol", "chol_a"):
+        if name not in post.data_vars:
+            continue
+        diag = np.diagonal(post[name].values, axis1=-2, axis2=-1)
+        if not (np.all(np.isfinite(post[name].values)) and np.all(diag > 0)):
+            raise PosteriorMismatchError(
+                f"posterior {where}: {name} has draws that are not Cholesky factors of a "
+                "positive definite matrix (non-positive or non-finite diagonal)"
+            )
 
 
 def posterior_to_param_arrays(idata) -> dict[str, np.ndarray]:
@@ -309,15 +369,6 @@ def posterior_to_param_arrays(idata) -> dict[str, np.ndarray]:
     return out
 
 
-def posterior_file_hash(path: str | Path) -> str:
-    """sha256 of a posterior file's bytes (stamped on results as ``posterior_hash``)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def params_from_posterior(params, path: str | Path | None = None):
     """Replace a ``ModelParams``' sampled fields by the draws of a posterior file.
 
@@ -341,6 +392,16 @@ def params_from_posterior(params, path: str | Path | None = None):
     """
     path = DEFAULT_POSTERIOR_PATH if path is None or str(path) == "default" else Path(path)
     idata = load_posterior(path)
+    paired = idata.posterior.attrs["model_file_hash"]
+    if paired != params.model_hash:
+        raise PosteriorMismatchError(
+            f"posterior {path} completes the model file with hash {paired[:12]}..., but the "
+            f"scenario's model ({params.source or 'in code'}) has hash {params.model_hash[:12]}...: "
+            "under method bayesian the posterior draws replace the model's mu, kappa, beta, "
+            "sigma, correlations and VAR, so the model's own values would be ignored. Use "
+            "method monte_carlo with this model, or fit a posterior for it "
+            "(`simengine calibrate --model FILE`) and name it in posterior:"
+        )
     attrs = idata.posterior.attrs
     structure = params.structure
     if tuple(json.loads(attrs["factors"])) != structure.stochastic:
@@ -363,7 +424,7 @@ def params_from_posterior(params, path: str | Path | None = None):
     for name, value in arrays.items():
         role, field = PARAM_FIELDS[name]
         nested.setdefault(role, {})[field] = value
-    return params.with_draws(nested, posterior_hash=posterior_file_hash(path))
+    return params.with_draws(nested, posterior_hash=file_sha256(path))
 
 
 def _select_assets(
@@ -380,7 +441,12 @@ def _select_assets(
     for name in ("mu", "kappa", "sigma", "beta"):
         out[name] = arrays[name][:, idx]
     corr = arrays["chol_a"] @ np.swapaxes(arrays["chol_a"], 1, 2)
-    out["chol_a"] = np.linalg.cholesky(corr[:, idx][:, :, idx])
+    try:
+        out["chol_a"] = np.linalg.cholesky(corr[:, idx][:, :, idx])
+    except np.linalg.LinAlgError:
+        raise PosteriorMismatchError(
+            f"posterior {path}: the residual correlation of some draws is not positive definite"
+        ) from None
     return out
 
 

@@ -7,6 +7,7 @@ traceback and end the process with the error's exit code (2 for bad input).
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
@@ -45,28 +46,94 @@ def _register() -> None:
 _register()
 
 
-def main() -> None:
-    """Entry point of the ``simengine`` console script."""
+_DEBUG_FLAG = "--debug"
+
+
+def _debug(ctx_debug: bool = typer.Option(False, _DEBUG_FLAG, help="Show tracebacks.")) -> None:
+    """Macro scenario simulation (see ``simengine COMMAND --help``)."""
+
+
+app.callback()(_debug)
+
+_ENVIRONMENT = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EMFILE: "too many open files",
+    errno.ENOMEM: "out of memory",
+    errno.ETIMEDOUT: "the connection timed out",
+    errno.ECONNREFUSED: "the connection was refused",
+}
+
+
+def describe_os_error(err: OSError) -> str:
+    """One line naming an environment problem: its cause, the file and what to do."""
+    cause = _ENVIRONMENT.get(err.errno or 0) or (err.strerror or type(err).__name__)
+    where = f" ({err.filename})" if err.filename else ""
+    return (
+        f"{cause}{where}: {err.strerror or err}. Free some space, fix the permissions or "
+        "choose another output folder, then run the command again"
+        if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+        else f"{cause}{where}: {err}"
+    )
+
+
+def _click_exceptions() -> tuple[type[Exception], ...]:
+    """Usage errors of click and of the click that typer vendors (typer >= 0.16)."""
+    import click
+
+    kinds: list[type[Exception]] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:
+        return tuple(kinds)
+    return (*kinds, ClickException)
+
+
+def _fail(message: str, code: int) -> None:
+    err_console.print(
+        f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True
+    )
+    sys.exit(code)
+
+
+def _show_warnings_as_lines() -> None:
+    """simengine's warnings as one ``warning: ...`` line each (no source line echoed)."""
     import warnings
 
-    from simengine.exceptions import SimengineError, SimengineWarning
+    from simengine.exceptions import SimengineWarning
 
-    default_show = warnings.showwarning
+    default = warnings.showwarning
 
-    def show(message, category, filename, lineno, file=None, line=None):
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
         if issubclass(category, SimengineWarning):
-            err_console.print(f"[bold yellow]warning:[/] {message}", highlight=False)
+            err_console.print(
+                f"[bold yellow]warning:[/] {message}", markup=True, highlight=False, soft_wrap=True
+            )
         else:
-            default_show(message, category, filename, lineno, file, line)
+            default(message, category, filename, lineno, file, line)
 
     warnings.showwarning = show
+
+
+def main() -> None:
+    """Entry point of the ``simengine`` console script.
+
+    Exit status: 0 success; 2 bad input (a file, a value, an option); 1 an environment problem
+    (disk full, permissions, cluster unreachable, out of memory) or a failed batch scenario;
+    130 interrupted. Unexpected errors print one line and a hint; ``--debug`` shows the
+    traceback.
+    """
+    from simengine.exceptions import SimengineError
+
+    debug = _DEBUG_FLAG in sys.argv[1:]
+    _show_warnings_as_lines()
     try:
         app(standalone_mode=False)
     except SimengineError as err:
-        err_console.print(
-            f"[bold red]error:[/] {err}", markup=True, highlight=False, soft_wrap=True
-        )
-        sys.exit(err.exit_code)
+        _fail(str(err), err.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
@@ -75,10 +142,19 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(1)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:
+        if isinstance(exc, _click_exceptions()):
             exc.show()
             sys.exit(exc.exit_code)
-        raise
+        if debug:
+            raise
+        if isinstance(exc, OSError):
+            _fail(describe_os_error(exc), 1)
+        if isinstance(exc, MemoryError):
+            _fail("out of memory; use fewer paths (--paths) or a smaller --chunk-size", 1)
+        _fail(
+            f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            " (this is a bug in simengine: please report it with the command you ran; run it "
+            f"again as `simengine {_DEBUG_FLAG} ...` for the traceback)",
+            1,
+        )

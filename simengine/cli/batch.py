@@ -25,7 +25,10 @@ OutOpt = Annotated[
 WorkersOpt = Annotated[
     int | None,
     typer.Option(
-        "--workers", "-w", help="Local worker processes (default: CPU count; 0 = serial)."
+        "--workers",
+        "-w",
+        min=0,
+        help="Local worker processes (default: CPU count; 0 = serial).",
     ),
 ]
 SchedulerOpt = Annotated[
@@ -36,12 +39,15 @@ SchedulerOpt = Annotated[
 ]
 PathsOpt = Annotated[
     int | None,
-    typer.Option("--paths", "-n", help="Paths per scenario (default: the scenario's)."),
+    typer.Option("--paths", "-n", min=1, help="Paths per scenario (default: the scenario's)."),
 ]
 SeedOpt = Annotated[
     int | None,
     typer.Option(
-        "--seed", "-s", help="Batch seed; each scenario's seed derives from it and its content."
+        "--seed",
+        "-s",
+        min=0,
+        help="Batch seed, >= 0; each scenario's seed derives from it and its content.",
     ),
 ]
 ForceOpt = Annotated[

@@ -38,16 +38,24 @@ def calibrate_command(
     sampler: Annotated[str, typer.Option(help="auto | nutpie | pymc")] = "auto",
     strict: Annotated[bool, typer.Option("--strict", help="Fail when a diagnostic fails.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="Model file whose point values complete the draws (default: the packaged "
+            "model); the posterior is then only used with that model file.",
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show the sampler's progress bar.")] = True,
 ) -> None:
     """Fit factor dynamics and asset loadings to monthly data; write the posterior (NetCDF)."""
     from simengine.bayes.diagnostics import diagnose
     from simengine.bayes.fit import fit
     from simengine.bayes.store import read_table, save_posterior
-    from simengine.exceptions import DataError, OutputExistsError
+    from simengine.exceptions import DataError
+    from simengine.io import check_can_write
 
-    if out.exists() and not force:
-        raise OutputExistsError(f"{out} exists; pass --force to overwrite it")
+    check_can_write(out, force)
     if table is not None:
         frame = read_table(table)
     elif data is not None:
@@ -60,7 +68,7 @@ def calibrate_command(
         )
     idata = fit(
         frame, priors=priors, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
-        progress=progress, strict=strict,
+        progress=progress, strict=strict, model_file=model,
     )  # fmt: skip
     _print_report(diagnose(idata), idata.posterior.attrs)
     save_posterior(idata, out, force=force)

@@ -13,9 +13,9 @@ import typer
 from rich.table import Table
 
 from simengine.cli.common import console, err_console, progress_bar
-from simengine.exceptions import SimengineError, SpecError
+from simengine.exceptions import SimengineError, SpecError, UsageError
 
-__all__ = ["register", "result_json"]
+__all__ = ["check_outputs", "register", "result_json"]
 
 
 class OutputFormat(StrEnum):
@@ -31,15 +31,18 @@ class Method(StrEnum):
 
 Files = Annotated[list[Path], typer.Argument(help="Scenario YAML files.", exists=False)]
 PathsOpt = Annotated[
-    int | None, typer.Option("--paths", "-n", help="Number of paths (default: the scenario's).")
+    int | None,
+    typer.Option("--paths", "-n", min=1, help="Number of paths (default: the scenario's)."),
 ]
 SeedOpt = Annotated[
-    int | None, typer.Option("--seed", "-s", help="Random seed (default: the scenario's).")
+    int | None,
+    typer.Option("--seed", "-s", min=0, help="Random seed, >= 0 (default: the scenario's)."),
 ]
 ChunkOpt = Annotated[
     int | None,
     typer.Option(
         "--chunk-size",
+        min=1,
         help="Paths per chunk (rounded up to a multiple of 4096); never changes results.",
     ),
 ]
@@ -57,7 +60,7 @@ AntiOpt = Annotated[
     bool | None, typer.Option("--antithetic/--no-antithetic", help="Antithetic paths.")
 ]
 ThreadsOpt = Annotated[
-    int, typer.Option("--threads", help="Worker threads (results do not depend on it).")
+    int, typer.Option("--threads", min=1, help="Worker threads (results do not depend on it).")
 ]
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Folder for PNG plots.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
@@ -192,21 +195,74 @@ def _emit(result: Any, fmt: OutputFormat) -> None:
         _print_result(result)
 
 
+def _targets(out: Path, stem: str, comparison: bool) -> list[Path]:
+    """The files ``--out`` receives for one result (checked before simulating)."""
+    from simengine.io import safe_child
+
+    names = [f"{stem}.nc", f"{stem}_summary.csv"]
+    if comparison:
+        names.append(f"{stem}_differences.csv")
+    return [safe_child(out, name) for name in names]
+
+
+def _plot_dir(plot: Path, name: str | None) -> Path:
+    """The plot folder of one result: ``--plot`` itself, or a per-scenario subfolder."""
+    from simengine.io import safe_subdir
+
+    return plot if name is None else safe_subdir(plot, name)
+
+
+def check_outputs(
+    out: Path | None, plot: Path | None, stems: list[str], comparison: bool, force: bool
+) -> None:
+    """Refuse, before any simulation, outputs that could not be written.
+
+    ``--out`` must be a folder (or not exist); its files must be free unless ``--force``.
+    Each plot folder must be a real folder (not a link, not a file) holding no PNG file
+    unless ``--force`` (the plot set depends on the result, so any PNG there could be
+    replaced).
+    """
+    from simengine.exceptions import OutputExistsError
+    from simengine.io import check_can_write, check_output_dir
+
+    if out is not None:
+        _need_folder(out, "--out")
+        check_output_dir(out)
+        for stem in stems:
+            for path in _targets(out, stem, comparison):
+                check_can_write(path, force)
+    if plot is not None:
+        _need_folder(plot, "--plot")
+        check_output_dir(plot)
+        for name in stems if len(stems) > 1 else [None]:
+            folder = _plot_dir(plot, name)
+            pngs = sorted(folder.glob("*.png")) if folder.is_dir() else []
+            if pngs and not force:
+                raise OutputExistsError(
+                    f"{folder} already holds plots ({pngs[0].name}, ...); pass --force to "
+                    "replace them, or choose another --plot folder"
+                )
+
+
+def _need_folder(path: Path, option: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise UsageError(
+            f"{option} {path} is a file; {option} takes a folder (it is created if needed)"
+        )
+
+
 def _save(result: Any, out: Path | None, stem: str, force: bool, plot: Path | None) -> None:
     if out is not None:
-        from simengine.io import safe_child
-
-        nc = result.to_netcdf(safe_child(out, f"{stem}.nc"), overwrite=force)
-        csv = result.write_summary(safe_child(out, f"{stem}_summary.csv"), overwrite=force)
-        written = [nc, csv]
-        if hasattr(result, "difference_summary"):
+        comparison = hasattr(result, "difference_summary")
+        paths = _targets(out, stem, comparison)
+        result.to_netcdf(paths[0], overwrite=force)
+        result.write_summary(paths[1], overwrite=force)
+        if comparison:
             from simengine.io import atomic_write
 
-            path = safe_child(out, f"{stem}_differences.csv")
-            with atomic_write(path, overwrite=force) as tmp:
+            with atomic_write(paths[2], overwrite=force) as tmp:
                 result.difference_summary().reset_index().to_csv(tmp, index=False)
-            written.append(path)
-        err_console.print("wrote " + ", ".join(map(str, written)))
+        err_console.print("wrote " + ", ".join(map(str, paths)))
     if plot is not None:
         from simengine.plotting import save_plots
 
@@ -242,12 +298,15 @@ def run(
     from simengine.api import simulate
 
     specs = load_all(files)
+    stems = [spec.name for spec in specs]
+    check_outputs(out, plot, stems, False, force)
     kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads)
     for spec in specs:
         with progress_bar(f"simulating {spec.name}", fmt is OutputFormat.table) as bar:
             result = simulate(spec, progress=bar, **kwargs)
         _emit(result, fmt)
-        _save(result, out, spec.name, force, plot / spec.name if plot and len(specs) > 1 else plot)
+        folder = None if plot is None else _plot_dir(plot, spec.name if len(specs) > 1 else None)
+        _save(result, out, spec.name, force, folder)
 
 
 def compare(
@@ -278,6 +337,7 @@ def compare(
     from simengine.api import compare as compare_api
 
     specs = load_all(files)
+    check_outputs(out, plot, ["comparison"], True, force)
     kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads)
     with progress_bar(f"simulating {len(specs)} scenarios", fmt is OutputFormat.table) as bar:
         result = compare_api(specs, progress=bar, attribution=attribution, **kwargs)

@@ -8,13 +8,13 @@ values (NaN), never zero.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from simengine.exceptions import DataError
+from simengine.io import file_sha256
 
 __all__ = [
     "file_sha256",
@@ -31,26 +31,6 @@ _DATE_NAMES = ("date", "observation_date", "datetime", "time")
 _MISSING = {"", ".", "na", "nan", "n/a", "null", "#n/a"}
 _INDEX_COLUMNS = ("Open", "High", "Low", "Close")
 _FF_RENAME = {"Mkt-RF": "MKT_RF", "Mkt_RF": "MKT_RF", "MOM": "Mom", "WML": "Mom"}
-
-
-def file_sha256(path: str | Path) -> str:
-    """Return the hex sha256 of a file's bytes.
-
-    Parameters
-    ----------
-    path : str or Path
-        File to hash.
-
-    Returns
-    -------
-    str
-        64 hex characters.
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_file(path: str | Path) -> Path:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,7 @@ from simengine.data.loaders import (
     to_period_end,
 )
 from simengine.exceptions import DataError, OutputExistsError
+from simengine.io import atomic_write
 from simengine.structure import ModelStructure, default_structure
 
 __all__ = ["COLUMNS", "SOURCES", "CalibrationTable", "build_table", "load_table", "save_table"]
@@ -357,15 +356,9 @@ def _sidecar(path: Path) -> Path:
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write to a temporary file in the target folder, then ``os.replace`` it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write through :func:`simengine.io.atomic_write` (the caller checked for overwrite)."""
+    with atomic_write(path, overwrite=True) as tmp:
+        write(tmp)
 
 
 def save_table(table: CalibrationTable, path: str | Path, overwrite: bool = False) -> Path:

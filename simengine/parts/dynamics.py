@@ -79,7 +79,7 @@ class Var1Schema(BaseModel):
     + tariff_pass_through * dtau_t + u_t``, ``u_t = diag(innovation_sd) chol(innovation_corr) eps_t``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # "3.0", true: not numbers
 
     const: dict[str, float] = Field(default_factory=dict)
     ar: dict[str, dict[str, float]] = Field(default_factory=dict)

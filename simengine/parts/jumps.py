@@ -24,20 +24,25 @@ POISSON_TAIL = 1e-14  # truncation of the jump count distribution (mass left out
 
 
 class _Loading(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # "3.0", true: not numbers
 
     squeeze_loading: float = 0.0
+
+
+MAX_ELASTICITY = 10.0
+"""Largest squeeze elasticity: at 10, twice the normal short interest already multiplies the
+jump intensity by 1,024; beyond it the intensity overflows (1000 gave NaN)."""
 
 
 class SqueezeSchema(BaseModel):
     """Section ``squeeze``: ``lambda = base_intensity (short_interest / normal) ** elasticity``
     per year, jump ~ N(jump_mean, jump_sd); each asset's ``squeeze_loading``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # "3.0", true: not numbers
 
     base_intensity: float = Field(ge=0)
     normal_short_interest_bn: float = Field(gt=0)
-    elasticity: float = Field(ge=0)
+    elasticity: float = Field(ge=0, le=MAX_ELASTICITY)
     jump_mean: float
     jump_sd: float = Field(ge=0)
     assets: dict[str, _Loading]

@@ -45,7 +45,7 @@ BP = 0.01  # one basis point in percentage points
 class FomcSchema(BaseModel):
     """Top-level ``neutral_rate`` (% nominal)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # "3.0", true: not numbers
 
     neutral_rate: float
 

@@ -34,7 +34,7 @@ __all__ = ["StudentT", "StudentTParams", "StudentTSchema"]
 
 
 class _Sigma(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # "3.0", true: not numbers
 
     sigma: float = Field(gt=0)
 
@@ -42,7 +42,7 @@ class _Sigma(BaseModel):
 class StudentTSchema(BaseModel):
     """Section ``residuals`` (``corr``, ``dof``) and each asset's annual ``sigma``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # "3.0", true: not numbers
 
     corr: dict[str, dict[str, float]] = Field(default_factory=dict)
     dof: float | None = None

@@ -23,7 +23,7 @@ class AssetMean(BaseModel):
     """One asset's mean: ``(mu - kappa (p_{t-1} - n)) dt + beta . x_t + surprise_response
     surprise_t``; ``mu``, ``kappa`` annual, ``beta`` per unit of each exposure."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # "3.0", true: not numbers
 
     mu: float
     kappa: float
@@ -40,7 +40,7 @@ class AssetMean(BaseModel):
 class LoadingsSchema(BaseModel):
     """The per-asset fields ``mu, kappa, beta, surprise_response`` of ``assets``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # "3.0", true: not numbers
 
     assets: dict[str, AssetMean]
 

@@ -63,9 +63,33 @@ def _read_summary(directory: Path) -> pd.DataFrame | None:
         raise StoreError(f"{path} is not a readable Parquet file: {err}") from None
 
 
-def _result_files(directory: Path) -> list[Path]:
-    files = (p for p in directory.rglob("*.nc") if not p.name.startswith("."))
-    return sorted(files, key=lambda p: str(p.relative_to(directory)))
+def _result_files(directory: Path, manifest: dict[str, Any]) -> list[Path]:
+    """The result files of the scenarios the manifest lists as done or skipped (its order).
+
+    Files the manifest does not name (results of an earlier version of a sweep) are stale and
+    never shown; links and missing files are left out.
+    """
+    entries = manifest.get("scenarios")
+    files = []
+    for entry in entries if isinstance(entries, list) else []:
+        name = entry.get("result_file") if isinstance(entry, dict) else None
+        if entry.get("status") not in ("done", "skipped") or not isinstance(name, str):
+            continue
+        path = directory / "results" / Path(name).name
+        if path.is_file() and not path.is_symlink() and path not in files:
+            files.append(path)
+    return files
+
+
+def _load_checked(path: Path) -> Any:
+    """A stored result, parsed only after it matches its ``.sha256`` (HDF5 may hang otherwise)."""
+    from simengine.exceptions import ResultVerificationError
+    from simengine.io import checksum_ok
+    from simengine.results import load_result
+
+    if not checksum_ok(path):
+        raise ResultVerificationError(f"{path.name} does not match its .sha256 (damaged file)")
+    return load_result(path)
 
 
 def _is_summary_column(col: str) -> bool:
@@ -122,12 +146,11 @@ def _headers(frame: pd.DataFrame) -> dict[str, str]:
 
 
 def _fallback_table(files: list[Path]) -> pd.DataFrame:
-    from simengine.results import load_result
 
     frames = []
     for path in files:
         try:
-            frames.append(load_result(path).summary().reset_index())
+            frames.append(_load_checked(path).summary().reset_index())
         except SimengineError:
             continue
     return scenario_table(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
@@ -174,12 +197,11 @@ def _fan_figure(result: Any, dpi: int) -> bytes:
 
 
 def _charts_section(directory: Path, files: list[Path], max_charts: int, dpi: int) -> str:
-    from simengine.results import load_result
 
     parts, failed = ['<div class="grid">'], []
     for path in files[:max_charts]:
         try:
-            result = load_result(path)
+            result = _load_checked(path)
         except SimengineError as err:
             failed.append(f"{path.relative_to(directory)}: {err}")
             continue
@@ -239,7 +261,7 @@ def build_report_from_store(
     directory = Path(directory)
     manifest = _read_manifest(directory)
     summary = _read_summary(directory)
-    files = _result_files(directory)
+    files = _result_files(directory, manifest)
     sections = [
         ("scenarios", "Scenarios", _scenarios_section(summary, files, manifest)),
         ("fans", "Fan charts", _charts_section(directory, files, max_charts, dpi)),

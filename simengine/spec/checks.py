@@ -13,11 +13,14 @@ from simengine.calendar import FOMC_DECISION_DATES, nearest_meetings
 from simengine.spec.errors import Loc, multi_error
 
 __all__ = [
+    "RUN_SETTINGS",
     "Problem",
     "Window",
     "add_years",
     "check_dated",
     "check_meetings",
+    "check_run_settings",
+    "warn_extreme_positioning",
     "duplicate_names",
     "raise_problems",
 ]
@@ -140,3 +143,109 @@ def duplicate_names(names: Sequence[str]) -> list[Problem]:
             out.append(((i,), f"asset {name!r} is listed twice", "list each asset once"))
         seen.add(name)
     return out
+
+
+MAX_SQUEEZES_PER_YEAR = 12.0
+"""Squeeze intensity (jumps a year) above which a scenario's positioning is flagged: the squeeze
+is a rare-jump model (about one a year at the normal short interest); at more than one a
+month the compounded jumps, not the macro scenario, make the result (short_interest_bn 1000
+gave a small-cap mean of +1,053%)."""
+
+RUN_SETTINGS = ("method", "antithetic")
+"""Per-file settings every scenario of one run must share (unless overridden)."""
+
+
+def _check_argument(name: str, value: Any, low: int, high: int | None = None) -> None:
+    from simengine.exceptions import UsageError
+
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
+    if ok and high is not None:
+        ok = value < high
+    if not ok:
+        upper = f" and below 2**{high.bit_length() - 1}" if high is not None else ""
+        raise UsageError(f"{name} must be an integer >= {low}{upper}, got {value!r}")
+
+
+def check_run_settings(specs: Sequence[Any], overrides: Mapping[str, Any]) -> None:
+    """Check the arguments of one run and that its scenarios agree on per-file settings.
+
+    Parameters
+    ----------
+    specs : sequence of ScenarioSpec
+        The scenarios run together (a comparison shares its random numbers).
+    overrides : mapping
+        Arguments given to the run: ``seed, chunk_size, threads, method, antithetic``
+        (None: not given).
+
+    Raises
+    ------
+    UsageError
+        A negative seed, fewer than one thread or path per chunk (the path count is checked
+        with its limit by :func:`simengine.guards.check_run_size`).
+    SpecError
+        A scenario whose ``method`` or ``antithetic`` differs from the first one's while the
+        run does not override it: it would silently be run the first one's way.
+    """
+    from simengine.exceptions import SpecError
+
+    bounds = {
+        "seed": (0, 2**128),
+        "chunk_size": (1, None),
+        "threads": (1, None),
+    }
+    for name, (low, high) in bounds.items():
+        if overrides.get(name) is not None:
+            _check_argument(name, overrides[name], low, high)
+    first, issues = specs[0], []
+    for key in RUN_SETTINGS:
+        if overrides.get(key) is not None:
+            continue
+        for spec in specs[1:]:
+            if getattr(spec, key) != getattr(first, key):
+                issues.append(
+                    spec.issue(
+                        (key,),
+                        f"{key} is {getattr(spec, key)!r} here but {getattr(first, key)!r} in the "
+                        f"first scenario {first.name!r}; scenarios run together share one {key}",
+                        f"set the same {key} in every file, or give it for the whole run "
+                        f"(--{key.replace('_', '-')} on the command line)",
+                    )
+                )
+    if issues:
+        raise SpecError(issues)
+
+
+def warn_extreme_positioning(
+    spec: Any, base_intensity: float, normal_si: float, elasticity: float
+) -> float | None:
+    """Warn when ``positioning.short_interest_bn`` implies more than one squeeze a month.
+
+    Returns the squeeze intensity (jumps a year), or None without positioning.
+
+    Notes
+    -----
+    ``lambda = base_intensity * (short_interest_bn / normal_short_interest_bn) ** elasticity``
+    (the model file's squeeze section), compared with :data:`MAX_SQUEEZES_PER_YEAR`.
+    """
+    import warnings
+
+    from simengine.exceptions import ExtremeInputWarning
+
+    if spec.positioning is None:
+        return None
+    si = spec.positioning.short_interest_bn
+    try:
+        intensity = base_intensity * (si / normal_si) ** elasticity
+    except OverflowError:
+        intensity = float("inf")
+    if not intensity <= MAX_SQUEEZES_PER_YEAR:
+        where = spec.issue(("positioning", "short_interest_bn"), "")
+        warnings.warn(
+            f"{where.file}:{where.line}: short_interest_bn {si:g} is {si / normal_si:.3g} times "
+            f"the model's normal {normal_si:g}bn: {intensity:.3g} squeezes a year expected "
+            f"(more than {MAX_SQUEEZES_PER_YEAR:g}); the jumps, not the scenario, will drive the "
+            "returns: check the value ($bn of Russell 2000 futures short)",
+            ExtremeInputWarning,
+            stacklevel=3,
+        )
+    return float(intensity)

@@ -226,7 +226,10 @@ def _message(err: Mapping[str, Any], loc: Loc, root: type[BaseModel]) -> tuple[s
     if kind.startswith("int_"):
         return f"received {got}; expected a whole number", ""
     if kind.startswith("float_"):
-        return f"received {got}; expected a number", "write numbers without quotes, e.g. 1.5"
+        quoted = isinstance(value, str) and _looks_numeric(value)
+        return f"received {got}; expected a number", (
+            "write numbers without quotes, e.g. 1.5" if quoted else "e.g. 1.5"
+        )
     if kind == "finite_number":
         return f"received {got}; expected a finite number (NaN and infinity are not allowed)", ""
     if kind.startswith("bool_"):
@@ -289,3 +292,11 @@ def issues_from_validation_error(
             file, line = locate(where, locations, default_file)
             issues.append(Issue(file, line, format_field(where), message, hint))
     return issues
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text.replace("_", ""))
+    except ValueError:
+        return False
+    return True

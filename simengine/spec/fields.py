@@ -18,8 +18,10 @@ __all__ = [
     "MAX_HORIZON_YEARS",
     "MAX_PATHS",
     "PROB_TOLERANCE",
+    "MAX_BP_CHANGE",
     "AssetName",
     "Bp",
+    "BpFloat",
     "Factor",
     "IsoDate",
     "LEVEL_PINS",
@@ -39,6 +41,11 @@ MAX_PATHS = 100_000_000
 """Default limit on ``paths``; raise it with the environment variable ``SIMENGINE_MAX_PATHS``."""
 MAX_HORIZON_YEARS = 10
 """Default limit on horizon - start; raise it with ``SIMENGINE_MAX_HORIZON_YEARS``."""
+
+MAX_BP_CHANGE = 1000
+"""Largest |change| at one FOMC meeting, in bp (fixed, an outcome or the expected change):
+10pp, several times the largest moves on record (the 1980 target swings of 4-5pp); beyond it
+the rate paths leave the range the model means anything in (and 1e20bp overflowed a cast)."""
 
 PROB_TOLERANCE = 1e-6
 _ASSET_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -94,6 +101,19 @@ def _check_asset_name(value: str) -> str:
     return value
 
 
+def _check_bp(value: float) -> float:
+    if not -MAX_BP_CHANGE <= value <= MAX_BP_CHANGE:
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        shown = shown if len(shown) <= 24 else f"{shown[:12]}...({len(shown)} digits)"
+        raise custom_error(
+            f"received {shown}bp; a change at one meeting must be within "
+            f"[-{MAX_BP_CHANGE}, {MAX_BP_CHANGE}]bp",
+            "the largest FOMC moves on record are a few hundred bp; write the change in bp, "
+            "e.g. -25",
+        )
+    return value
+
+
 def _check_factor(value: str, info: ValidationInfo) -> str:
     """A stochastic factor of the scenario's model (``context["factors"]``, else the default)."""
     from simengine.spec.model_file import model_factors
@@ -122,7 +142,8 @@ PinTarget = Annotated[str, Strict(), AfterValidator(_check_pin_target)]
 """What a pin fixes: a stochastic factor, or ``yield_2y`` / ``policy_rate`` / ``tariff`` (%)."""
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Num = Annotated[float, Strict()]
-Bp = Annotated[int, Strict()]
+Bp = Annotated[int, Strict(), AfterValidator(_check_bp)]
+BpFloat = Annotated[float, Strict(), AfterValidator(_check_bp)]
 Prob = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
 Outcomes = Annotated[dict[Bp, Prob], AfterValidator(_check_outcomes)]
 AssetName = Annotated[str, Strict(), AfterValidator(_check_asset_name)]

@@ -16,6 +16,7 @@ from typing import Any
 from simengine.exceptions import Issue, SpecError
 from simengine.spec.errors import Locations
 from simengine.spec.merge import merge_located
+from simengine.spec.paths import allowed_roots, confinement_problem
 from simengine.spec.scenario import ScenarioSpec
 from simengine.spec.yaml_io import LineMap, load_yaml_mapping, load_yaml_mapping_text
 
@@ -109,6 +110,7 @@ def resolve_extends(
     shown: str,
     base_dir: Path,
     chain: tuple[Path, ...] = (),
+    roots: list[Path] | None = None,
 ) -> tuple[dict[str, Any], Locations]:
     """Merge ``data`` over the file its ``extends:`` key names, recursively.
 
@@ -121,7 +123,10 @@ def resolve_extends(
     base_dir : Path
         Folder the child's relative paths are relative to.
     chain : tuple of Path
-        Resolved files already being loaded (cycle detection).
+        Resolved files already being loaded (cycle detection); the first is the top file.
+    roots : list of Path, optional
+        Folders parents may be read from (default: :func:`simengine.spec.paths.allowed_roots`
+        of the top file, or of ``base_dir`` for text).
 
     Returns
     -------
@@ -137,10 +142,12 @@ def resolve_extends(
     where = (shown, lines.get(("extends",), 1))
     for loc in [loc for loc in locations if loc[:1] == ("extends",)]:
         del locations[loc]
-    parent_path, parent_shown = _parent_file(target, base_dir, shown, where, chain)
+    if roots is None:
+        roots = allowed_roots(chain[0] if chain else None, base_dir)
+    parent_path, parent_shown = _parent_file(target, base_dir, shown, where, chain, roots)
     p_data, p_lines = load_yaml_mapping(parent_path, parent_shown)
     p_data, p_locations = resolve_extends(
-        p_data, p_lines, parent_shown, parent_path.parent, (*chain, parent_path.resolve())
+        p_data, p_lines, parent_shown, parent_path.parent, (*chain, parent_path.resolve()), roots
     )
     _rebase_paths(p_data, parent_path.parent, base_dir)
     return _overlay(p_data, p_locations, data, locations)
@@ -151,7 +158,12 @@ def _fail(where: tuple[str, int], message: str, hint: str = "") -> SpecError:
 
 
 def _parent_file(
-    target: Any, base_dir: Path, shown: str, where: tuple[str, int], chain: tuple[Path, ...]
+    target: Any,
+    base_dir: Path,
+    shown: str,
+    where: tuple[str, int],
+    chain: tuple[Path, ...],
+    roots: list[Path],
 ) -> tuple[Path, str]:
     """Check an ``extends:`` value and return (path, name shown in issues)."""
     if not isinstance(target, str) or not target.strip():
@@ -164,6 +176,9 @@ def _parent_file(
     parent_shown = os.path.normpath(os.path.join(os.path.dirname(shown), target))
     if shown.startswith("<"):
         parent_shown = str(path)
+    problem = confinement_problem(path, roots)
+    if problem is not None and not problem[0].startswith("file not found"):
+        raise _fail(where, *problem)
     resolved = path.resolve()
     if resolved in chain:
         names = " -> ".join([*(p.name for p in chain), resolved.name])

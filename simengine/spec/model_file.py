@@ -43,7 +43,7 @@ __all__ = [
 
 FORMAT = "simengine-model/1"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_FROZEN = ConfigDict(frozen=True, extra="forbid", strict=True)  # "3.0", true: not numbers
 
 
 def _name(value: str, what: str) -> str:

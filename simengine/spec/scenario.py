@@ -34,6 +34,7 @@ from pydantic import (
 
 from simengine.calendar import FOMC_DECISION_DATES, calendar_end_problem
 from simengine.exceptions import Issue, SpecError
+from simengine.io import is_windows_reserved
 from simengine.spec.checks import (
     Window,
     add_years,
@@ -58,6 +59,7 @@ from simengine.spec.fields import (
     MAX_PATHS,
     AssetName,
     Bp,
+    BpFloat,
     Factor,
     IsoDate,
     Num,
@@ -67,6 +69,7 @@ from simengine.spec.fields import (
     TariffLevel,
     limit,
 )
+from simengine.spec.paths import allowed_roots, confinement_problem
 
 __all__ = [
     "MAX_HORIZON_YEARS",
@@ -83,7 +86,7 @@ __all__ = [
     "TariffStep",
 ]
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
 
 
 class _Part(BaseModel):
@@ -155,7 +158,7 @@ class MarketPricing(_Part):
     outcomes: Outcomes | None = Field(
         None, description="bp change -> probability, e.g. {0: 0.4, -25: 0.6}"
     )
-    expected_bp: Num | None = Field(None, description="expected change in bp, e.g. -15")
+    expected_bp: BpFloat | None = Field(None, description="expected change in bp, e.g. -15")
 
     @model_validator(mode="after")
     def _one_form(self) -> "MarketPricing":
@@ -338,12 +341,18 @@ class ScenarioSpec(_Part):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not isinstance(value, str) or not _NAME_RE.match(value) or ".." in value:
+        if not isinstance(value, str) or not _NAME_RE.fullmatch(value) or ".." in value:
             shown = repr(value) if isinstance(value, str) else str(value)
             raise custom_error(
                 f"received {shown}; expected lowercase letters, digits, '.', '_', '-' "
                 "(starting with a letter or digit, at most 80 characters, no '..')",
                 "the name becomes a file name, e.g. fed-cut-september",
+            )
+        if is_windows_reserved(value):
+            raise custom_error(
+                f"received {value!r}, a file name Windows reserves (con, prn, aux, nul, "
+                "com1-9, lpt1-9, with any extension)",
+                "the name becomes a file name: choose another, e.g. fed-cut-september",
             )
         return value
 
@@ -575,7 +584,7 @@ class ScenarioSpec(_Part):
 
     def to_yaml(self) -> str:
         """The spec as a YAML document that loads back to an equal spec."""
-        return yaml.safe_dump(self.to_data(), sort_keys=False, allow_unicode=True)
+        return yaml.dump(self.to_data(), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
 
     def canonical_json(self) -> str:
         """Canonical JSON of the resolved spec (sorted keys, no whitespace, no ``source``)."""
@@ -606,17 +615,30 @@ class ScenarioSpec(_Part):
         file, line = locate(tuple(loc), self._locations, default)
         return Issue(file, line, format_field(tuple(loc)), message, hint)
 
-    def resolve_path(self, value: str) -> Path | None:
+    def resolve_path(self, value: str, field: str | None = None) -> Path | None:
         """Resolve a ``model`` / ``posterior`` value: None for 'default', else a path.
 
         Relative paths are relative to the scenario file (the loader already rebased paths
-        inherited through ``extends:``).
+        inherited through ``extends:``). A path read from a file (not one set in code with
+        :meth:`with_overrides`) must stay in the folders a scenario may read (:mod:`simengine.spec.paths`) and be a regular file
+        (a missing file is reported by its loader).
+
+        Raises
+        ------
+        SpecError
+            At the line of the field, for a path outside, a link loop, a FIFO or a folder.
         """
         if value == "default":
             return None
         path = Path(value).expanduser()
         if not path.is_absolute() and self._source is not None:
             path = self._source.parent / path
+        name = field or ("model" if value == self.model else "posterior")
+        from_file = self._locations.get((name,), ("", 0))[1] is not None  # None: set in code
+        if self._source is not None and from_file:
+            problem = confinement_problem(path, allowed_roots(self._source))
+            if problem is not None and not problem[0].startswith("file not found"):
+                raise SpecError([self.issue((name,), *problem)])
         return path
 
 
@@ -633,6 +655,19 @@ def _vocabulary_for(
         if not path.is_absolute() and source is not None and not str(source).startswith("<"):
             path = Path(source).parent / path
     return model_factors(path), model_states(path)
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that double-quotes text holding Unicode line breaks (NEL, LS, PS): PyYAML
+    folds them to spaces in single-quoted and plain scalars, so they would not load back."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if any(c in value for c in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
 
 
 def _issue_order(issue: Issue) -> tuple[str, int]:

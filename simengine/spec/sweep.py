@@ -183,7 +183,7 @@ class SweepSection(_Part):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _NAME_RE.match(value) or ".." in value:
+        if not _NAME_RE.fullmatch(value) or ".." in value:
             raise custom_error(
                 f"received {value!r}; expected lowercase letters, digits, '.', '_', '-' "
                 "(at most 40 characters)",

@@ -10,6 +10,8 @@ insist on ISO ``YYYY-MM-DD``. Problems come back as one :class:`SpecError`.
 from __future__ import annotations
 
 import os
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +48,57 @@ _DROPPED_RESOLVERS = {
 }
 
 
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+AMBIGUOUS_NUMBER = "tag:simengine,2025:ambiguous-number"
+_NUMBER_RESOLVERS = (
+    # YAML 1.1 reads these as octal, hex, binary or base 60 (017 -> 15, 1:30 -> 90): refused
+    (
+        AMBIGUOUS_NUMBER,
+        re.compile(
+            r"^(?:[-+]?0[0-9_]+(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?0[xXoObB][0-9a-fA-F_]+"
+            r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$"
+        ),
+    ),
+    (_INT, re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")),
+    (
+        _FLOAT,
+        re.compile(
+            r"^(?:[-+]?(?:\.[0-9][0-9_]*|(?:0|[1-9][0-9_]*)(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+    ),
+)
+_NUMBER_FIRST = list("-+.0123456789")
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without timestamp / merge / value resolution."""
+    """SafeLoader without timestamp / merge / value resolution, with decimal numbers only.
+
+    Numbers follow YAML 1.2: ``1e308`` is a number, ``1_000`` is 1000; the YAML 1.1 forms
+    that silently change a value (leading-zero octal ``017``, ``0x``/``0o``/``0b`` and base 60
+    ``1:30``, also ``017.5``) are reported as problems instead (``0.5`` is fine).
+    """
+
+    def construct_decimal_int(self, node: ScalarNode) -> int:
+        return int(str(self.construct_scalar(node)).replace("_", ""))
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED_RESOLVERS]
+    first: [
+        (tag, rx)
+        for tag, rx in resolvers
+        if tag not in _DROPPED_RESOLVERS and tag not in (_INT, _FLOAT)
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+for _tag, _rx in _NUMBER_RESOLVERS:
+    for _first in _NUMBER_FIRST:
+        _Loader.yaml_implicit_resolvers.setdefault(_first, []).insert(
+            [t for t, _ in _NUMBER_RESOLVERS].index(_tag), (_tag, _rx)
+        )
+_Loader.add_constructor(_INT, _Loader.construct_decimal_int)
+_Loader.add_constructor(AMBIGUOUS_NUMBER, yaml.SafeLoader.construct_scalar)
 
 
 class _TooLarge(Exception):
@@ -90,12 +135,23 @@ def read_text(path: str | os.PathLike[str], shown: str | None = None) -> str:
     shown = shown or str(path)
     limit = _max_bytes()
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(limit + 1)
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are read
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise SpecError([Issue(shown, None, "", "file not found")]) from None
     except OSError as err:
         raise SpecError([Issue(shown, None, "", f"cannot read the file: {err.strerror}")]) from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            what = "a folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "a FIFO, socket or device"
+            raise SpecError(
+                [Issue(shown, None, "", f"not a regular file ({what})", "give a YAML file")]
+            )
+        try:
+            raw = fh.read(limit + 1)
+        except OSError as err:
+            message = f"cannot read the file: {err.strerror}"
+            raise SpecError([Issue(shown, None, "", message)]) from None
     return _decode(raw, shown, limit)
 
 
@@ -211,6 +267,15 @@ class _Builder:
                 self.lines[(*path, i)] = _line(item) or 0
                 out.append(self.build(item, (*path, i)))
             return out
+        if node.tag == AMBIGUOUS_NUMBER:
+            self._issue(
+                node,
+                path,
+                f"received {node.value}: an ambiguous number (YAML 1.1 reads a leading 0 as "
+                "octal, 0x/0o/0b as hex/octal/binary and 1:30 as base 60)",
+                "write it in plain decimal, e.g. 17 or 0.5, or quote it if it is text",
+            )
+            return None
         return self.loader.construct_object(node)
 
     def _mapping(self, node: MappingNode, path: Loc) -> dict[Any, Any]:

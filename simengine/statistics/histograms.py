@@ -8,9 +8,9 @@ import numpy as np
 import xarray as xr
 
 from simengine import stats
-from simengine.statistics.base import ChunkPaths, Column, State, Statistic, Variable
+from simengine.statistics.base import ChunkPaths, Column, Layout, State, Statistic, Variable
 
-__all__ = ["QUANTILES", "Quantiles", "Tails", "histogram"]
+__all__ = ["QUANTILES", "Quantiles", "Tails", "histogram", "return_floor"]
 
 QUANTILES: tuple[float, ...] = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
@@ -72,21 +72,43 @@ class Quantiles(Statistic):
     @staticmethod
     def at(ds: xr.Dataset, t: int, terminal: bool, quantiles: Sequence[float]) -> np.ndarray:
         """Quantiles (scenario, series, Q) at step ``t``: fine with exact bin sums at the
-        horizon, coarse per-step bins elsewhere."""
+        horizon, coarse per-step bins elsewhere (never below :func:`return_floor`)."""
+        floor = return_floor(Layout.from_dataset(ds))[None, :, None]
         if terminal:
             return stats.quantile_from_hist(
-                ds["term_count"].values, stats.FINE, np.asarray(quantiles), ds["term_sum"].values
+                ds["term_count"].values,
+                stats.FINE,
+                np.asarray(quantiles),
+                ds["term_sum"].values,
+                floor=floor,
             )
         return stats.quantile_from_hist(
-            ds["hist_count"].values[:, :, t], stats.COARSE, np.asarray(quantiles)
+            ds["hist_count"].values[:, :, t], stats.COARSE, np.asarray(quantiles), floor=floor
         )
 
     @staticmethod
     def paths(ds: xr.Dataset, quantiles: Sequence[float]) -> np.ndarray:
         """Quantiles at every step (scenario, series, time, Q) from the per-step histograms."""
+        floor = return_floor(Layout.from_dataset(ds))[None, :, None, None]
         return stats.quantile_from_hist(
-            ds["hist_count"].values, stats.COARSE, np.asarray(quantiles)
+            ds["hist_count"].values, stats.COARSE, np.asarray(quantiles), floor=floor
         )
+
+
+def return_floor(layout: Layout) -> np.ndarray:
+    """Smallest possible cumulative return per series (S,).
+
+    An asset's simple return is at least -1 (-100%); a portfolio with weights ``w`` per $1 is
+    at least ``-sum(w)`` when every weight is positive, and unbounded below (``-inf``) with a
+    short leg.
+    """
+    out = np.full(len(layout.series), -1.0)
+    for i, name in enumerate(layout.series):
+        weights = layout.portfolios.get(name)
+        if weights is not None:
+            w = np.array(list(weights.values()), dtype=float)
+            out[i] = -w.sum() if np.all(w >= 0) else -np.inf
+    return out
 
 
 class Tails(Statistic):
@@ -95,7 +117,11 @@ class Tails(Statistic):
 
     Notes
     -----
-    ``VaR_a = -q_(1-a)``; ``ES_a = -E[R | R <= q_(1-a)]`` from the exact per-bin sums.
+    ``VaR_a = -q_(1-a)``; ``ES_a = -E[R | R <= q_(1-a)]`` from the exact per-bin sums. The
+    quantile interpolates inside its bin while the shortfall uses the bin's exact mean; where
+    the two disagree (less than a bin width, e.g. every path near -100%) ``ES_a = max(ES_a,
+    VaR_a)``, which holds for the exact distribution. Neither goes beyond the series' floor
+    (:func:`return_floor`: a long asset loses at most 100%).
     """
 
     name = "tails"
@@ -117,10 +143,12 @@ class Tails(Statistic):
         if not terminal:
             return {}
         counts, sums = ds["term_count"].values, ds["term_sum"].values
-        q = stats.quantile_from_hist(counts, stats.FINE, np.array([0.05, 0.01]), sums)
-        return {
-            "var_95": -q[..., 0],
-            "var_99": -q[..., 1],
-            "es_95": -stats.es_from_hist(counts, sums, stats.FINE, 0.05),
-            "es_99": -stats.es_from_hist(counts, sums, stats.FINE, 0.01),
-        }
+        floor = return_floor(Layout.from_dataset(ds))[None, :]
+        q = stats.quantile_from_hist(
+            counts, stats.FINE, np.array([0.05, 0.01]), sums, floor=floor[..., None]
+        )
+        out = {"var_95": -q[..., 0], "var_99": -q[..., 1]}
+        for key, alpha in (("es_95", 0.05), ("es_99", 0.01)):
+            below = np.maximum(stats.es_from_hist(counts, sums, stats.FINE, alpha), floor)
+            out[key] = np.maximum(-below, out["var" + key[2:]])
+        return out

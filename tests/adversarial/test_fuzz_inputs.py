@@ -29,7 +29,7 @@ from simengine import api
 from simengine.exceptions import LimitError, NumericalError, SpecError
 from simengine.spec import load_scenario
 
-from .conftest import SCENARIOS
+from ..conftest import SCENARIOS
 
 
 def fuzz(n: int) -> settings:
