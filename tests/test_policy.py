@@ -24,8 +24,10 @@ INDEX = {"rates": 0, "growth": 1, "inflation": 2, "credit": 3}
 
 
 def _write(tmp_path: Path, name: str, body: str) -> Path:
+    """A scenario extending a copy of the base next to it (scenarios read only their tree)."""
+    (tmp_path / BASE.name).write_text(BASE.read_text())
     path = tmp_path / f"{name}.yaml"
-    path.write_text(f"extends: {BASE}\nname: {name}\n{body}")
+    path.write_text(f"extends: {BASE.name}\nname: {name}\n{body}")
     return path
 
 
