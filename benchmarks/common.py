@@ -31,7 +31,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "fed_cut_september.yaml"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = next(
+    (
+        p
+        for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data")
+        if p.is_dir()
+    ),
+    ROOT.parent / "shared" / "data",
+)
+"""The real data folder: ``../shared/data`` beside the checkout (or beside a worktree folder)."""
 BENCH_FACTOR_DOF = 6.0
 """Factor innovation degrees of freedom of the benchmark model (the default model's are 3.43)."""
 
@@ -41,12 +49,16 @@ __all__ = [
     "bench_model_path",
     "bench_spec",
     "best_time",
+    "FloorBuffers",
+    "draw_block_floor",
     "draw_floor",
+    "engine_plan",
     "engine_run",
     "measure_subprocess",
     "numpy_loop_var",
     "peer_var_setup",
     "pyesg_wiener",
+    "require_bench_extra",
     "simengine_var",
     "statsmodels_var",
     "vm_hwm_kib",
@@ -89,20 +101,102 @@ def engine_run(spec: Any, n_paths: int, threads: int = 1, seed: int = 1) -> Any:
     return result.summary()
 
 
-def draw_floor(spec: Any, n_paths: int, seed: int = 1) -> None:
-    """Draw the random numbers of :func:`engine_run` alone: same generator, blocks and chunks."""
+def engine_plan(spec: Any, n_paths: int, seed: int = 1) -> tuple[Any, np.random.SeedSequence]:
+    """The engine's :class:`~simengine.rng.DrawPlan` and root seed for ``spec`` at ``n_paths``."""
     from simengine.api import load_params_for
     from simengine.parts import build_scenario
-    from simengine.rng import BLOCK, draw_blocks
-    from simengine.simulate import RunConfig, _Engine, default_chunk_size
+    from simengine.simulate import RunConfig, _Engine
 
     params = load_params_for(spec)
     model = build_scenario(spec, params.structure)
     engine = _Engine([model], params, RunConfig(n_paths, seed))
-    per_chunk = default_chunk_size(model.n_steps) // BLOCK
-    n_blocks = engine.plan.n_blocks
-    for b0 in range(0, n_blocks, per_chunk):
-        draw_blocks(engine.root, b0, min(per_chunk, n_blocks - b0), engine.plan)
+    return engine.plan, engine.root
+
+
+class FloorBuffers:
+    """One random-number block's draws, allocated once and refilled for every block.
+
+    The arrays hold exactly what the engine's generators produce for a block
+    (:func:`simengine.rng.draw_blocks`), before any Student-t scaling, transposition or
+    antithetic mirroring: per stream (by name) its normals or uniforms, and for Student-t
+    streams the gamma variates of the mixing (``gamma[name]``).
+    """
+
+    def __init__(self, plan: Any) -> None:
+        from simengine.rng import BLOCK
+
+        self.half = -(-BLOCK // 2) if plan.antithetic else BLOCK
+        self.values: dict[str, np.ndarray] = {}
+        self.gamma: dict[str, np.ndarray] = {}
+        for s in plan.streams:
+            size = int(np.prod(s.shape))
+            if size == 0:
+                continue
+            if s.dist in ("uniform_steps", "uniform_events"):
+                # event-major (lead, h) arrays live in flat storage: a short block stays contiguous
+                self.values[s.name] = np.empty(size * self.half)
+            else:
+                self.values[s.name] = np.empty((self.half, *s.shape))
+            if s.dist == "student_t":
+                self.gamma[s.name] = np.empty((self.half, s.shape[0]))
+
+    def event_major(self, name: str, h: int) -> np.ndarray:
+        """The first ``lead * h`` values of a flat buffer as a contiguous (lead, h) array."""
+        flat = self.values[name]
+        lead = flat.size // self.half
+        return flat[: lead * h].reshape(lead, h)
+
+
+def _gamma_into(gen: np.random.Generator, nu: np.ndarray, out: np.ndarray) -> None:
+    """The engine's chi-square mixing draws (``standard_gamma(nu / 2)``) into ``out``."""
+    finite = np.isfinite(nu)
+    if finite.all() and (nu == nu[0]).all():
+        gen.standard_gamma(float(nu[0]) / 2.0, out=out)
+    else:  # one shape per path (posterior draws): the array-shape sampler, as in the engine
+        shape = np.where(finite, nu, 4.0)[:, None] / 2.0
+        out[...] = gen.standard_gamma(np.broadcast_to(shape, out.shape))
+
+
+def draw_block_floor(
+    root: np.random.SeedSequence, block: int, plan: Any, buf: FloorBuffers
+) -> None:
+    """Draw the random numbers of block ``block`` into ``buf``: same streams, same numbers.
+
+    The fastest numpy route: one generator per (block, stream) exactly as the engine seeds
+    them, each filling a preallocated buffer (``out=``); streams with no numbers are skipped.
+    """
+    from simengine.rng import Kind, _stream
+
+    n = plan.block_length(block)
+    h = -(-n // 2) if plan.antithetic else n
+    if plan.n_param_draws > 1:
+        param_draw = _stream(root, block, Kind.PARAM_DRAW).integers(0, plan.n_param_draws, size=h)
+    else:
+        param_draw = np.zeros(h, dtype=np.int64)
+    for s in plan.streams:
+        if s.name not in buf.values:
+            continue
+        gen = _stream(root, block, s.kind)
+        if s.dist in ("uniform_steps", "uniform_events"):
+            gen.random(out=buf.event_major(s.name, h))
+            continue
+        gen.standard_normal(out=buf.values[s.name][:h])
+        if s.dist == "student_t":
+            nu = np.asarray(s.nu)[param_draw]
+            if np.isfinite(nu).any():
+                _gamma_into(_stream(root, block, s.scale_kind), nu, buf.gamma[s.name][:h])
+
+
+def draw_floor(spec: Any, n_paths: int, seed: int = 1) -> None:
+    """The honest random-number floor of :func:`engine_run`: the engine's random numbers only.
+
+    Every block's numbers come from the same streams as in the engine and are written into one
+    set of reused buffers; no Student-t scaling, transposes, concatenation or fresh arrays.
+    """
+    plan, root = engine_plan(spec, n_paths, seed)
+    buf = FloorBuffers(plan)
+    for block in range(plan.n_blocks):
+        draw_block_floor(root, block, plan, buf)
 
 
 def best_time(fn: Callable[[], Any], repeat: int = 1, warmup: bool = False) -> float:
@@ -170,6 +264,16 @@ def measure_subprocess(
 
 
 # --- peers: a correlated 5-factor VAR(1) -----------------------------------------------------
+
+
+def require_bench_extra() -> None:
+    """Fail with the install command unless the peers of the ``bench`` extra are importable."""
+    import importlib.util
+
+    missing = [m for m in ("statsmodels", "pyesg") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ImportError(f"peer benchmarks need {', '.join(missing)}: pip install -e '.[bench]'")
+
 
 PEER_FACTORS = 5
 

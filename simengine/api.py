@@ -6,23 +6,25 @@ import json
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simengine.attribution import attribute
 from simengine.exceptions import SimulationError
 from simengine.guards import check_run_size
 from simengine.params import ModelParams, default_model_path
 from simengine.parts import build_scenario
 from simengine.policy_model import policy_params
-from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
 from simengine.rng import BLOCK
-from simengine.simulate import RunConfig, default_chunk_size, run_scenarios
 from simengine.spec import ScenarioSpec, check_against_model, check_comparison, load_scenario
 from simengine.spec.checks import check_run_settings, warn_extreme_positioning
 from simengine.spec.model_checks import check_pin_units
 from simengine.spec.policy_file import load_policy_file
 from simengine.version import __version__
+
+if TYPE_CHECKING:  # the engine and results (xarray) load when a run starts, not for validate
+    from simengine.results import Comparison, SimulationResult
+    from simengine.simulate import RunConfig
 
 __all__ = ["compare", "load_model", "load_params_for", "load_scenario", "simulate"]
 
@@ -90,12 +92,18 @@ def _start_levels(spec: ScenarioSpec, params: ModelParams) -> dict[str, float]:
     return {k: float(v) for k, v in levels.items() if k in params.assets}
 
 
-def _check_size(cfg: RunConfig, n_steps: int, n_series: int, n_scenarios: int) -> None:
+def _check_size(
+    cfg: RunConfig, n_steps: int, n_series: int, n_scenarios: int, max_paths: int | None = None
+) -> None:
     """Path-count and memory limits, before any work (:func:`simengine.guards.check_run_size`)."""
+    from simengine.simulate import default_chunk_size
+
     chunk = cfg.chunk_size or default_chunk_size(n_steps)
     chunk = min(-(-max(chunk, 1) // BLOCK) * BLOCK, -(-cfg.n_paths // BLOCK) * BLOCK)
     threads = max(1, min(cfg.threads, -(-cfg.n_paths // max(chunk, 1))))
-    check_run_size(cfg.n_paths, chunk, n_steps, n_series, n_scenarios, threads, cfg.n_sample)
+    check_run_size(
+        cfg.n_paths, chunk, n_steps, n_series, n_scenarios, threads, cfg.n_sample, max_paths
+    )
 
 
 def _run(
@@ -109,12 +117,15 @@ def _run(
     threads: int,
     progress: Progress | None,
     attribution: bool = False,
+    scheduler: str | None = None,
 ) -> SimulationResult:
     if not specs:
         raise SimulationError("no scenario to simulate")
     settings = {"n_paths": n_paths, "seed": seed, "chunk_size": chunk_size, "threads": threads}
     check_run_settings(specs, {**settings, "method": method, "antithetic": antithetic})
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
+    from simengine.simulate import RunConfig, run_scenarios
+
     policy_file = load_policy_file()
     for spec in specs:
         check_pin_units(spec, dict(policy_file.historical_ranges))
@@ -124,17 +135,29 @@ def _run(
             warn_extreme_positioning(spec, *(float(np.median(v)) for v in values))
     models = [build_scenario(spec, params.structure) for spec in specs]
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
-    _check_size(cfg, models[0].n_steps, len(params.structure.series), len(models))
+    n_series = len(params.structure.series)
     policy = policy_params(policy_file, params)
-    accs = run_scenarios(models, params, cfg, progress, policy=policy)
+    if scheduler:
+        from simengine.cluster import cluster_path_limit, run_on_cluster
+
+        cfg = RunConfig(n, s, chunk_size, anti, cfg.n_sample, 1)  # one thread per task
+        _check_size(cfg, models[0].n_steps, n_series, len(models), cluster_path_limit())
+        accs = run_on_cluster(models, params, cfg, scheduler, progress)  # packaged policy part
+    else:
+        _check_size(cfg, models[0].n_steps, n_series, len(models))
+        accs = run_scenarios(models, params, cfg, progress, policy=policy)
     extra = {}
     if attribution and len(models) > 1:
+        from simengine.attribution import attribute
+
         contributions, _ = attribute(models, params, cfg, policy, full=accs)
         first = np.zeros((1, *contributions.shape[1:]))  # the reference: no difference
         extra["attribution"] = (
             ("scenario", "series", "channel"),
             np.concatenate([first, contributions]),
         )
+    from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
+
     attrs = {
         "seed": str(s),
         "n_paths_requested": str(n),
@@ -170,6 +193,7 @@ def simulate(
     n_sample: int = 200,
     threads: int = 1,
     progress: Progress | None = None,
+    scheduler: str | None = None,
 ) -> SimulationResult:
     """Simulate one scenario.
 
@@ -192,6 +216,9 @@ def simulate(
         Worker threads over chunks (numbers do not depend on it).
     progress : callable, optional
         ``progress(done, total)`` after each chunk.
+    scheduler : str, optional
+        Address of a Dask scheduler: the paths are split into whole random-number blocks
+        across its workers (:mod:`simengine.cluster`); the numbers equal a local run's.
 
     Returns
     -------
@@ -199,7 +226,10 @@ def simulate(
     """
     if not isinstance(spec, ScenarioSpec):
         spec = load_scenario(spec)
-    return _run([spec], n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress)
+    return _run(
+        [spec], n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress,
+        False, scheduler,
+    )  # fmt: skip
 
 
 def compare(
@@ -214,6 +244,7 @@ def compare(
     threads: int = 1,
     progress: Progress | None = None,
     attribution: bool = True,
+    scheduler: str | None = None,
 ) -> Comparison:
     """Simulate several scenarios on common random numbers (same shocks, same parameter draws).
 
@@ -228,16 +259,10 @@ def compare(
     if len(loaded) < 2:
         raise SimulationError(f"compare needs at least two scenarios, got {len(loaded)}")
     result = _run(
-        loaded,
-        n_paths,
-        seed,
-        chunk_size,
-        method,
-        antithetic,
-        n_sample,
-        threads,
-        progress,
-        attribution,
-    )
+        loaded, n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress,
+        attribution, scheduler,
+    )  # fmt: skip
+    from simengine.results import Comparison
+
     assert isinstance(result, Comparison)
     return result

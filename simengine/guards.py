@@ -276,19 +276,24 @@ def check_run_size(
     n_scenarios: int,
     threads: int = 1,
     n_sample: int = 0,
+    max_paths: int | None = None,
 ) -> None:
     """Check the path count and the estimated memory of a run against their limits.
+
+    ``max_paths`` replaces the path limit (a cluster run has its own,
+    :func:`simengine.cluster.cluster_path_limit`); memory is per process either way.
 
     Raises
     ------
     LimitError
         Saying the limit, the value received and how to change it.
     """
-    most = limit("SIMENGINE_MAX_PATHS", MAX_PATHS)
+    most = limit("SIMENGINE_MAX_PATHS", MAX_PATHS) if max_paths is None else max_paths
     if not 1 <= n_paths <= most:
+        env = "SIMENGINE_MAX_PATHS" if max_paths is None else "SIMENGINE_MAX_CLUSTER_PATHS"
         raise LimitError(
             f"{n_paths:_} paths requested; expected 1 to {most:_} (a safety limit): run several "
-            "batches with different seeds, or raise the limit with SIMENGINE_MAX_PATHS=<n>"
+            f"batches with different seeds, or raise the limit with {env}=<n>"
         )
     need = estimate_run_bytes(chunk_paths, n_steps, n_series, n_scenarios, threads, n_sample)
     cap = memory_limit_mb()

@@ -189,6 +189,20 @@ class SimulationResult:
         """Write the full result to NetCDF atomically; refuses to overwrite unless asked."""
         return write_netcdf(path, {"": self._ds}, overwrite=overwrite)
 
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the full result atomically: compact ``.npz`` (one write) or NetCDF (``.nc``).
+
+        See :mod:`simengine.resultfile`; :func:`load_result` reads and verifies both.
+        """
+        from simengine.resultfile import is_compact, write_compact
+
+        path = Path(path)
+        if not is_compact(path):
+            return self.to_netcdf(path, overwrite=overwrite)
+        with atomic_write(path, overwrite=overwrite) as tmp:
+            write_compact(self._ds, tmp)
+        return path
+
     def write_summary(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write :meth:`summary` as CSV or Parquet (by extension), atomically."""
         path = Path(path)
@@ -249,13 +263,19 @@ class Comparison(SimulationResult):
 
 
 def load_result(path: str | Path) -> SimulationResult:
-    """Load a saved result and verify its content hash."""
+    """Load a saved result (NetCDF or compact ``.npz``) and verify its content hash."""
+    from simengine.resultfile import check_compact_size, is_compact, read_compact
+
     path = Path(path)
     if not path.exists():
         raise ResultVerificationError(f"no result file at {path}")
     try:
-        check_netcdf_size(path, "result file", memory_limit_mb())
-        ds = xr.load_dataset(path, engine="h5netcdf")
+        if is_compact(path):
+            check_compact_size(path, memory_limit_mb())
+            ds = read_compact(path)
+        else:
+            check_netcdf_size(path, "result file", memory_limit_mb())
+            ds = xr.load_dataset(path, engine="h5netcdf")
     except SimengineError as err:
         raise ResultVerificationError(str(err)) from None
     except Exception as err:  # corrupted header or metadata: KeyError, MemoryError, ...

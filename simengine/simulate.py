@@ -30,6 +30,7 @@ from simengine.statistics import Accumulators, Beat, ChunkPaths, Layout, default
 __all__ = [
     "RunConfig",
     "default_chunk_size",
+    "run_block_range",
     "run_scenarios",
     "statistics_layout",
 ]
@@ -269,15 +270,46 @@ def run_scenarios(
     if cfg.n_paths < 1:
         raise SimulationError(f"n_paths must be at least 1, got {cfg.n_paths}")
     engine = _Engine(scenarios, params, cfg, policy)
-    chunk = cfg.chunk_size or default_chunk_size(scenarios[0].n_steps)
+    return _run_range(engine, 0, engine.plan.n_blocks, progress)
+
+
+def run_block_range(
+    scenarios: Sequence[ScenarioModel],
+    params: ModelParams,
+    cfg: RunConfig,
+    first_block: int,
+    n_blocks: int,
+) -> list[Accumulators]:
+    """Simulate only the random-number blocks ``first_block .. first_block + n_blocks - 1``.
+
+    The part of a run that one worker of a cluster does (:mod:`simengine.cluster`): the same
+    draws and accumulators as those blocks get in :func:`run_scenarios`, so merging the parts
+    of all blocks (:meth:`Accumulators.merge`, exact and order-independent; the kept sample
+    paths merge in path order) gives the whole run's numbers.
+    """
+    engine = _Engine(scenarios, params, cfg)
+    if not (0 <= first_block and n_blocks >= 1 and first_block + n_blocks <= engine.plan.n_blocks):
+        raise SimulationError(
+            f"blocks {first_block}..{first_block + n_blocks - 1} are outside the run's "
+            f"{engine.plan.n_blocks} blocks"
+        )
+    return _run_range(engine, first_block, n_blocks, None)
+
+
+def _run_range(
+    engine: _Engine, first: int, count: int, progress: Callable[[int, int], None] | None
+) -> list[Accumulators]:
+    """Blocks ``first .. first + count - 1`` chunk by chunk, merged in chunk order."""
+    cfg = engine.cfg
+    chunk = cfg.chunk_size or default_chunk_size(engine.scenarios[0].n_steps)
     blocks_per_chunk = max(1, -(-chunk // BLOCK))
-    n_blocks = engine.plan.n_blocks
-    starts = list(range(0, n_blocks, blocks_per_chunk))
+    end = first + count
+    starts = list(range(first, end, blocks_per_chunk))
     total: list[Accumulators] | None = None
     done = 0
 
     def one(b0: int) -> list[Accumulators]:
-        return engine.run_blocks(b0, min(blocks_per_chunk, n_blocks - b0))
+        return engine.run_blocks(b0, min(blocks_per_chunk, end - b0))
 
     with single_threaded_blas():
         for accs in _map_bounded(one, starts, cfg.threads):

@@ -86,7 +86,7 @@ def test_serial_batch_store_and_summary(tmp_path: Path) -> None:
     assert entry["status"] == "done" and entry["label"] == "tariff=15,growth=soft"
     assert entry["paths"] == PATHS and entry["model_hash"] and entry["simengine_version"]
     assert (tmp_path / "out" / entry["result_file"]).is_file()
-    assert entry["result_file"] == f"results/{entry['name']}-{entry['key'][:12]}.nc"
+    assert entry["result_file"] == f"results/{entry['name']}-{entry['key'][:12]}.npz"
     assert set(entry["timings"]) >= {"simulate_s", "write_s", "total_s"}
     # a second run reuses everything and gives the same table
     again = run_batch([_sweep(tmp_path)], tmp_path / "out", workers=0, n_paths=PATHS, seed=7)
@@ -98,7 +98,7 @@ def test_serial_batch_store_and_summary(tmp_path: Path) -> None:
 def test_store_never_takes_incomplete_files(tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = run_batch([_sweep(tmp_path)], out, workers=0, n_paths=PATHS, seed=7)
-    files = sorted((out / "results").glob("*.nc"))
+    files = sorted((out / "results").glob("*.npz"))
     truncated = files[1]
     truncated.write_bytes(truncated.read_bytes()[:100_000])
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -108,7 +108,7 @@ def test_store_never_takes_incomplete_files(tmp_path: Path) -> None:
     foreign = out / "results" / f".{files[2].name}.abc123.tmp"  # not simengine's: kept
     foreign.write_bytes(b"user file")
     files[3].unlink()
-    (out / "manifest.json").unlink()  # the .nc files alone are enough to resume
+    (out / "manifest.json").unlink()  # the result files alone are enough to resume
     second = run_batch([_sweep(tmp_path)], out, workers=0, n_paths=PATHS, seed=7)
     status = {e["result_file"]: e["status"] for e in second.entries}
     assert status[f"results/{truncated.name}"] == "done"  # recomputed, not trusted
@@ -165,7 +165,7 @@ def test_duplicate_names_fail_only_the_repeat(tmp_path: Path) -> None:
 def _wait_for_first_result(out: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if list((out / "results").glob("*.nc")):
+        if list((out / "results").glob("*.npz.sha256")):  # a result is reusable once checksummed
             return
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.01)
@@ -183,7 +183,11 @@ def _kill_and_resume(tmp_path: Path, workers: str) -> None:
     proc.communicate()
     finished = [e for e in _manifest(out)["scenarios"] if e["status"] == "done"]
     assert len(finished) < 8, "the batch was not interrupted"
-    kept = {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.nc")}
+    kept = {
+        p.name: p.stat().st_mtime_ns
+        for p in (out / "results").glob("*.npz")
+        if p.with_name(p.name + ".sha256").exists()
+    }
     proc = _cli(str(sweep), "--out", str(out), *args)
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
@@ -217,3 +221,12 @@ def test_importing_simengine_does_not_import_dask() -> None:
     code = "import sys, simengine, simengine.batch; print('dask' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_last_round_shares_idle_cores() -> None:
+    from simengine.batch import _tail_threads
+
+    assert _tail_threads(7, 2) == [1] * 6 + [2]
+    assert _tail_threads(8, 2) == [1] * 8
+    assert _tail_threads(5, 4) == [1] * 4 + [4]
+    assert _tail_threads(6, 4) == [1] * 4 + [2, 2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -231,7 +232,8 @@ def test_memory_limit_checked_before_any_work(monkeypatch: pytest.MonkeyPatch) -
     def boom(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("simulation started before the memory check")
 
-    monkeypatch.setattr(api, "run_scenarios", boom)
+    engine = importlib.import_module("simengine.simulate")  # api imports it when a run starts
+    monkeypatch.setattr(engine, "run_scenarios", boom)
     with pytest.raises(LimitError) as err:
         api.simulate(SCENARIOS / "fed_cut_september.yaml", n_paths=100_000, seed=1, threads=4)
     text = str(err.value)

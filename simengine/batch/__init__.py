@@ -7,12 +7,14 @@
     res.summary            # one row per scenario x series
     res.failed             # manifest entries of scenarios that failed
 
-Each scenario is one task: the worker simulates it, writes ``results/<name>-<key12>.nc``
+Scenarios go out in tasks of several each, to a local process pool (default, sized to the
+cores and started once) or to a Dask cluster (``scheduler=``): the worker simulates each
+scenario, writes ``results/<name>-<key12>.npz`` (one compact file, :mod:`simengine.resultfile`)
 itself and returns the summary rows. The batch folder also holds ``summary.parquet`` and
 ``manifest.json``. Results are keyed by content (spec, seed, paths, model, posterior,
 version): running the same batch again reuses every verified result and computes the rest,
-so a batch that was interrupted loses nothing it had finished. Dask is imported only here,
-when a batch runs.
+so a batch that was interrupted loses nothing it had finished. Dask is imported only for
+``scheduler=``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import os
 import re
 import time
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ __all__ = [
     "BatchResult",
     "Job",
     "collect_jobs",
+    "default_workers",
     "extremes",
     "result_key",
     "reusable_result",
@@ -179,62 +181,124 @@ def _run_serial(run: _Run, jobs: list[Job], force: bool) -> None:
         run.record(job, outcome)
 
 
-def _client(workers: int | None, scheduler: str | None, n_jobs: int) -> tuple[Any, Any]:
-    import logging
+TASKS_PER_SLOT = 4
+"""Tasks per worker slot: enough to balance uneven scenarios, few enough to amortise a task."""
 
-    from distributed import Client, LocalCluster
 
-    if scheduler:
+def _connect(scheduler: str) -> Any:
+    """A Dask client of a running scheduler, or a :class:`BatchError` saying why not."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise BatchError(
+            f"cannot reach the Dask scheduler at {scheduler} ({type(err).__name__}: {err}); "
+            "check the address and that the scheduler is running"
+        ) from None
+
+
+def _tasks(jobs: list[Job], slots: int) -> list[list[Job]]:
+    """Consecutive groups of jobs, about :data:`TASKS_PER_SLOT` tasks per worker slot."""
+    size = max(1, -(-len(jobs) // (max(slots, 1) * TASKS_PER_SLOT)))
+    return [jobs[i : i + size] for i in range(0, len(jobs), size)]
+
+
+def _failed(task: list[Job], err: BaseException) -> list[dict[str, Any]]:
+    """Outcomes of a task whose worker raised or died: every job in it failed."""
+    message = f"{type(err).__name__}: {err}"
+    return [{"ident": j.ident, "status": "failed", "error": message} for j in task]
+
+
+def _drain(run: _Run, pending: dict[Any, list[Job]], slots: int, completed: Iterable) -> None:
+    """Record the outcomes of finished tasks as they complete (``completed`` yields futures)."""
+    left = sum(map(len, pending.values()))
+    run.running = min(left, slots)
+    run.tick()
+    for future in completed:
+        task = pending.pop(future)
         try:
-            return Client(scheduler), None
-        except (OSError, TimeoutError, ValueError) as err:
-            raise BatchError(
-                f"cannot reach the Dask scheduler at {scheduler} ({type(err).__name__}: {err}); "
-                "check the address and that the scheduler is running"
-            ) from None
-    n = workers or min(os.cpu_count() or 1, max(n_jobs, 1))
-    with warnings.catch_warnings():  # "port 8787 in use": only the (unused) HTTP server moves
-        warnings.filterwarnings("ignore", message="Port .* is already in use")
-        cluster = LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            host="127.0.0.1",
-            silence_logs=logging.ERROR,
-        )
-    return Client(cluster), cluster
+            outcomes = future.result()
+        except Exception as err:  # a crashed worker or a lost task
+            outcomes = _failed(task, err)
+        for job, outcome in zip(task, outcomes, strict=True):
+            left -= 1
+            run.running = min(left, slots)
+            run.record(job, outcome)
 
 
-def _run_dask(
-    run: _Run, jobs: list[Job], force: bool, workers: int | None, scheduler: str | None
-) -> None:
+def default_workers() -> int:
+    """Worker processes of a local batch: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _pool_context() -> Any:
+    """Start method of the local pool: ``fork`` where it exists (workers inherit the imported
+    engine and start at once), else ``spawn`` (workers import it in :func:`warm_up`)."""
+    import multiprocessing as mp
+
+    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+
+
+def _run_pool(run: _Run, jobs: list[Job], force: bool, workers: int | None) -> None:
+    """Local batch: one process pool sized to the cores, started once for the whole batch.
+
+    The pool forks from this process after the engine is imported (:func:`warm_up`), so a
+    worker starts in milliseconds instead of re-importing numpy, xarray and simengine.
+    """
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from simengine.batch.worker import execute_jobs, warm_up
+
+    n = max(1, min(workers or default_workers(), len(jobs)))
+    tasks = _tasks(jobs, n)
+    threads = _tail_threads(len(tasks), n)
+    warm_up(jobs)  # before the fork: the workers inherit the modules and parameters
+    out = str(run.store.root.resolve())
+    with ProcessPoolExecutor(max_workers=n, mp_context=_pool_context()) as pool:
+        pending = {
+            pool.submit(execute_jobs, task, out, force, t): task
+            for task, t in zip(tasks, threads, strict=True)
+        }
+        _drain(run, pending, n, as_completed(list(pending)))
+
+
+def _tail_threads(n_tasks: int, workers: int) -> list[int]:
+    """Engine threads per task: 1, except the last round when it has fewer tasks than workers.
+
+    Tasks start in order, so the last ``n_tasks % workers`` run together at the end; they
+    share the idle workers' cores (``workers // tail`` threads each) instead of leaving
+    them idle. Threads never change the numbers.
+    """
+    tail = n_tasks % workers
+    threads = [1] * n_tasks
+    for i in range(n_tasks - tail, n_tasks):
+        threads[i] = workers // tail
+    return threads
+
+
+def _run_dask(run: _Run, jobs: list[Job], force: bool, scheduler: str) -> None:
+    """Batch on a running Dask cluster: several scenarios per task, results on shared disk."""
     from distributed import as_completed
 
-    client, cluster = _client(workers, scheduler, len(jobs))
+    from simengine.batch.worker import execute_jobs
+
+    client = _connect(scheduler)
     try:
         slots = max(sum(client.nthreads().values()), 1)
         out = str(run.store.root.resolve())
-        futures = {
-            client.submit(execute_job, job, out, force, key=f"simengine-{job.key}", pure=False): job
-            for job in jobs
+        pending = {
+            client.submit(
+                execute_jobs, task, out, force, key=f"simengine-{task[0].key}", pure=False
+            ): task
+            for task in _tasks(jobs, slots)
         }
-        pending = len(futures)
-        run.running = min(pending, slots)
-        run.tick()
-        for future in as_completed(futures):
-            job = futures.pop(future)
-            try:
-                outcome = future.result()
-            except Exception as err:
-                outcome = {"status": "failed", "error": f"{type(err).__name__}: {err}"}
-            pending -= 1
-            run.running = min(pending, slots)
-            run.record(job, outcome)
+        _drain(run, pending, slots, as_completed(list(pending)))
     finally:
         client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 _SCHEDULER_RE = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?$")
@@ -272,8 +336,8 @@ def run_batch(
     out_dir : path-like
         Batch folder: ``results/``, ``summary.parquet``, ``manifest.json``.
     workers : int, optional
-        Local worker processes (default: CPU count). ``0`` runs serially in this process
-        (no Dask). Ignored when ``scheduler`` is given.
+        Local worker processes (default: the cores available), one process pool started once
+        for the batch. ``0`` runs serially in this process. Ignored when ``scheduler`` is given.
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://host:8786``); its workers must see
         ``out_dir`` and the scenario files at the same paths (shared file system).
@@ -295,11 +359,15 @@ def run_batch(
 
     Notes
     -----
-    A result is reused when ``results/<name>-<key[:12]>.nc`` loads, passes its content-hash
+    A result is reused when ``results/<name>-<key[:12]>.npz`` loads, passes its content-hash
     check and carries the job's spec hash, seed, path count, model and posterior hashes and
     version. The key is ``sha256(spec_hash, seed, paths, model_hash, posterior_hash,
     version)``; a scenario's seed with a batch seed ``b`` is the first 63 bits of
     ``sha256(f"{b}:{spec_hash}")``.
+
+    Scheduling: jobs go out in tasks of several consecutive scenarios (about
+    :data:`TASKS_PER_SLOT` tasks per worker), which amortises the per-task cost and still
+    balances uneven scenarios. Each result is one compact file (:mod:`simengine.resultfile`).
     """
     check_batch_options(workers, scheduler)
     t0 = time.perf_counter()
@@ -317,10 +385,12 @@ def run_batch(
         run = _Run(store, jobs, settings, progress)
         todo = [j for j in jobs if not j.error]
         run.tick()
-        if todo and workers == 0 and not scheduler:
+        if todo and scheduler:
+            _run_dask(run, todo, force, scheduler)
+        elif todo and workers == 0:
             _run_serial(run, todo, force)
         elif todo:
-            _run_dask(run, todo, force, workers, scheduler)
+            _run_pool(run, todo, force, workers)
         summary = summary_frame(jobs, run.summaries)
         store.write_summary(summary)
     entries = list(run.entries.values())

@@ -26,6 +26,8 @@ BatchInput = str | os.PathLike[str] | ScenarioSpec | SweepVariant
 """A scenario or sweep file, a folder of them, a loaded spec, or a sweep variant."""
 
 SEED_BITS = 63
+RESULT_SUFFIX = ".npz"
+"""Batch results are compact files (:mod:`simengine.resultfile`): one write per result."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class Job:
     @property
     def result_file(self) -> str:
         """Result path relative to the batch folder (empty for invalid inputs)."""
-        return f"results/{self.name}-{self.key[:12]}.nc" if self.key else ""
+        return f"results/{self.name}-{self.key[:12]}{RESULT_SUFFIX}" if self.key else ""
 
 
 def scenario_seed(batch_seed: int, spec_hash: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import platform
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from simengine.batch.jobs import Job
 from simengine.exceptions import SimengineError
 from simengine.io import checksum_ok, safe_child, write_checksum
 
-__all__ = ["execute_job", "reusable_result"]
+__all__ = ["execute_job", "execute_jobs", "reusable_result", "warm_up"]
 
 
 def _matches(attrs: dict[str, Any], job: Job) -> bool:
@@ -53,7 +54,7 @@ def _outcome(job: Job, status: str, **extra: Any) -> dict[str, Any]:
     return {"ident": job.ident, "status": status, "worker": platform.node(), **extra}
 
 
-def execute_job(job: Job, out_dir: str, force: bool = False) -> dict[str, Any]:
+def execute_job(job: Job, out_dir: str, force: bool = False, threads: int = 1) -> dict[str, Any]:
     """Run one job: reuse its verified result file, or simulate and write it.
 
     Parameters
@@ -64,6 +65,8 @@ def execute_job(job: Job, out_dir: str, force: bool = False) -> dict[str, Any]:
         The batch folder (shared with the client).
     force : bool
         Recompute even when a verified result exists.
+    threads : int
+        Engine threads for the simulation (never changes the numbers).
 
     Returns
     -------
@@ -80,15 +83,43 @@ def execute_job(job: Job, out_dir: str, force: bool = False) -> dict[str, Any]:
         if existing is not None:
             summary = existing.summary()
             return _outcome(job, "skipped", summary=summary, timings=_since(t0))
-        result = simulate(job.spec, n_paths=job.n_paths, seed=job.seed, threads=1)
+        result = simulate(job.spec, n_paths=job.n_paths, seed=job.seed, threads=threads)
         t1 = time.perf_counter()
         summary = result.summary()
-        result.to_netcdf(path, overwrite=True)
+        result.save(path, overwrite=True)
         write_checksum(path)
         timings = {"simulate_s": t1 - t0, "write_s": time.perf_counter() - t1, **_since(t0)}
         return _outcome(job, "done", summary=summary, timings=timings)
     except Exception as err:
         return _outcome(job, "failed", error=f"{type(err).__name__}: {err}", timings=_since(t0))
+
+
+def execute_jobs(
+    jobs: list[Job], out_dir: str, force: bool = False, threads: int = 1
+) -> list[dict[str, Any]]:
+    """Run several jobs in one task (fewer round trips); one outcome per job, in order."""
+    return [execute_job(job, out_dir, force, threads) for job in jobs]
+
+
+def warm_up(jobs: Sequence[Job] = ()) -> None:
+    """Import the engine and the result layer, and load the jobs' model parameters, once.
+
+    Called before a local pool forks, so every worker inherits them instead of paying for
+    them on its first scenario.
+    """
+    import simengine.results  # noqa: F401
+    from simengine.api import load_params_for
+
+    seen = set()
+    for job in jobs:
+        spec = job.spec
+        key = (spec.model, spec.method, spec.posterior) if spec is not None else None
+        if key is not None and key not in seen:
+            seen.add(key)
+            try:
+                load_params_for(spec)
+            except SimengineError:
+                pass  # the job itself reports the problem
 
 
 def _since(t0: float) -> dict[str, float]:

@@ -16,7 +16,15 @@ from simengine.bayes.priors import PriorSet, load_priors
 from simengine.blas import single_threaded_blas
 from simengine.exceptions import CalibrationError
 
-__all__ = ["DEFAULT_SEED", "fit", "resolve_sampler", "sample_model"]
+__all__ = [
+    "DEFAULT_SEED",
+    "clear_compiled",
+    "compiled_model",
+    "fit",
+    "refit_model",
+    "resolve_sampler",
+    "sample_model",
+]
 
 DEFAULT_SEED = 20250716
 Sampler = Literal["auto", "nutpie", "pymc"]
@@ -42,6 +50,72 @@ def resolve_sampler(sampler: str = "auto") -> str:
     return sampler
 
 
+_COMPILED: dict[str, Any] = {}
+"""nutpie models compiled in this process, by key (see :func:`compiled_model`)."""
+
+
+def compiled_model(model, key: str | None = None):
+    """nutpie's compiled form of ``model``, compiled once per process and ``key``.
+
+    Compiling is most of a calibration's time (the numba ``cfunc`` wrappers and their LLVM
+    passes). With a ``key`` (a hash of everything that shapes the graph: model structure, data,
+    priors) a later fit with the same key reuses the compiled model; refits to new observations
+    of a model built with ``observed_as_data=True`` swap them in with ``with_data`` (see
+    :func:`refit_model`).
+
+    Notes
+    -----
+    Nothing is cached across processes beyond PyTensor's own on-disk numba cache
+    (``pytensor.config.numba__cache``, in ``base_compiledir/numba``), which stores its per-op
+    kernels: nutpie's ``cfunc`` wrappers close over run-time pointers ("dynamic globals"),
+    which numba refuses to cache, and the compiled model holds function pointers, so it cannot
+    be pickled.
+    """
+    import nutpie
+
+    if key is None:
+        return nutpie.compile_pymc_model(model)
+    if key not in _COMPILED:
+        _COMPILED[key] = nutpie.compile_pymc_model(model)
+    return _COMPILED[key]
+
+
+def clear_compiled() -> None:
+    """Forget the models compiled in this process."""
+    _COMPILED.clear()
+
+
+def refit_model(data, priors: PriorSet):
+    """Compiled model of ``data``'s regressors, ready for refits to new observations.
+
+    Built with ``observed_as_data=True`` and compiled once per process for the same data,
+    priors and structure; refit with
+    ``nutpie.sample(refit_model(data, priors).with_data(**observed_data(data, y, z)), ...)``
+    (simulation-based calibration does exactly this).
+    """
+    from simengine.bayes.model import build_model
+
+    key = _model_key(data, priors, observed_as_data=True)
+    if key not in _COMPILED:
+        _COMPILED[key] = compiled_model(build_model(data, priors, observed_as_data=True))
+    return _COMPILED[key]
+
+
+def _model_key(data, priors: PriorSet, *, observed_as_data: bool = False) -> str:
+    """Hash of what fixes a compiled model: structure, data, priors and the data layout."""
+    import hashlib
+
+    from simengine.bayes.store import model_structure_hash
+
+    parts = (
+        model_structure_hash(data.assets, priors.innovations),
+        data.table_hash,
+        priors.prior_hash,
+        "observed_as_data" if observed_as_data else "constants",
+    )
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
 def sample_model(
     model,
     *,
@@ -52,6 +126,7 @@ def sample_model(
     sampler: Sampler = "auto",
     progress: bool = True,
     cores: int | None = None,
+    cache_key: str | None = None,
 ):
     """Run NUTS on any PyMC model, seeded; returns InferenceData (posterior + sample_stats).
 
@@ -67,6 +142,9 @@ def sample_model(
         Show the sampler's progress bar.
     cores : int, optional
         Chains run in parallel (default ``min(chains, cpu_count)``).
+    cache_key : str, optional
+        With nutpie, reuse the model compiled under this key in this process
+        (:func:`compiled_model`).
     """
     if draws < 1 or tune < 0 or chains < 1:
         raise CalibrationError(
@@ -75,16 +153,24 @@ def sample_model(
     name = resolve_sampler(sampler)
     cores = cores or max(1, min(chains, os.cpu_count() or 1))
     with single_threaded_blas():
-        return _run_sampler(name, model, draws, tune, chains, cores, seed, progress)
+        return _run_sampler(name, model, draws, tune, chains, cores, seed, progress, cache_key)
 
 
 def _run_sampler(
-    name: str, model, draws: int, tune: int, chains: int, cores: int, seed: int, progress: bool
+    name: str,
+    model,
+    draws: int,
+    tune: int,
+    chains: int,
+    cores: int,
+    seed: int,
+    progress: bool,
+    cache_key: str | None = None,
 ):
     if name == "nutpie":
         import nutpie
 
-        compiled = nutpie.compile_pymc_model(model)
+        compiled = compiled_model(model, cache_key)
         return nutpie.sample(
             compiled,
             draws=draws,
@@ -185,6 +271,7 @@ def fit(
         sampler=sampler,
         progress=progress,
         cores=cores,
+        cache_key=_model_key(data, prior_set),
     )
     seconds = time.perf_counter() - start
     report = diagnose(idata, thresholds)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -391,8 +392,9 @@ def params_from_posterior(params, path: str | Path | None = None):
         The file fails verification, or lacks one of ``params.assets``.
     """
     path = DEFAULT_POSTERIOR_PATH if path is None or str(path) == "default" else Path(path)
-    idata = load_posterior(path)
-    paired = idata.posterior.attrs["model_file_hash"]
+    file_hash = file_sha256(path)
+    draws, attrs = _posterior_arrays(str(Path(path).resolve()), file_hash)
+    paired = attrs["model_file_hash"]
     if paired != params.model_hash:
         raise PosteriorMismatchError(
             f"posterior {path} completes the model file with hash {paired[:12]}..., but the "
@@ -402,7 +404,6 @@ def params_from_posterior(params, path: str | Path | None = None):
             "method monte_carlo with this model, or fit a posterior for it "
             "(`simengine calibrate --model FILE`) and name it in posterior:"
         )
-    attrs = idata.posterior.attrs
     structure = params.structure
     if tuple(json.loads(attrs["factors"])) != structure.stochastic:
         raise PosteriorMismatchError(
@@ -410,7 +411,7 @@ def params_from_posterior(params, path: str | Path | None = None):
             f"factors are {list(structure.stochastic)}: refit the posterior for this model"
         )
     arrays = _select_assets(
-        posterior_to_param_arrays(idata), json.loads(attrs["assets"]), params.assets, path
+        {k: v.copy() for k, v in draws.items()}, json.loads(attrs["assets"]), params.assets, path
     )
     have = tuple(json.loads(attrs["exposures"]))
     if have != structure.exposures:
@@ -424,7 +425,18 @@ def params_from_posterior(params, path: str | Path | None = None):
     for name, value in arrays.items():
         role, field = PARAM_FIELDS[name]
         nested.setdefault(role, {})[field] = value
-    return params.with_draws(nested, posterior_hash=file_sha256(path))
+    return params.with_draws(nested, posterior_hash=file_hash)
+
+
+@lru_cache(maxsize=4)
+def _posterior_arrays(path: str, file_hash: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Verified parameter arrays and attributes of a posterior file, read once per process.
+
+    Keyed by the file's sha256, so a rewritten file is read (and verified) again; callers get
+    copies. Reading and verifying the NetCDF costs more than a 1e5-path Bayesian run.
+    """
+    idata = load_posterior(path)
+    return posterior_to_param_arrays(idata), dict(idata.posterior.attrs)
 
 
 def _select_assets(

@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from simengine.cli.common import console, err_console, progress_bar
-from simengine.structure import default_structure
 
 __all__ = ["backtest", "register"]
 
@@ -33,6 +32,8 @@ def _print(summary, failed: dict[str, str], horizon: int) -> None:
         "chi2 p",
     ):
         table.add_column(col, justify="left" if col in ("asset", "who") else "right")
+    from simengine.structure import default_structure  # pydantic + spec: only when printing
+
     index = {a.name: a.index or a.name for a in default_structure().assets}
     for (asset, who), row in summary.iterrows():
         table.add_row(

@@ -20,7 +20,9 @@ Inputs = Annotated[
 ]
 OutOpt = Annotated[
     Path,
-    typer.Option("--out", "-o", help="Batch folder: results/*.nc, summary.parquet, manifest.json."),
+    typer.Option(
+        "--out", "-o", help="Batch folder: results/*.npz, summary.parquet, manifest.json."
+    ),
 ]
 WorkersOpt = Annotated[
     int | None,
@@ -28,7 +30,7 @@ WorkersOpt = Annotated[
         "--workers",
         "-w",
         min=0,
-        help="Local worker processes (default: CPU count; 0 = serial).",
+        help="Local worker processes (default: the cores; one pool started once; 0 = serial).",
     ),
 ]
 SchedulerOpt = Annotated[

@@ -6,14 +6,16 @@ import json
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from simengine.cli.common import console, err_console, progress_bar
 from simengine.exceptions import SimengineError, SpecError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["check_outputs", "register", "result_json"]
 
@@ -30,9 +32,38 @@ class Method(StrEnum):
 
 
 Files = Annotated[list[Path], typer.Argument(help="Scenario YAML files.", exists=False)]
+
+
+def _path_count(value: str | int | None) -> int | None:
+    """``--paths``: an integer, also written ``1e9`` or ``1_000_000``."""
+    if value is None or isinstance(value, int):
+        return value
+    text = str(value).replace("_", "").strip()
+    try:
+        number = float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        raise typer.BadParameter(f"expected a whole number of paths, got {value!r}") from None
+    if number != int(number) or number < 1:
+        raise typer.BadParameter(f"expected a whole number of paths >= 1, got {value!r}")
+    return int(number)
+
+
 PathsOpt = Annotated[
     int | None,
-    typer.Option("--paths", "-n", min=1, help="Number of paths (default: the scenario's)."),
+    typer.Option(
+        "--paths",
+        "-n",
+        parser=_path_count,
+        help="Number of paths (default: the scenario's); 1e9 style accepted.",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786): split the paths across its workers; "
+        "same numbers as a local run.",
+    ),
 ]
 SeedOpt = Annotated[
     int | None,
@@ -187,6 +218,8 @@ def _emit(result: Any, fmt: OutputFormat) -> None:
         frame = result.summary().reset_index()
         frame.insert(0, "kind", "summary")
         if hasattr(result, "difference_summary"):
+            import pandas as pd
+
             diffs = result.difference_summary().reset_index()
             diffs.insert(0, "kind", "difference")
             frame = pd.concat([frame, diffs], ignore_index=True)
@@ -270,8 +303,11 @@ def _save(result: Any, out: Path | None, stem: str, force: bool, plot: Path | No
         err_console.print(f"wrote {len(paths)} plot(s) to {plot}")
 
 
-def _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads) -> dict[str, Any]:
+def _simulate_kwargs(
+    paths, seed, chunk_size, method, antithetic, threads, scheduler=None
+) -> dict[str, Any]:
     return {
+        "scheduler": scheduler,
         "n_paths": paths,
         "seed": seed,
         "chunk_size": chunk_size,
@@ -293,6 +329,7 @@ def run(
     threads: ThreadsOpt = 1,
     plot: PlotOpt = None,
     force: ForceOpt = False,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Simulate each scenario file and print the distribution of returns to the horizon."""
     from simengine.api import simulate
@@ -300,7 +337,7 @@ def run(
     specs = load_all(files)
     stems = [spec.name for spec in specs]
     check_outputs(out, plot, stems, False, force)
-    kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads)
+    kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads, scheduler)
     for spec in specs:
         with progress_bar(f"simulating {spec.name}", fmt is OutputFormat.table) as bar:
             result = simulate(spec, progress=bar, **kwargs)
@@ -321,6 +358,7 @@ def compare(
     threads: ThreadsOpt = 1,
     plot: PlotOpt = None,
     force: ForceOpt = False,
+    scheduler: SchedulerOpt = None,
     attribution: Annotated[
         bool,
         typer.Option(
@@ -338,7 +376,7 @@ def compare(
 
     specs = load_all(files)
     check_outputs(out, plot, ["comparison"], True, force)
-    kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads)
+    kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads, scheduler)
     with progress_bar(f"simulating {len(specs)} scenarios", fmt is OutputFormat.table) as bar:
         result = compare_api(specs, progress=bar, attribution=attribution, **kwargs)
     _emit(result, fmt)

@@ -12,13 +12,19 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import stats
 
 from simengine.parts.base import Part, PartParams, RunShape
 from simengine.rng import Kind, Stream
 from simengine.structure import ModelStructure
 
-__all__ = ["Squeeze", "SqueezeParams", "SqueezeSchema", "squeeze_counts", "squeeze_intensity"]
+__all__ = [
+    "Squeeze",
+    "SqueezeParams",
+    "SqueezeSchema",
+    "poisson_kmax",
+    "squeeze_counts",
+    "squeeze_intensity",
+]
 
 POISSON_TAIL = 1e-14  # truncation of the jump count distribution (mass left out per step)
 
@@ -74,19 +80,47 @@ def squeeze_intensity(p: SqueezeParams, short_interest_bn: float | None) -> np.n
     return p.base_intensity * (short_interest_bn / p.normal_si) ** p.elasticity
 
 
+def poisson_kmax(lam: float, tail: float = POISSON_TAIL) -> int:
+    """Number of CDF terms ``0 .. kmax - 1`` such that ``P(N >= kmax) <= tail`` for ``N ~ Poisson(lam)``.
+
+    Notes
+    -----
+    Walks ``p_k = p_{k-1} lam / k`` from ``p_0 = exp(-lam)``; once ``k + 1 > lam`` the tail is
+    bounded by a geometric series, ``P(N > k) <= p_{k+1} / (1 - lam / (k + 2))``.
+    """
+    if not 0.0 <= lam <= 700.0:  # exp(-lam) underflows beyond ~745
+        raise ValueError(f"squeeze jump rate per step must be in [0, 700], got {lam!r}")
+    pmf, k = float(np.exp(-lam)), 0
+    while True:
+        nxt = pmf * lam / (k + 1)
+        if k + 2 > lam and nxt / (1.0 - lam / (k + 2)) <= tail:
+            return k + 1
+        pmf, k = nxt, k + 1
+
+
 def squeeze_counts(u: np.ndarray, lam_dt: np.ndarray) -> np.ndarray:
     """Poisson jump counts by inverse CDF from uniforms ``u`` (m, T); ``lam_dt`` broadcasts to (m, T).
 
-    The CDF is tabulated up to the count whose upper tail is below :data:`POISSON_TAIL`, so the
+    The CDF is summed up to the count whose upper tail is below :data:`POISSON_TAIL`, so the
     counts are exact Poisson draws except with probability ~1e-14 per step.
+
+    Notes
+    -----
+    ``N = #{k : u > F(k)}`` with ``F(k) = sum_{j<=k} p_j``, ``p_0 = exp(-lambda dt)`` and
+    ``p_j = p_{j-1} lambda dt / j``: a numpy recurrence over ``k`` on the ``lam_dt`` array, so
+    no (m, T, kmax) temporary and no scipy.
     """
-    kmax = int(stats.poisson.isf(POISSON_TAIL, float(np.max(lam_dt)))) + 1
-    k = np.arange(kmax)
-    cdf = stats.poisson.cdf(k, np.asarray(lam_dt)[..., None])  # (.., kmax)
-    # count the CDF values below u one k at a time: no (m, T, kmax) temporary
-    counts = np.zeros(np.broadcast_shapes(u.shape, cdf.shape[:-1]), np.int64)
+    lam = np.asarray(lam_dt, dtype=np.float64)
+    kmax = poisson_kmax(float(np.max(lam)))
+    pmf = np.exp(-lam)
+    cdf = pmf.copy()
+    counts = np.zeros(np.broadcast_shapes(u.shape, lam.shape), np.int64)
     for j in range(kmax):
-        counts += u > cdf[..., j]
+        if j:
+            pmf *= lam
+            pmf /= j
+            cdf += pmf
+        counts += u > cdf
     return counts
 
 

@@ -16,7 +16,14 @@ from simengine.parts.dynamics import vector
 from simengine.spec.validators import check_keys, finite
 from simengine.structure import ModelStructure
 
-__all__ = ["AssetMean", "FactorLoadings", "LoadingParams", "LoadingsSchema", "factor_loadings"]
+__all__ = [
+    "AssetMean",
+    "FactorLoadings",
+    "LoadingParams",
+    "LoadingsSchema",
+    "factor_loadings",
+    "month_weighted",
+]
 
 
 class AssetMean(BaseModel):
@@ -66,7 +73,34 @@ def factor_loadings(z: np.ndarray, weights: np.ndarray, bz: np.ndarray) -> np.nd
     per_month = (
         z @ np.swapaxes(bz[0], -1, -2) if bz.shape[0] == 1 else np.einsum("pmk,pnk->pmn", z, bz)
     )
-    return np.einsum("tm,pmn->ptn", weights, per_month)
+    return month_weighted(weights, per_month)
+
+
+def month_weighted(weights: np.ndarray, per_month: np.ndarray) -> np.ndarray:
+    """``sum_m W[t, m] x[:, m]`` over the non-zero weights only: (T, M), (p, M, N) -> (p, T, N).
+
+    A step covers at most a few calendar months, so ``W`` is sparse: the dense contraction
+    is O(T M) per path, this is O(T k) for ``k`` months per step at most. The same value as
+    the dense sum (``einsum("tm,pmn->ptn")``): the skipped terms are exact zeros, and the
+    kept ones are added to zero in increasing month order.
+
+    Notes
+    -----
+    ``k``-th non-zero month of each step: ``idx[t, k]`` with weight ``w[t, k]`` (0 where a step
+    has fewer), and ``out = 0 + w[:, 0] x[:, idx[:, 0]] + w[:, 1] x[:, idx[:, 1]] + ...``.
+    """
+    T = weights.shape[0]
+    nonzero = weights != 0.0
+    k = int(nonzero.sum(axis=1).max(initial=0))
+    out = np.zeros((per_month.shape[0], T, per_month.shape[2]))
+    if k == 0:
+        return out
+    # stable sort puts each step's non-zero months first, in increasing month order
+    order = np.argsort(~nonzero, axis=1, kind="stable")[:, :k]  # (T, k)
+    w = np.take_along_axis(weights, order, axis=1)
+    for j in range(k):
+        out += w[None, :, j, None] * per_month[:, order[:, j], :]
+    return out
 
 
 class FactorLoadings(Part):

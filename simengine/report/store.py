@@ -216,7 +216,7 @@ def _charts_section(directory: Path, files: list[Path], max_charts: int, dpi: in
     if failed:
         parts.append('<p class="note">Not shown: ' + "; ".join(esc(f) for f in failed) + "</p>")
     if not files:
-        return '<p class="note">No result files (*.nc) in the store.</p>'
+        return '<p class="note">No result files (*.nc, *.npz) in the store.</p>'
     return "".join(parts)
 
 

@@ -6,6 +6,7 @@ where nothing succeeds, a worker killed mid-batch, and the error table of findin
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -163,6 +164,18 @@ def test_f16_corrupted_posterior_is_a_message(tmp_path: Path, cli) -> None:
 # ----------------------------------------------------------------------------- finding 13
 
 
+def _huge_member(path: Path) -> None:
+    """Add a member to a compact result whose ``.npy`` header declares 8 TB of data."""
+    import zipfile
+
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(1))
+    header["shape"] = (10**12,)
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, header)
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("v/huge.npy", buf.getvalue() + bytes(64))
+
+
 def _corrupt(path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[600:900] = bytes(300)  # metadata near the start: superblock / object headers
@@ -173,19 +186,19 @@ def _corrupt(path: Path) -> None:
 def test_f13_bad_result_in_a_store_is_recomputed(
     tmp_path: Path, cli, damage: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import xarray as xr
+    import simengine.resultfile as resultfile
 
     out = tmp_path / "out"
     first = run_batch([_sweep(tmp_path)], out, workers=0, n_paths=4096, seed=2)
-    victim = sorted((out / "results").glob("*.nc"))[0]
-    _corrupt(victim) if damage == "corrupted" else _huge_variable(victim)
-    load = xr.load_dataset
+    victim = sorted((out / "results").glob("*.npz"))[0]  # batch results are compact files
+    _corrupt(victim) if damage == "corrupted" else _huge_member(victim)
+    load = resultfile.read_compact
 
     def never_the_victim(path, *args, **kwargs):  # a damaged file must never be parsed
         assert Path(path) != victim, "parsed a damaged result file"
         return load(path, *args, **kwargs)
 
-    monkeypatch.setattr(xr, "load_dataset", never_the_victim)
+    monkeypatch.setattr(resultfile, "read_compact", never_the_victim)
     second = run_batch([_sweep(tmp_path)], out, workers=0, n_paths=4096, seed=2)
     status = {Path(e["result_file"]).name: e["status"] for e in second.entries}
     assert status[victim.name] == "done" and second.ok, second.entries
@@ -197,7 +210,7 @@ def test_f13_bad_result_in_a_store_is_recomputed(
 def test_f13_report_of_a_store_with_a_corrupted_file_does_not_crash(tmp_path: Path, cli) -> None:
     out = tmp_path / "out"
     run_batch([_sweep(tmp_path)], out, workers=0, n_paths=4096, seed=2)
-    for victim in (out / "results").glob("*.nc"):
+    for victim in (out / "results").glob("*.npz"):
         _corrupt(victim)
     res = cli("report", out, "--out", tmp_path / "r.html")
     assert res.code == 0, res
@@ -211,7 +224,7 @@ def test_f9_store_report_shows_only_current_results(tmp_path: Path, cli) -> None
     out = tmp_path / "out"
     run_batch([_sweep(tmp_path, "15, 20, 25")], out, workers=0, n_paths=4096, seed=2)
     run_batch([_sweep(tmp_path, "30, 35")], out, workers=0, n_paths=4096, seed=2)
-    assert len(list((out / "results").glob("*.nc"))) == 5  # old results stay (they are ours)
+    assert len(list((out / "results").glob("*.npz"))) == 5  # old results stay (they are ours)
     res = cli("report", out, "--out", tmp_path / "r.html")
     assert res.code == 0, res
     page = (tmp_path / "r.html").read_text()

@@ -1,0 +1,68 @@
+"""Cold start: ``--help``, ``validate`` and ``import simengine`` load only what they use."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("scipy", "pandas", "xarray", "simengine.results", "matplotlib", "dask", "pymc")
+
+_PROBE = """
+import json, sys
+sys.argv = ["simengine", *{args!r}]
+from simengine.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
+"""
+
+
+def _loaded(args: list[str]) -> list[str]:
+    code = _PROBE.format(args=args, heavy=HEAVY)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["validate", "scenarios/fed_cut_september.yaml"], ["run", "--help"]]
+)
+def test_cli_does_not_import_heavy_modules(args: list[str]) -> None:
+    assert _loaded(args) == []
+
+
+def test_import_simengine_is_lazy_and_public_api_intact() -> None:
+    code = (
+        "import json, sys, simengine\n"
+        f"before = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
+        "from simengine.simulate import RunConfig\n"  # binds the submodule on the package
+        "import simengine.simulate as sim_mod\n"
+        "print(json.dumps([before, callable(simengine.simulate),\n"
+        "    simengine.simulate.__module__, sorted(simengine.__all__),\n"
+        "    [callable(getattr(simengine, n)) for n in ('compare', 'load_scenario',\n"
+        "     'load_result', 'load_model', 'run_batch')]]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    before, is_callable, module, names, public = json.loads(out.stdout.strip().splitlines()[-1])
+    assert before == []
+    assert is_callable and module == "simengine.api"
+    assert {"simulate", "compare", "load_scenario", "load_result", "run_batch"} <= set(names)
+    assert all(public)
+
+
+def test_help_does_not_load_the_spec_layer() -> None:
+    code = _PROBE.format(args=["--help"], heavy=("pydantic", "simengine.spec", "numpy"))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
