@@ -14,7 +14,6 @@ from simengine.exceptions import SimulationError
 from simengine.guards import check_run_size
 from simengine.params import ModelParams, default_model_path
 from simengine.parts import build_scenario
-from simengine.policy_model import policy_params
 from simengine.rng import BLOCK
 from simengine.spec import ScenarioSpec, check_against_model, check_comparison, load_scenario
 from simengine.spec.checks import check_run_settings, warn_extreme_positioning
@@ -124,6 +123,7 @@ def _run(
     settings = {"n_paths": n_paths, "seed": seed, "chunk_size": chunk_size, "threads": threads}
     check_run_settings(specs, {**settings, "method": method, "antithetic": antithetic})
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
+    from simengine.policy_model import policy_params
     from simengine.simulate import RunConfig, run_scenarios
 
     policy_file = load_policy_file()
