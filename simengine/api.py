@@ -18,6 +18,8 @@ from simengine.rng import BLOCK
 from simengine.spec import ScenarioSpec, check_against_model, check_comparison, load_scenario
 from simengine.spec.advice import warn_scenario
 from simengine.spec.checks import check_run_settings, warn_extreme_positioning
+from simengine.spec.model_checks import check_pin_units
+from simengine.spec.policy_file import load_policy_file
 from simengine.version import __version__
 
 if TYPE_CHECKING:  # the engine and results (xarray) load when a run starts, not for validate
@@ -138,6 +140,7 @@ def _run(
     n_sample: int,
     threads: int,
     progress: Progress | None,
+    attribution: bool = False,
     scheduler: str | None = None,
     keep_terminal: bool = False,
     params_override: ModelParams | None = None,
@@ -148,11 +151,14 @@ def _run(
     settings = {"n_paths": n_paths, "seed": seed, "chunk_size": chunk_size, "threads": threads}
     check_run_settings(specs, {**settings, "method": method, "antithetic": antithetic})
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
+    from simengine.policy_model import policy_params
     from simengine.simulate import RunConfig, run_scenarios
 
     params = params_override if params_override is not None else params
+    policy_file = load_policy_file()
     for spec in specs:
         warn_scenario(spec)
+        check_pin_units(spec, dict(policy_file.historical_ranges))
         squeeze = params.values.get("jumps")
         if squeeze is not None:
             values = (squeeze.base_intensity, squeeze.normal_si, squeeze.elasticity)
@@ -165,15 +171,26 @@ def _run(
         )
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads, keep_terminal)
     n_series = len(params.structure.series)
+    policy = policy_params(policy_file, params)
     if scheduler:
         from simengine.cluster import cluster_path_limit, run_on_cluster
 
         cfg = RunConfig(n, s, chunk_size, anti, cfg.n_sample, 1, keep_terminal)  # 1 thread/task
         _check_size(cfg, models[0].n_steps, n_series, len(models), cluster_path_limit())
-        accs = run_on_cluster(models, params, cfg, scheduler, progress)
+        accs = run_on_cluster(models, params, cfg, scheduler, progress)  # packaged policy part
     else:
         _check_size(cfg, models[0].n_steps, n_series, len(models))
-        accs = run_scenarios(models, params, cfg, progress)
+        accs = run_scenarios(models, params, cfg, progress, policy=policy)
+    extra = {}
+    if attribution and len(models) > 1:
+        from simengine.attribution import attribute
+
+        contributions, _ = attribute(models, params, cfg, policy, full=accs)
+        first = np.zeros((1, *contributions.shape[1:]))  # the reference: no difference
+        extra["attribution"] = (
+            ("scenario", "series", "channel"),
+            np.concatenate([first, contributions]),
+        )
     from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
 
     attrs = {
@@ -195,6 +212,7 @@ def _run(
         scenario_names=[spec.name for spec in specs],
         dates=models[0].grid.dates,
         attrs=attrs,
+        extra=extra,
     )
     return (Comparison if len(specs) > 1 else SimulationResult)(ds)
 
@@ -249,7 +267,7 @@ def simulate(
         spec = load_scenario(spec)
     return _run(
         [spec], n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress,
-        scheduler, keep_terminal=keep_terminal,
+        False, scheduler, keep_terminal=keep_terminal,
     )  # fmt: skip
 
 
@@ -264,6 +282,7 @@ def compare(
     n_sample: int = 200,
     threads: int = 1,
     progress: Progress | None = None,
+    attribution: bool = True,
     scheduler: str | None = None,
     keep_terminal: bool = False,
 ) -> Comparison:
@@ -271,14 +290,17 @@ def compare(
 
     The first scenario is the reference: :meth:`Comparison.difference_summary` describes the
     path-by-path difference of each other scenario from it. Path count and seed default to the
-    first scenario's. Arguments as in :func:`simulate`.
+    first scenario's. With ``attribution`` (the default) the mean differences are split into
+    the model's channels on the same random numbers (:mod:`simengine.attribution`; about
+    nine more simulations): :meth:`Comparison.attribution`. Other arguments as in
+    :func:`simulate`.
     """
     loaded = [s if isinstance(s, ScenarioSpec) else load_scenario(s) for s in specs]
     if len(loaded) < 2:
         raise SimulationError(f"compare needs at least two scenarios, got {len(loaded)}")
     result = _run(
         loaded, n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress,
-        scheduler, keep_terminal=keep_terminal,
+        attribution, scheduler, keep_terminal=keep_terminal,
     )  # fmt: skip
     from simengine.results import Comparison
 

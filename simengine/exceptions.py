@@ -160,6 +160,10 @@ class ConvergenceWarning(SimengineWarning):
     """MCMC diagnostics (R-hat, ESS, divergences, BFMI) miss their thresholds."""
 
 
+class UnitsWarning(SimengineWarning):
+    """A scenario value looks like it was meant in other units (a level pinned on a change)."""
+
+
 class ExplosiveDynamicsWarning(SimengineWarning):
     """The factor VAR has spectral radius >= 1: paths may explode."""
 

@@ -45,6 +45,7 @@ __all__ = [
     "save_plots",
     "tornado",
     "variance_split",
+    "waterfall",
 ]
 
 #: Okabe & Ito (2008) colour-blind-safe palette, ordered for contrast on white (yellow last).
@@ -650,6 +651,53 @@ def plot_posterior_loadings(
 # --------------------------------------------------------------------------- accessor, files
 
 
+def waterfall(
+    result: SimulationResult,
+    series: str = "small_cap",
+    scenario: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Mean difference from the reference, built up channel by channel (percentage points).
+
+    Each bar starts where the previous one ended (channels in the order they were switched
+    off, then the residual); the last bar is the total, the mean path-by-path difference.
+
+    Parameters
+    ----------
+    result : Comparison
+        Run with attribution (:meth:`Comparison.attribution` not empty).
+    series : str
+    scenario : str, optional
+        Default: the first scenario after the reference.
+    ax : matplotlib Axes, optional
+    """
+    from simengine.exceptions import SimengineError
+
+    _check_series(result, series)
+    frame = result.attribution()
+    if frame.empty:
+        raise SimengineError("this comparison has no attribution; run compare with attribution")
+    name = scenario or result.scenarios[1]
+    row = frame.loc[(name, series)] * 100.0
+    channels = [c for c in row.index if c != "total"]
+    steps = row[channels].to_numpy()
+    starts = np.concatenate([[0.0], np.cumsum(steps)[:-1]])
+    fig, ax = _axes(ax, (8.0, 4.0))
+    colors = [style(0).color if v >= 0 else style(1).color for v in steps]
+    x = np.arange(len(channels) + 1)
+    ax.bar(x[:-1], steps, bottom=starts, color=colors, alpha=0.85, edgecolor="0.2", lw=0.5)
+    ax.bar(x[-1], row["total"], color="0.35", alpha=0.9, edgecolor="0.2", lw=0.5)
+    for i, v in enumerate([*steps, row["total"]]):
+        top = (starts[i] + max(v, 0.0)) if i < len(steps) else max(v, 0.0)
+        ax.annotate(f"{v:+.3f}", (x[i], top), ha="center", va="bottom", fontsize="x-small")
+    ax.set_xticks(x, [*channels, "total"], rotation=30, ha="right")
+    ax.axhline(0.0, color="0.2", lw=0.8)
+    label = series_label(result, series)
+    ax.set_ylabel("pp of cumulative return")
+    _finish(ax, f"{label}: {name} minus {result.reference}, by channel", legend=False)
+    return fig
+
+
 class PlotAccessor:
     """Plots of one result: ``res.plot.fan()``, ``cmp.plot.difference("large_cap")``.
 
@@ -693,6 +741,12 @@ class PlotAccessor:
         """Parameter vs shock variance; see :func:`simengine.plotting.variance_split`."""
         return variance_split(self._result, ax)
 
+    def waterfall(
+        self, series: str = "small_cap", scenario: str | None = None, ax: Axes | None = None
+    ) -> Figure:
+        """Channel attribution; see :func:`simengine.plotting.waterfall`."""
+        return waterfall(self._result, series, scenario, ax)
+
 
 def figure_to_png(fig: Figure, dpi: int = 110, close: bool = True) -> bytes:
     """The figure as PNG bytes (no software metadata), closing it by default."""
@@ -718,6 +772,10 @@ def standard_plots(result: SimulationResult) -> list[tuple[str, Any]]:
         plots.append(("pair", lambda: pair(result)))
     for s in assets:
         plots.append((f"tornado_{s}", lambda s=s: tornado(result, s)))
+    if getattr(result, "has_attribution", False):
+        for name in result.scenarios[1:]:
+            for s in result.series:
+                plots.append((f"waterfall_{name}_{s}", lambda n=name, s=s: waterfall(result, s, n)))
     if result.attrs.get("method") == "bayesian":
         plots.append(("variance_split", lambda: variance_split(result)))
     return plots

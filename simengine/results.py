@@ -39,10 +39,23 @@ def build_dataset(
     scenario_names: Sequence[str],
     dates: np.ndarray,
     attrs: dict[str, Any],
+    extra: dict[str, tuple] | None = None,
 ) -> xr.Dataset:
     """The result dataset of per-scenario accumulators (:func:`statistics.build_dataset`),
-    stamped with its content hash."""
+    stamped with its content hash.
+
+    ``extra``: further variables ``name -> (dims, values)``, e.g. the channel attribution
+    ``("scenario", "series", "channel")`` (coordinate ``channel``: :data:`simengine.
+    attribution.CHANNELS`).
+    """
     ds = statistics.build_dataset(accs, scenario_names=scenario_names, dates=dates, attrs=attrs)
+    if extra:
+        coords = {}
+        if "attribution" in extra:
+            from simengine.attribution import CHANNELS
+
+            coords["channel"] = list(CHANNELS)
+        ds = ds.assign(extra).assign_coords(coords)
     ds.attrs["content_hash"] = content_hash(ds)
     return ds
 
@@ -271,6 +284,28 @@ class Comparison(SimulationResult):
         )
         frame = pd.DataFrame({k: np.asarray(v).ravel() for k, v in cols.items()}, index=idx)
         frame.insert(0, "reference", self.reference)
+        return frame
+
+    @property
+    def has_attribution(self) -> bool:
+        return "attribution" in self._ds
+
+    def attribution(self) -> pd.DataFrame:
+        """Mean difference from the reference split into channels, per scenario and series.
+
+        Columns: the channels of :data:`simengine.attribution.CHANNELS` (in the order they
+        were switched off, then ``residual``) and ``total`` (their sum, the mean difference of
+        :meth:`difference_summary`). Empty when the comparison was run without attribution.
+        """
+        if not self.has_attribution:
+            return pd.DataFrame()
+        da = self._ds["attribution"].isel(scenario=slice(1, None))
+        idx = pd.MultiIndex.from_product(
+            [list(self.scenarios[1:]), list(self.series)], names=["scenario", "series"]
+        )
+        values = da.values.reshape(-1, da.sizes["channel"])
+        frame = pd.DataFrame(values, index=idx, columns=list(da["channel"].values))
+        frame["total"] = values.sum(axis=1)
         return frame
 
 

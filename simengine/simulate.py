@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -20,7 +20,11 @@ from simengine.blas import single_threaded_blas
 from simengine.exceptions import SimulationError
 from simengine.params import ModelParams
 from simengine.parts import RunShape, ScenarioModel
+from simengine.policy import PolicyParams
+from simengine.policy_model import policy_params
+from simengine.policy_paths import policy_factor_paths
 from simengine.rng import BLOCK, DrawPlan, Draws, draw_blocks, root_seed
+from simengine.spec.policy_file import load_policy_file
 from simengine.statistics import Accumulators, Beat, ChunkPaths, Layout, default_statistics
 
 __all__ = [
@@ -103,7 +107,11 @@ class _Engine:
     """Simulates the scenarios of one run for a range of blocks."""
 
     def __init__(
-        self, scenarios: Sequence[ScenarioModel], params: ModelParams, cfg: RunConfig
+        self,
+        scenarios: Sequence[ScenarioModel],
+        params: ModelParams,
+        cfg: RunConfig,
+        policy: PolicyParams | None = None,
     ) -> None:
         first = scenarios[0]
         for s in scenarios[1:]:
@@ -148,19 +156,32 @@ class _Engine:
             antithetic=cfg.antithetic,
         )
         self.root = root_seed(cfg.seed)
+        self.policy = policy or policy_params(load_policy_file(), params)
 
     def paths(self, scn: ScenarioModel, draws: Draws, pp: dict) -> tuple:
         """Cumulative returns ``RT`` (S, T, m), policy and tariff paths, factors on the steps
         ``z`` (m, T, K) and jump counts (m, T).
 
         The parts run in the order of :data:`simengine.parts.ROLES`; ``pp`` holds each part's
-        parameters for these paths (:meth:`ModelParams.per_path`).
+        parameters for these paths (:meth:`ModelParams.per_path`). The policy part and the
+        factor dynamics advance together month by month (:mod:`simengine.policy_paths`: the
+        reaction function reads the simulated state); the returns part's announcement
+        response is the policy part's (``psi``, on the 2-year policy component).
         """
         parts = self.params.parts
-        policy = parts["policy"].simulate(scn, draws, pp["policy"])
         tariff = parts["overlays"].tariff(scn, draws)
-        z = parts["dynamics"].simulate(scn, draws, pp["dynamics"], policy, tariff)
-        r = parts["returns"].simulate(z, self.weights, self.dt, pp["returns"], policy, tariff)
+        policy, z = policy_factor_paths(
+            scn,
+            pp["dynamics"],
+            pp["policy"].neutral,
+            self.policy,
+            tariff,
+            draws,
+            self.params.structure.stochastic,
+            self.params["dynamics"],
+        )
+        returns = replace(pp["returns"], surprise_beta=self.policy.announcement[None])
+        r = parts["returns"].simulate(z, self.weights, self.dt, returns, policy, tariff)
         parts["residuals"].add(r, draws, self.dt, pp["residuals"])
         n_jumps = parts["jumps"].add(r, draws, self.dt, pp["jumps"], scn.short_interest_bn)
         RT = _cumulative_returns(r, self.legs)
@@ -230,6 +251,7 @@ def run_scenarios(
     params: ModelParams,
     cfg: RunConfig,
     progress: Callable[[int, int], None] | None = None,
+    policy: PolicyParams | None = None,
 ) -> list[Accumulators]:
     """Simulate scenarios on common random numbers.
 
@@ -242,6 +264,8 @@ def run_scenarios(
     cfg : RunConfig
     progress : callable, optional
         Called as ``progress(paths_done, n_paths)`` after each chunk.
+    policy : PolicyParams, optional
+        The policy part (default: the packaged estimates; attribution passes switched copies).
 
     Returns
     -------
@@ -251,7 +275,7 @@ def run_scenarios(
     """
     if cfg.n_paths < 1:
         raise SimulationError(f"n_paths must be at least 1, got {cfg.n_paths}")
-    engine = _Engine(scenarios, params, cfg)
+    engine = _Engine(scenarios, params, cfg, policy)
     return _run_range(engine, 0, engine.plan.n_blocks, progress)
 
 

@@ -219,7 +219,9 @@ def weigh_scenarios(
     from simengine.api import compare
     from simengine.bayes.weights import posterior_weights
 
-    result = compare(specs, n_paths=n_paths, seed=seed, n_sample=BLOCK, progress=progress)
+    result = compare(
+        specs, n_paths=n_paths, seed=seed, n_sample=BLOCK, progress=progress, attribution=False
+    )
     names = list(result.scenarios)
     prior = dict(prior) if prior else dict.fromkeys(names, 1.0)
     _check_prior_names(prior, names)

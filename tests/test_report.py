@@ -93,6 +93,7 @@ def test_report_parses_with_tables_and_inline_images(html_text):
         "fans",
         "densities",
         "differences",
+        "attribution",
         "pair",
         "provenance",
     ]

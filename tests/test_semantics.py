@@ -59,8 +59,14 @@ def test_explain_prints_every_value_with_its_origin_and_loads_back():
     path = SCENARIOS / "fed_cut_september.yaml"
     text = explain(path)
     lines = text.splitlines()
-    assert any("change_bp: -25" in ln and "fed_cut_september.yaml:13" in ln for ln in lines)
-    assert any("short_interest_bn: 16.0" in ln and "base_2025h2.yaml:50" in ln for ln in lines)
+
+    def line_of(path, text):
+        return 1 + next(i for i, ln in enumerate(path.read_text().splitlines()) if text in ln)
+
+    cut = f"fed_cut_september.yaml:{line_of(path, 'change_bp: -25')}"
+    assert any("change_bp: -25" in ln and cut in ln for ln in lines)
+    si = f"base_2025h2.yaml:{line_of(BASE, 'short_interest_bn')}"
+    assert any("short_interest_bn: 16.0" in ln and si in ln for ln in lines)
     assert any(ln.startswith("antithetic: false") and ln.endswith("# default") for ln in lines)
     again = ScenarioSpec.from_data(yaml.safe_load(text))
     assert again.spec_hash() == load_scenario(path).spec_hash()
@@ -79,12 +85,17 @@ def test_header_names_the_meetings_drawn_from_pricing():
     assert "FOMC meetings in base-2025h2: drawn from market pricing" in out.stdout
 
 
-def test_warnings_for_calendar_end_missing_pricing_and_values_outside_history(tmp_path):
+def test_warnings_for_missing_pricing_and_values_outside_history(tmp_path):
+    with pytest.raises(simengine.SpecError, match="past the end of the built-in FOMC calendar"):
+        load_scenario_text(  # a horizon beyond the calendar is an error (policy, issue 12)
+            "name: late\nstart: 2025-07-16\nhorizon: 2027-03-31\nassets: [small_cap]\n"
+            "initial: {policy_rate: 4.375, tariff: 15.3}\n"
+        )
     spec = load_scenario_text(
         """
 name: bare
 start: 2025-07-16
-horizon: 2027-03-31
+horizon: 2026-06-30
 assets: [small_cap, large_cap]
 initial: {policy_rate: 4.375, tariff: 15.3}
 drifts:
@@ -93,7 +104,6 @@ drifts:
 """
     )
     found = {w.field: w.message for w in scenario_warnings(spec)}
-    assert "after the last meeting of the built-in FOMC calendar" in found["horizon"]
     assert "every cut or hike is a full surprise" in found["market_pricing"]
     assert "-1.5 is outside the usual range" in found["drifts[0].shift"]
     assert "-1.71" in found["drifts[0].shift"]  # the historical range is quoted

@@ -136,6 +136,14 @@ def result_json(result: Any) -> dict[str, Any]:
         diffs = result.difference_summary()
         doc["reference"] = result.reference
         doc["differences"] = _frame_dict(diffs.drop(columns="reference"))
+        if result.has_attribution:
+            doc["attribution"] = {
+                scenario: {
+                    series: {ch: {"mean": _finite(v)} for ch, v in row.items()}
+                    for series, row in block.items()
+                }
+                for scenario, block in _frame_dict(result.attribution()).items()
+            }
     return doc
 
 
@@ -210,6 +218,35 @@ def _emit(results: Sequence[Any], fmt: OutputFormat, specs: Sequence[Any]) -> No
         for result in results:
             mine = [s for s in specs if s.name in result.scenarios]
             print_result(console, result, _header(result, mine))
+            _print_attributions(result)
+
+
+def _print_attributions(result: Any) -> None:
+    """Per scenario, the mean difference from the reference split by channel (policy)."""
+    if not getattr(result, "has_attribution", False):
+        return
+    attribution = result.attribution()
+    for name in result.scenarios[1:]:
+        _print_attribution(
+            f"{name} minus {result.reference}: mean difference by channel "
+            "(switched off in this order on the same shocks; they sum to the total)",
+            attribution.loc[name],
+        )
+
+
+def _print_attribution(title: str, frame: pd.DataFrame) -> None:
+    """Channels as rows, series as columns, in % of cumulative return to 3 decimals."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("channel")
+    for series in frame.index:
+        table.add_column(str(series), justify="right")
+    for channel in frame.columns:
+        table.add_row(
+            channel, *(f"{100 * float(frame.loc[s, channel]):+.3f}%" for s in frame.index)
+        )
+    console.print(table)
 
 
 def _targets(out: Path, stem: str, comparison: bool) -> list[Path]:
@@ -345,6 +382,13 @@ def compare(
     plot: PlotOpt = None,
     force: ForceOpt = False,
     scheduler: SchedulerOpt = None,
+    attribution: Annotated[
+        bool,
+        typer.Option(
+            "--attribution/--no-attribution",
+            help="Split each mean difference into channels (about nine more simulations).",
+        ),
+    ] = True,
 ) -> None:
     """Simulate scenarios on common random numbers and print each one and their differences.
 
@@ -357,7 +401,7 @@ def compare(
     check_outputs(out, plot, ["comparison"], True, force)
     kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads, scheduler)
     with progress_bar(f"simulating {len(specs)} scenarios", fmt is OutputFormat.table) as bar:
-        result = compare_api(specs, progress=bar, **kwargs)
+        result = compare_api(specs, progress=bar, attribution=attribution, **kwargs)
     _emit([result], fmt, specs)
     _save(result, out, "comparison", force, plot)
 

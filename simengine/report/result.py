@@ -213,6 +213,30 @@ def _differences_section(result: Any, dpi: int) -> str:
     return "".join(parts)
 
 
+def _attribution_section(result: Any, dpi: int) -> str:
+    from simengine.attribution import CHANNEL_DOC
+    from simengine.plotting import waterfall
+
+    frame = result.attribution()
+    cols = list(frame.columns)
+    parts = [
+        "<p>The mean difference from the reference, split into the model's channels on the "
+        "same shocks: each channel is switched off in turn (in the order of the columns) and "
+        "the change in the mean difference is its contribution; the residual is what remains "
+        "with every channel off. The contributions add up to the total.</p>",
+        table(frame, {c: pp for c in cols}, {}),
+        kv_table([(c, CHANNEL_DOC[c]) for c in cols if c in CHANNEL_DOC]),
+        '<div class="grid">',
+    ]
+    for name in result.scenarios[1:]:
+        for s in result.series:
+            parts.append(
+                figure(_png(waterfall(result, s, name), dpi), f"attribution of {name}, {s}")
+            )
+    parts.append("</div>")
+    return "".join(parts)
+
+
 def _pp(columns: tuple[str, ...]) -> dict[str, Callable[[Any], str]]:
     return {c: pp for c in columns if c != "prob_positive"}
 
@@ -430,6 +454,14 @@ def _render(result: SimulationResult, title: str | None, idata: Any, dpi: int) -
         sections.append(
             ("differences", "Differences from the reference", _differences_section(result, dpi))
         )
+        if getattr(result, "has_attribution", False):
+            sections.append(
+                (
+                    "attribution",
+                    "Where the difference comes from",
+                    _attribution_section(result, dpi),
+                )
+            )
     if "pair" in result.series:
         sections.append(("pair", "Long large caps / short small caps", _pair_section(result, dpi)))
     if bayes:

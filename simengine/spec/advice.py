@@ -7,7 +7,6 @@ the Python API raises as :class:`~simengine.exceptions.ScenarioWarning`:
 * which FOMC meetings the scenario does not decide, so each path draws them from market
   pricing (or holds, where nothing is priced);
 * a scenario with meetings but no ``market_pricing`` (every decision is then a full surprise);
-* a horizon past the end of the FOMC calendar (no meetings are simulated after it);
 * factor values, policy and tariff levels outside the range of 1980-2025 history
   (``simengine/models/history.json``, written by ``scripts/history_ranges.py``).
 """
@@ -94,20 +93,6 @@ def meetings_line(spec: ScenarioSpec) -> str:
             text += f" (unpriced, so held: {', '.join(map(str, held))})"
         parts.append(text)
     return "; ".join(parts) if parts else "no FOMC meeting in the window"
-
-
-def _calendar_warning(spec: ScenarioSpec) -> list[Issue]:
-    if spec.fomc_calendar is not None or spec.horizon <= spec.calendar[-1]:
-        return []
-    return [
-        spec.issue(
-            ("horizon",),
-            f"horizon {spec.horizon} is after the last meeting of the built-in FOMC calendar "
-            f"({spec.calendar[-1]}): no meeting is simulated after it, so the policy rate holds",
-            "list the later decision dates in fomc_calendar:, or end the horizon by "
-            f"{spec.calendar[-1]}",
-        )
-    ]
 
 
 def _pricing_warning(spec: ScenarioSpec) -> list[Issue]:
@@ -197,9 +182,10 @@ def scenario_warnings(spec: ScenarioSpec) -> list[Issue]:
     Returns
     -------
     list of Issue
-        Calendar end, missing market pricing, values outside history.
+        Missing market pricing, values outside history (a horizon past the FOMC calendar is
+        an error of the spec itself).
     """
-    return _calendar_warning(spec) + _pricing_warning(spec) + _value_warnings(spec)
+    return _pricing_warning(spec) + _value_warnings(spec)
 
 
 def warn_scenario(spec: ScenarioSpec) -> list[Issue]:
