@@ -177,7 +177,7 @@ def _run(
 
         cfg = RunConfig(n, s, chunk_size, anti, cfg.n_sample, 1, keep_terminal)  # 1 thread/task
         _check_size(cfg, models[0].n_steps, n_series, len(models), cluster_path_limit())
-        accs = run_on_cluster(models, params, cfg, scheduler, progress)  # packaged policy part
+        accs = run_on_cluster(models, params, cfg, scheduler, progress, policy=policy)
     else:
         _check_size(cfg, models[0].n_steps, n_series, len(models))
         accs = run_scenarios(models, params, cfg, progress, policy=policy)

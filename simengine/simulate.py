@@ -21,10 +21,8 @@ from simengine.exceptions import SimulationError
 from simengine.params import ModelParams
 from simengine.parts import RunShape, ScenarioModel
 from simengine.policy import PolicyParams
-from simengine.policy_model import policy_params
 from simengine.policy_paths import policy_factor_paths
 from simengine.rng import BLOCK, DrawPlan, Draws, draw_blocks, root_seed
-from simengine.spec.policy_file import load_policy_file
 from simengine.statistics import Accumulators, Beat, ChunkPaths, Layout, default_statistics
 
 __all__ = [
@@ -111,7 +109,7 @@ class _Engine:
         scenarios: Sequence[ScenarioModel],
         params: ModelParams,
         cfg: RunConfig,
-        policy: PolicyParams | None = None,
+        policy: PolicyParams,
     ) -> None:
         first = scenarios[0]
         for s in scenarios[1:]:
@@ -156,7 +154,7 @@ class _Engine:
             antithetic=cfg.antithetic,
         )
         self.root = root_seed(cfg.seed)
-        self.policy = policy or policy_params(load_policy_file(), params)
+        self.policy = policy
 
     def paths(self, scn: ScenarioModel, draws: Draws, pp: dict) -> tuple:
         """Cumulative returns ``RT`` (S, T, m), policy and tariff paths, factors on the steps
@@ -251,7 +249,8 @@ def run_scenarios(
     params: ModelParams,
     cfg: RunConfig,
     progress: Callable[[int, int], None] | None = None,
-    policy: PolicyParams | None = None,
+    *,
+    policy: PolicyParams,
 ) -> list[Accumulators]:
     """Simulate scenarios on common random numbers.
 
@@ -264,8 +263,9 @@ def run_scenarios(
     cfg : RunConfig
     progress : callable, optional
         Called as ``progress(paths_done, n_paths)`` after each chunk.
-    policy : PolicyParams, optional
-        The policy part (default: the packaged estimates; attribution passes switched copies).
+    policy : PolicyParams
+        The policy part's parameters (:func:`simengine.policy_model.policy_params`; attribution
+        passes switched copies). The engine reads no file: the caller loads them.
 
     Returns
     -------
@@ -285,6 +285,7 @@ def run_block_range(
     cfg: RunConfig,
     first_block: int,
     n_blocks: int,
+    policy: PolicyParams,
 ) -> list[Accumulators]:
     """Simulate only the random-number blocks ``first_block .. first_block + n_blocks - 1``.
 
@@ -293,7 +294,7 @@ def run_block_range(
     of all blocks (:meth:`Accumulators.merge`, exact and order-independent; the kept sample
     paths merge in path order) gives the whole run's numbers.
     """
-    engine = _Engine(scenarios, params, cfg)
+    engine = _Engine(scenarios, params, cfg, policy)
     if not (0 <= first_block and n_blocks >= 1 and first_block + n_blocks <= engine.plan.n_blocks):
         raise SimulationError(
             f"blocks {first_block}..{first_block + n_blocks - 1} are outside the run's "
