@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from simengine.exceptions import SimengineError, SpecError
     from simengine.results import Comparison, SimulationResult, load_result
     from simengine.spec import ScenarioSpec, load_scenario
+    from simengine.workflows import make_report, weigh
 
 _PUBLIC: dict[str, str] = {
     "Comparison": "simengine.results",
@@ -37,8 +38,10 @@ _PUBLIC: dict[str, str] = {
     "load_model": "simengine.api",
     "load_result": "simengine.results",
     "load_scenario": "simengine.spec",
+    "make_report": "simengine.workflows",
     "run_batch": "simengine.batch",
     "simulate": "simengine.api",
+    "weigh": "simengine.workflows",
 }
 """Public name -> the module that defines it."""
 
@@ -53,8 +56,10 @@ __all__ = [
     "load_model",
     "load_result",
     "load_scenario",
+    "make_report",
     "run_batch",
     "simulate",
+    "weigh",
 ]
 
 

@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simengine.exceptions import SimulationError
+from simengine.exceptions import ComparisonError, LimitError, SimulationError, SpecError
 from simengine.guards import check_run_size
 from simengine.params import ModelParams, default_model_path
 from simengine.parts import build_scenario
 from simengine.rng import BLOCK
 from simengine.spec import ScenarioSpec, check_against_model, check_comparison, load_scenario
+from simengine.spec.advice import warn_scenario
 from simengine.spec.checks import check_run_settings, warn_extreme_positioning
+from simengine.spec.model_checks import check_pin_units
+from simengine.spec.policy_file import load_policy_file
 from simengine.version import __version__
 
 if TYPE_CHECKING:  # the engine and results (xarray) load when a run starts, not for validate
@@ -26,6 +29,11 @@ if TYPE_CHECKING:  # the engine and results (xarray) load when a run starts, not
 __all__ = ["compare", "load_model", "load_params_for", "load_scenario", "simulate"]
 
 Progress = Callable[[int, int], None]
+MAX_KEPT_PATHS = 2_000_000
+"""Most paths whose terminal returns ``keep_terminal=True`` keeps (8 bytes x series x scenarios
+each: 48 MB for one scenario of three series)."""
+FRESH_SEED_MODULUS = 10**9
+"""A run without a seed draws one below 10**9: short enough to read back and type."""
 
 
 @lru_cache(maxsize=16)
@@ -62,6 +70,7 @@ def _resolve_run(
     """Parameters, path count, seed, antithetic flag and method of a run (overrides win)."""
     check_comparison(specs)
     first = specs[0]
+    _check_same_grid(specs)
     method = method or first.method
     params = load_params_for(first, method)
     for spec in specs[1:]:
@@ -71,16 +80,34 @@ def _resolve_run(
             params.posterior_hash,
             params.assets,
         ):
-            raise SimulationError(
+            raise ComparisonError(
                 f"scenarios {first.name!r} and {spec.name!r} use different models, posteriors or assets; "
                 "common random numbers need the same parameters: set the same `model:` and `assets:`"
             )
     n = int(n_paths if n_paths is not None else first.paths)
     s = seed if seed is not None else first.seed
     if s is None:  # no seed anywhere: fresh entropy, recorded on the result so it can be replayed
-        s = int(np.random.SeedSequence().entropy)
+        s = int(np.random.SeedSequence().entropy) % FRESH_SEED_MODULUS
     anti = bool(first.antithetic if antithetic is None else antithetic)
     return params, n, s, anti, method
+
+
+def _check_same_grid(specs: Sequence[ScenarioSpec]) -> None:
+    """Scenarios of one run share start, horizon and frequency (common random numbers)."""
+    first = specs[0]
+    issues = [
+        spec.issue(
+            (key,),
+            f"{getattr(spec, key)} differs from {getattr(first, key)} in {first.name!r}",
+            f"a comparison needs the same start, horizon and frequency; set {key}: "
+            f"{getattr(first, key)}",
+        )
+        for spec in specs[1:]
+        for key in ("start", "horizon", "frequency")
+        if getattr(spec, key) != getattr(first, key)
+    ]
+    if issues:
+        raise SpecError(issues)
 
 
 def _start_levels(spec: ScenarioSpec, params: ModelParams) -> dict[str, float]:
@@ -113,32 +140,57 @@ def _run(
     n_sample: int,
     threads: int,
     progress: Progress | None,
+    attribution: bool = False,
     scheduler: str | None = None,
+    keep_terminal: bool = False,
+    params_override: ModelParams | None = None,
 ) -> SimulationResult:
+    """Simulate ``specs``; ``params_override`` replaces the parameters they name (diagnostics)."""
     if not specs:
         raise SimulationError("no scenario to simulate")
     settings = {"n_paths": n_paths, "seed": seed, "chunk_size": chunk_size, "threads": threads}
     check_run_settings(specs, {**settings, "method": method, "antithetic": antithetic})
     params, n, s, anti, method = _resolve_run(specs, n_paths, seed, method, antithetic)
+    from simengine.policy_model import policy_params
     from simengine.simulate import RunConfig, run_scenarios
 
+    params = params_override if params_override is not None else params
+    policy_file = load_policy_file()
     for spec in specs:
+        warn_scenario(spec)
+        check_pin_units(spec, dict(policy_file.historical_ranges))
         squeeze = params.values.get("jumps")
         if squeeze is not None:
             values = (squeeze.base_intensity, squeeze.normal_si, squeeze.elasticity)
             warn_extreme_positioning(spec, *(float(np.median(v)) for v in values))
     models = [build_scenario(spec, params.structure) for spec in specs]
-    cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads)
+    if keep_terminal and n > MAX_KEPT_PATHS:
+        raise LimitError(
+            f"keep_terminal keeps at most {MAX_KEPT_PATHS:,} paths per scenario, asked for {n:,}: "
+            "run fewer paths, or use the summary statistics (exact for any path count)"
+        )
+    cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads, keep_terminal)
     n_series = len(params.structure.series)
+    policy = policy_params(policy_file, params)
     if scheduler:
         from simengine.cluster import cluster_path_limit, run_on_cluster
 
-        cfg = RunConfig(n, s, chunk_size, anti, cfg.n_sample, 1)  # one thread per task
+        cfg = RunConfig(n, s, chunk_size, anti, cfg.n_sample, 1, keep_terminal)  # 1 thread/task
         _check_size(cfg, models[0].n_steps, n_series, len(models), cluster_path_limit())
-        accs = run_on_cluster(models, params, cfg, scheduler, progress)
+        accs = run_on_cluster(models, params, cfg, scheduler, progress, policy=policy)
     else:
         _check_size(cfg, models[0].n_steps, n_series, len(models))
-        accs = run_scenarios(models, params, cfg, progress)
+        accs = run_scenarios(models, params, cfg, progress, policy=policy)
+    extra = {}
+    if attribution and len(models) > 1:
+        from simengine.attribution import attribute
+
+        contributions, _ = attribute(models, params, cfg, policy, full=accs)
+        first = np.zeros((1, *contributions.shape[1:]))  # the reference: no difference
+        extra["attribution"] = (
+            ("scenario", "series", "channel"),
+            np.concatenate([first, contributions]),
+        )
     from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
 
     attrs = {
@@ -160,6 +212,7 @@ def _run(
         scenario_names=[spec.name for spec in specs],
         dates=models[0].grid.dates,
         attrs=attrs,
+        extra=extra,
     )
     return (Comparison if len(specs) > 1 else SimulationResult)(ds)
 
@@ -176,6 +229,7 @@ def simulate(
     threads: int = 1,
     progress: Progress | None = None,
     scheduler: str | None = None,
+    keep_terminal: bool = False,
 ) -> SimulationResult:
     """Simulate one scenario.
 
@@ -201,6 +255,9 @@ def simulate(
     scheduler : str, optional
         Address of a Dask scheduler: the paths are split into whole random-number blocks
         across its workers (:mod:`simengine.cluster`); the numbers equal a local run's.
+    keep_terminal : bool
+        Keep every path's terminal return for :meth:`SimulationResult.terminal_returns`
+        (custom payoffs); at most :data:`MAX_KEPT_PATHS` paths.
 
     Returns
     -------
@@ -210,7 +267,7 @@ def simulate(
         spec = load_scenario(spec)
     return _run(
         [spec], n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress,
-        scheduler,
+        False, scheduler, keep_terminal=keep_terminal,
     )  # fmt: skip
 
 
@@ -225,20 +282,25 @@ def compare(
     n_sample: int = 200,
     threads: int = 1,
     progress: Progress | None = None,
+    attribution: bool = True,
     scheduler: str | None = None,
+    keep_terminal: bool = False,
 ) -> Comparison:
     """Simulate several scenarios on common random numbers (same shocks, same parameter draws).
 
     The first scenario is the reference: :meth:`Comparison.difference_summary` describes the
     path-by-path difference of each other scenario from it. Path count and seed default to the
-    first scenario's. Arguments as in :func:`simulate`.
+    first scenario's. With ``attribution`` (the default) the mean differences are split into
+    the model's channels on the same random numbers (:mod:`simengine.attribution`; about
+    nine more simulations): :meth:`Comparison.attribution`. Other arguments as in
+    :func:`simulate`.
     """
     loaded = [s if isinstance(s, ScenarioSpec) else load_scenario(s) for s in specs]
     if len(loaded) < 2:
         raise SimulationError(f"compare needs at least two scenarios, got {len(loaded)}")
     result = _run(
         loaded, n_paths, seed, chunk_size, method, antithetic, n_sample, threads, progress,
-        scheduler,
+        attribution, scheduler, keep_terminal=keep_terminal,
     )  # fmt: skip
     from simengine.results import Comparison
 

@@ -14,28 +14,61 @@ from typing import Literal
 import numpy as np
 
 __all__ = [
+    "FOMC_CALENDAR_END",
+    "FOMC_CALENDAR_SOURCE",
     "FOMC_DECISION_DATES",
     "FREQUENCIES",
     "Frequency",
     "TimeGrid",
+    "calendar_end_problem",
     "nearest_meetings",
 ]
 
 Frequency = Literal["monthly", "weekly", "daily"]
 FREQUENCIES: tuple[str, ...] = ("monthly", "weekly", "daily")
 
-# Scheduled FOMC decision dates (second day of each meeting). 2021-2025 from the Federal
-# Reserve's published calendars (the same dates as ../shared/data/fed_policy/
-# fomc_meeting_dates_2021_2025.csv); 2026 from the schedule the Fed published for that year.
-_FOMC = """
-2021-01-27 2021-03-17 2021-04-28 2021-06-16 2021-07-28 2021-09-22 2021-11-03 2021-12-15
-2022-01-26 2022-03-16 2022-05-04 2022-06-15 2022-07-27 2022-09-21 2022-11-02 2022-12-14
-2023-02-01 2023-03-22 2023-05-03 2023-06-14 2023-07-26 2023-09-20 2023-11-01 2023-12-13
-2024-01-31 2024-03-20 2024-05-01 2024-06-12 2024-07-31 2024-09-18 2024-11-07 2024-12-18
-2025-01-29 2025-03-19 2025-05-07 2025-06-18 2025-07-30 2025-09-17 2025-10-29 2025-12-10
-2026-01-28 2026-03-18 2026-04-29 2026-06-17 2026-07-29 2026-09-16 2026-10-28 2026-12-09
-"""
-FOMC_DECISION_DATES: tuple[date, ...] = tuple(date.fromisoformat(d) for d in _FOMC.split())
+# Scheduled FOMC decision dates (second day of each meeting), one line per year, with the
+# Federal Reserve release each year comes from. 2021-2025 are also in
+# ../shared/data/fed_policy/fomc_meeting_dates_2021_2025.csv.
+_FOMC_BY_YEAR: dict[int, tuple[str, str]] = {
+    2021: ("01-27 03-17 04-28 06-16 07-28 09-22 11-03 12-15", "fomccalendars.htm, 2021 meetings"),
+    2022: ("01-26 03-16 05-04 06-15 07-27 09-21 11-02 12-14", "fomccalendars.htm, 2022 meetings"),
+    2023: ("02-01 03-22 05-03 06-14 07-26 09-20 11-01 12-13", "fomccalendars.htm, 2023 meetings"),
+    2024: ("01-31 03-20 05-01 06-12 07-31 09-18 11-07 12-18", "fomccalendars.htm, 2024 meetings"),
+    2025: (
+        "01-29 03-19 05-07 06-18 07-30 09-17 10-29 12-10",
+        "FOMC press release 'Federal Open Market Committee announces its tentative meeting "
+        "schedule for 2025 and 2026' (2024)",
+    ),
+    2026: (
+        "01-28 03-18 04-29 06-17 07-29 09-16 10-28 12-09",
+        "same release (2024): published before the as-of date 2025-07-16",
+    ),
+}
+FOMC_CALENDAR_SOURCE = (
+    "Board of Governors of the Federal Reserve System, Meeting calendars "
+    "(https://www.federalreserve.gov/monetarypolicy/fomccalendars.htm); per year: "
+    + "; ".join(f"{y}: {src}" for y, (_, src) in _FOMC_BY_YEAR.items())
+)
+FOMC_DECISION_DATES: tuple[date, ...] = tuple(
+    date.fromisoformat(f"{y}-{md}") for y, (days, _) in _FOMC_BY_YEAR.items() for md in days.split()
+)
+FOMC_CALENDAR_END = date(max(_FOMC_BY_YEAR), 12, 31)
+"""Last day the built-in calendar covers: a horizon after it needs ``fomc_calendar:``."""
+
+
+def calendar_end_problem(horizon: date) -> tuple[str, str] | None:
+    """(message, hint) when ``horizon`` is past the built-in FOMC calendar, else None."""
+    if horizon <= FOMC_CALENDAR_END:
+        return None
+    return (
+        f"horizon {horizon} is past the end of the built-in FOMC calendar, which covers "
+        f"scheduled decisions to {FOMC_CALENDAR_END} (last: {FOMC_DECISION_DATES[-1]}); meetings "
+        "after it would silently be missing",
+        f"end the horizon on or before {FOMC_CALENDAR_END}, or list every decision date of "
+        "the window in fomc_calendar: (the Fed publishes them at "
+        "https://www.federalreserve.gov/monetarypolicy/fomccalendars.htm)",
+    )
 
 
 def nearest_meetings(day: date, calendar: tuple[date, ...] = FOMC_DECISION_DATES) -> list[date]:

@@ -16,6 +16,7 @@ from dataclasses import replace
 from simengine.exceptions import SimulationError
 from simengine.params import ModelParams
 from simengine.parts import ScenarioModel
+from simengine.policy import PolicyParams
 from simengine.rng import BLOCK
 from simengine.simulate import RunConfig, run_block_range
 from simengine.statistics import Accumulators
@@ -67,6 +68,8 @@ def run_on_cluster(
     cfg: RunConfig,
     scheduler: str,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    policy: PolicyParams,
 ) -> list[Accumulators]:
     """:func:`simengine.simulate.run_scenarios` on the workers of a Dask scheduler.
 
@@ -79,6 +82,8 @@ def run_on_cluster(
         Address of a running Dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
     progress : callable, optional
         ``progress(paths_done, n_paths)`` as parts complete.
+    policy : PolicyParams
+        The policy part's parameters, as for :func:`~simengine.simulate.run_scenarios`.
 
     Returns
     -------
@@ -102,9 +107,12 @@ def run_on_cluster(
         ) from None
     with client:
         slots = max(sum(client.nthreads().values()), 1)
-        models, pars = client.scatter([tuple(scenarios), params], broadcast=True)
+        models, pars, pol = client.scatter([tuple(scenarios), params, policy], broadcast=True)
         futures = {
-            client.submit(run_block_range, models, pars, part_cfg, b0, nb, pure=False): (b0, nb)
+            client.submit(run_block_range, models, pars, part_cfg, b0, nb, pol, pure=False): (
+                b0,
+                nb,
+            )
             for b0, nb in block_parts(n_blocks, slots)
         }
         total: list[Accumulators] | None = None

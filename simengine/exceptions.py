@@ -12,6 +12,7 @@ from dataclasses import dataclass
 __all__ = [
     "BatchError",
     "CalibrationError",
+    "ComparisonError",
     "ConvergenceWarning",
     "DataError",
     "ExplosiveDynamicsWarning",
@@ -24,10 +25,12 @@ __all__ = [
     "PosteriorMismatchError",
     "ResultVerificationError",
     "SimengineError",
+    "ScenarioWarning",
     "SimengineWarning",
     "SimulationError",
     "SpecError",
     "StoreError",
+    "TimeStepError",
     "UsageError",
 ]
 
@@ -157,5 +160,25 @@ class ConvergenceWarning(SimengineWarning):
     """MCMC diagnostics (R-hat, ESS, divergences, BFMI) miss their thresholds."""
 
 
+class UnitsWarning(SimengineWarning):
+    """A scenario value looks like it was meant in other units (a level pinned on a change)."""
+
+
 class ExplosiveDynamicsWarning(SimengineWarning):
     """The factor VAR has spectral radius >= 1: paths may explode."""
+
+
+class ScenarioWarning(SimengineWarning):
+    """A scenario is valid but leaves something implicit or goes beyond history (file:line)."""
+
+
+class ComparisonError(SimulationError):
+    """Scenarios that cannot be compared (same names, other models); bad input, exit status 2."""
+
+    exit_code = 2
+
+
+class TimeStepError(SimengineError, IndexError):
+    """A date or step that is not a step of the result's time grid (bad input, exit 2)."""
+
+    exit_code = 2

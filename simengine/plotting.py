@@ -45,6 +45,7 @@ __all__ = [
     "save_plots",
     "tornado",
     "variance_split",
+    "waterfall",
 ]
 
 #: Okabe & Ito (2008) colour-blind-safe palette, ordered for contrast on white (yellow last).
@@ -130,12 +131,40 @@ def _date_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
+def _wrap(text: str, ax: Axes) -> str:
+    """``text`` broken into lines that fit the axes' width at the current font size.
+
+    A character of a sans-serif font is about 0.55 em wide; the axes take about 80% of the
+    figure's width, so a label wider than that is wrapped instead of clipped.
+    """
+    import textwrap
+
+    import matplotlib
+
+    size = float(matplotlib.rcParams["font.size"])
+    width = max(20, int(0.8 * ax.figure.get_figwidth() * 72.0 / (0.55 * size)))
+    if len(text) <= width:
+        return text
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False))
+
+
 def _finish(ax: Axes, title: str, legend: bool = True) -> None:
-    ax.set_title(title, loc="left", fontsize="medium")
+    """Title, grid, and a legend below the plot area, so it never covers the data."""
+    ax.set_title(_wrap(title, ax), loc="left", fontsize="medium")
+    ax.set_xlabel(_wrap(ax.get_xlabel(), ax))
     ax.grid(True, color="0.85", linewidth=0.6)
     ax.set_axisbelow(True)
-    if legend and ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize="small", frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    if not (legend and handles):
+        return
+    fig = ax.figure
+    if len(fig.axes) == 1 and type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine":
+        # below the x label, outside the axes: the legend never covers a curve
+        ncols = 1 if len(handles) > 3 or max(map(len, labels)) > 40 else len(handles)
+        fig.legend(handles, labels, loc="outside lower left", fontsize="small", frameon=False,
+                   ncols=ncols)  # fmt: skip
+    else:  # the caller's own layout: let matplotlib find the emptiest corner
+        ax.legend(fontsize="small", frameon=False, loc="best")
 
 
 # --------------------------------------------------------------------------- result helpers
@@ -572,8 +601,6 @@ def variance_split(result: SimulationResult, ax: Axes | None = None) -> Figure:
     method = result.attrs.get("method", "")
     note = "" if method == "bayesian" else " (point parameters)"
     _finish(ax, "Where the spread comes from" + note)
-    ax.legend(fontsize="small", frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2)
-    ax.set_title(ax.get_title(loc="left"), loc="left", fontsize="medium", pad=22)
     return fig
 
 
@@ -614,13 +641,61 @@ def plot_posterior_loadings(
     az.plot_forest(idata, var_names=present, combined=True, hdi_prob=hdi_prob, ax=ax,
                    colors=OKABE_ITO[0])  # fmt: skip
     ax.axvline(0.0, color="0.4", lw=0.8, ls=":")
-    ax.set_xlabel("posterior value (model units: return per unit of the exposure / per pp)")
+    ax.set_xlabel(_wrap("posterior value (return per unit of the exposure, or per pp)", ax))
+    ax.set_title("")  # ArviZ writes "94.0% HDI" as the centred title: it said so over ours
     ax.set_title(f"Posterior of {', '.join(present)}: mean and {hdi_prob:.0%} HDI", loc="left",
-                 fontsize="medium")  # fmt: skip
+                 fontsize="medium", pad=12)  # fmt: skip
     return fig
 
 
 # --------------------------------------------------------------------------- accessor, files
+
+
+def waterfall(
+    result: SimulationResult,
+    series: str = "small_cap",
+    scenario: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Mean difference from the reference, built up channel by channel (percentage points).
+
+    Each bar starts where the previous one ended (channels in the order they were switched
+    off, then the residual); the last bar is the total, the mean path-by-path difference.
+
+    Parameters
+    ----------
+    result : Comparison
+        Run with attribution (:meth:`Comparison.attribution` not empty).
+    series : str
+    scenario : str, optional
+        Default: the first scenario after the reference.
+    ax : matplotlib Axes, optional
+    """
+    from simengine.exceptions import SimengineError
+
+    _check_series(result, series)
+    frame = result.attribution()
+    if frame.empty:
+        raise SimengineError("this comparison has no attribution; run compare with attribution")
+    name = scenario or result.scenarios[1]
+    row = frame.loc[(name, series)] * 100.0
+    channels = [c for c in row.index if c != "total"]
+    steps = row[channels].to_numpy()
+    starts = np.concatenate([[0.0], np.cumsum(steps)[:-1]])
+    fig, ax = _axes(ax, (8.0, 4.0))
+    colors = [style(0).color if v >= 0 else style(1).color for v in steps]
+    x = np.arange(len(channels) + 1)
+    ax.bar(x[:-1], steps, bottom=starts, color=colors, alpha=0.85, edgecolor="0.2", lw=0.5)
+    ax.bar(x[-1], row["total"], color="0.35", alpha=0.9, edgecolor="0.2", lw=0.5)
+    for i, v in enumerate([*steps, row["total"]]):
+        top = (starts[i] + max(v, 0.0)) if i < len(steps) else max(v, 0.0)
+        ax.annotate(f"{v:+.3f}", (x[i], top), ha="center", va="bottom", fontsize="x-small")
+    ax.set_xticks(x, [*channels, "total"], rotation=30, ha="right")
+    ax.axhline(0.0, color="0.2", lw=0.8)
+    label = series_label(result, series)
+    ax.set_ylabel("pp of cumulative return")
+    _finish(ax, f"{label}: {name} minus {result.reference}, by channel", legend=False)
+    return fig
 
 
 class PlotAccessor:
@@ -666,6 +741,12 @@ class PlotAccessor:
         """Parameter vs shock variance; see :func:`simengine.plotting.variance_split`."""
         return variance_split(self._result, ax)
 
+    def waterfall(
+        self, series: str = "small_cap", scenario: str | None = None, ax: Axes | None = None
+    ) -> Figure:
+        """Channel attribution; see :func:`simengine.plotting.waterfall`."""
+        return waterfall(self._result, series, scenario, ax)
+
 
 def figure_to_png(fig: Figure, dpi: int = 110, close: bool = True) -> bytes:
     """The figure as PNG bytes (no software metadata), closing it by default."""
@@ -691,6 +772,10 @@ def standard_plots(result: SimulationResult) -> list[tuple[str, Any]]:
         plots.append(("pair", lambda: pair(result)))
     for s in assets:
         plots.append((f"tornado_{s}", lambda s=s: tornado(result, s)))
+    if getattr(result, "has_attribution", False):
+        for name in result.scenarios[1:]:
+            for s in result.series:
+                plots.append((f"waterfall_{name}_{s}", lambda n=name, s=s: waterfall(result, s, n)))
     if result.attrs.get("method") == "bayesian":
         plots.append(("variance_split", lambda: variance_split(result)))
     return plots

@@ -18,7 +18,12 @@ import pandas as pd
 import xarray as xr
 
 from simengine import statistics
-from simengine.exceptions import NumericalError, ResultVerificationError, SimengineError
+from simengine.exceptions import (
+    NumericalError,
+    ResultVerificationError,
+    SimengineError,
+    TimeStepError,
+)
 from simengine.guards import memory_limit_mb
 from simengine.io import atomic_write, check_netcdf_size, dataset_hash, write_netcdf
 from simengine.statistics import FORMAT, QUANTILES, Accumulators, Layout, Statistic
@@ -34,10 +39,23 @@ def build_dataset(
     scenario_names: Sequence[str],
     dates: np.ndarray,
     attrs: dict[str, Any],
+    extra: dict[str, tuple] | None = None,
 ) -> xr.Dataset:
     """The result dataset of per-scenario accumulators (:func:`statistics.build_dataset`),
-    stamped with its content hash."""
+    stamped with its content hash.
+
+    ``extra``: further variables ``name -> (dims, values)``, e.g. the channel attribution
+    ``("scenario", "series", "channel")`` (coordinate ``channel``: :data:`simengine.
+    attribution.CHANNELS`).
+    """
     ds = statistics.build_dataset(accs, scenario_names=scenario_names, dates=dates, attrs=attrs)
+    if extra:
+        coords = {}
+        if "attribution" in extra:
+            from simengine.attribution import CHANNELS
+
+            coords["channel"] = list(CHANNELS)
+        ds = ds.assign(extra).assign_coords(coords)
     ds.attrs["content_hash"] = content_hash(ds)
     return ds
 
@@ -92,8 +110,42 @@ class SimulationResult:
         return json.loads(self._ds.attrs.get("specs", "{}"))
 
     def __repr__(self) -> str:
-        n = int(self._ds["n_paths"].values[0])
-        return f"<{type(self).__name__} scenarios={list(self.scenarios)} paths={n} seed={self._ds.attrs.get('seed')}>"
+        from simengine.display import result_text
+
+        return result_text(self)
+
+    def _repr_html_(self) -> str:
+        from simengine.display import result_html
+
+        return result_html(self)
+
+    def terminal_returns(self) -> pd.DataFrame:
+        """Every path's cumulative return to the horizon, for custom payoffs.
+
+        Kept only when the run asked for it: ``simulate(..., keep_terminal=True)`` (at most
+        :data:`simengine.api.MAX_KEPT_PATHS` paths per scenario). Path ``i`` is the same draw
+        of shocks (and parameters) in every scenario of a comparison.
+
+        Returns
+        -------
+        DataFrame
+            Index ``(scenario, path)``, one column per series (simple returns, fractions).
+
+        Raises
+        ------
+        SimulationError
+            When the run did not keep them.
+        """
+        if "terminal_returns" not in self._ds:
+            from simengine.exceptions import SimulationError
+
+            raise SimulationError(
+                "this result kept no per-path returns: run simulate(..., keep_terminal=True) "
+                "(or compare(...)) for up to 2,000,000 paths per scenario"
+            )
+        da = self._ds["terminal_returns"]
+        frame = da.transpose("scenario", "path", "series").to_series().unstack("series")
+        return frame[list(self.series)]
 
     def summary(self, time: int | str | None = None) -> pd.DataFrame:
         """Statistics per scenario and series at the horizon (or at step ``time``).
@@ -143,12 +195,20 @@ class SimulationResult:
             return T - 1
         if isinstance(time, int):
             if not -T <= time < T:
-                raise IndexError(f"time step {time} outside 0..{T - 1}")
+                raise TimeStepError(f"time step {time} outside 0..{T - 1}")
             return time % T
         dates = self._ds["time"].values.astype("datetime64[D]")
-        idx = int(np.searchsorted(dates, np.datetime64(time, "D")))
+        day = np.datetime64(time, "D")
+        idx = int(np.searchsorted(dates, day))
         if idx >= T:
-            raise IndexError(f"{time} is after the horizon {dates[-1]}")
+            raise TimeStepError(f"{time} is after the horizon {dates[-1]}")
+        if dates[idx] != day:
+            before = f"{dates[idx - 1]} or " if idx > 0 else ""
+            raise TimeStepError(
+                f"{time} is not the end of a step; the nearest step ends are {before}"
+                f"{dates[idx]} (steps end on {', '.join(map(str, dates[:4]))}"
+                f"{', ...' if T > 4 else ''})"
+            )
         return idx
 
     def quantile_paths(
@@ -224,6 +284,28 @@ class Comparison(SimulationResult):
         )
         frame = pd.DataFrame({k: np.asarray(v).ravel() for k, v in cols.items()}, index=idx)
         frame.insert(0, "reference", self.reference)
+        return frame
+
+    @property
+    def has_attribution(self) -> bool:
+        return "attribution" in self._ds
+
+    def attribution(self) -> pd.DataFrame:
+        """Mean difference from the reference split into channels, per scenario and series.
+
+        Columns: the channels of :data:`simengine.attribution.CHANNELS` (in the order they
+        were switched off, then ``residual``) and ``total`` (their sum, the mean difference of
+        :meth:`difference_summary`). Empty when the comparison was run without attribution.
+        """
+        if not self.has_attribution:
+            return pd.DataFrame()
+        da = self._ds["attribution"].isel(scenario=slice(1, None))
+        idx = pd.MultiIndex.from_product(
+            [list(self.scenarios[1:]), list(self.series)], names=["scenario", "series"]
+        )
+        values = da.values.reshape(-1, da.sizes["channel"])
+        frame = pd.DataFrame(values, index=idx, columns=list(da["channel"].values))
+        frame["total"] = values.sum(axis=1)
         return frame
 
 

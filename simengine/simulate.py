@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,8 @@ from simengine.blas import single_threaded_blas
 from simengine.exceptions import SimulationError
 from simengine.params import ModelParams
 from simengine.parts import RunShape, ScenarioModel
+from simengine.policy import PolicyParams
+from simengine.policy_paths import policy_factor_paths
 from simengine.rng import BLOCK, DrawPlan, Draws, draw_blocks, root_seed
 from simengine.statistics import Accumulators, Beat, ChunkPaths, Layout, default_statistics
 
@@ -57,7 +59,8 @@ def statistics_layout(params: ModelParams) -> Layout:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """How to run: path count, seed, chunking, antithetic pairs, kept sample, worker threads."""
+    """How to run: path count, seed, chunking, antithetic pairs, kept sample, worker threads,
+    and whether to keep every path's terminal return (``keep_terminal``)."""
 
     n_paths: int
     seed: int | np.random.SeedSequence
@@ -65,6 +68,7 @@ class RunConfig:
     antithetic: bool = False
     n_sample: int = 200
     threads: int = 1
+    keep_terminal: bool = False
 
 
 def _cumulative_returns(
@@ -114,7 +118,11 @@ class _Engine:
     """Simulates the scenarios of one run for a range of blocks."""
 
     def __init__(
-        self, scenarios: Sequence[ScenarioModel], params: ModelParams, cfg: RunConfig
+        self,
+        scenarios: Sequence[ScenarioModel],
+        params: ModelParams,
+        cfg: RunConfig,
+        policy: PolicyParams,
     ) -> None:
         first = scenarios[0]
         for s in scenarios[1:]:
@@ -134,6 +142,10 @@ class _Engine:
             for legs in self.layout.portfolios.values()
         )
         self.statistics = default_statistics(self.layout, min(cfg.n_sample, cfg.n_paths))
+        if cfg.keep_terminal:  # every path's terminal return (custom payoffs)
+            from simengine.statistics.terminal import TerminalReturns
+
+            self.statistics = (*self.statistics, TerminalReturns(self.layout))
         structure = params.structure
         shape = RunShape(
             n_steps=first.n_steps,
@@ -155,23 +167,37 @@ class _Engine:
             antithetic=cfg.antithetic,
         )
         self.root = root_seed(cfg.seed)
+        self.policy = policy
 
     def paths(self, scn: ScenarioModel, draws: Draws, pp: dict) -> tuple:
         """Cumulative returns ``RT`` (S, T, m), policy and tariff paths, factors on the steps
         ``z`` (m, T, K) and jump counts (m, T).
 
         The parts run in the order of :data:`simengine.parts.ROLES`; ``pp`` holds each part's
-        parameters for these paths (:meth:`ModelParams.per_path`).
+        parameters for these paths (:meth:`ModelParams.per_path`). The policy part and the
+        factor dynamics advance together month by month (:mod:`simengine.policy_paths`: the
+        reaction function reads the simulated state); the returns part's announcement
+        response is the policy part's (``psi``, on the 2-year policy component).
         """
         parts = self.params.parts
-        policy = parts["policy"].simulate(scn, draws, pp["policy"])
         tariff = parts["overlays"].tariff(scn, draws)
         factor_draws = _scaled_factor_draws(draws, parts["residuals"], scn, pp["residuals"])
-        z = parts["dynamics"].simulate(scn, factor_draws, pp["dynamics"], policy, tariff)
+        policy, z = policy_factor_paths(
+            scn,
+            pp["dynamics"],
+            pp["policy"].neutral,
+            self.policy,
+            tariff,
+            factor_draws,
+            self.params.structure.stochastic,
+            self.params["dynamics"],
+            level0=parts["dynamics"].levels(scn, pp["dynamics"]),
+        )
         flows = z
         if getattr(parts["returns"], "loads_on_news", False):
             flows = parts["dynamics"].news(z, scn, pp["dynamics"], policy, tariff)
-        r = parts["returns"].simulate(flows, self.weights, self.dt, pp["returns"], policy, tariff)
+        returns = replace(pp["returns"], surprise_beta=self.policy.announcement[None])
+        r = parts["returns"].simulate(flows, self.weights, self.dt, returns, policy, tariff)
         parts["residuals"].add(r, draws, self.dt, pp["residuals"], scn)
         n_jumps = parts["jumps"].add(
             r, draws, self.dt, pp["jumps"], scn.short_interest_bn, scn.squeeze
@@ -243,6 +269,8 @@ def run_scenarios(
     params: ModelParams,
     cfg: RunConfig,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    policy: PolicyParams,
 ) -> list[Accumulators]:
     """Simulate scenarios on common random numbers.
 
@@ -255,6 +283,9 @@ def run_scenarios(
     cfg : RunConfig
     progress : callable, optional
         Called as ``progress(paths_done, n_paths)`` after each chunk.
+    policy : PolicyParams
+        The policy part's parameters (:func:`simengine.policy_model.policy_params`; attribution
+        passes switched copies). The engine reads no file: the caller loads them.
 
     Returns
     -------
@@ -264,7 +295,7 @@ def run_scenarios(
     """
     if cfg.n_paths < 1:
         raise SimulationError(f"n_paths must be at least 1, got {cfg.n_paths}")
-    engine = _Engine(scenarios, params, cfg)
+    engine = _Engine(scenarios, params, cfg, policy)
     return _run_range(engine, 0, engine.plan.n_blocks, progress)
 
 
@@ -274,6 +305,7 @@ def run_block_range(
     cfg: RunConfig,
     first_block: int,
     n_blocks: int,
+    policy: PolicyParams,
 ) -> list[Accumulators]:
     """Simulate only the random-number blocks ``first_block .. first_block + n_blocks - 1``.
 
@@ -282,7 +314,7 @@ def run_block_range(
     of all blocks (:meth:`Accumulators.merge`, exact and order-independent; the kept sample
     paths merge in path order) gives the whole run's numbers.
     """
-    engine = _Engine(scenarios, params, cfg)
+    engine = _Engine(scenarios, params, cfg, policy)
     if not (0 <= first_block and n_blocks >= 1 and first_block + n_blocks <= engine.plan.n_blocks):
         raise SimulationError(
             f"blocks {first_block}..{first_block + n_blocks - 1} are outside the run's "

@@ -169,6 +169,27 @@ def _mixture(result: Comparison, weights: Mapping[str, float]) -> pd.DataFrame:
     return frame
 
 
+def _check_prior_names(prior: Mapping[str, float], names: Sequence[str]) -> None:
+    """Every scenario needs a prior weight, and every weight a scenario (with did-you-mean)."""
+    from simengine.spec.errors import did_you_mean
+
+    unknown = [n for n in prior if n not in names]
+    missing = [n for n in names if n not in prior]
+    if not unknown and not missing:
+        return
+    parts = [
+        f"--prior {n!r} is not one of the scenarios {list(names)}" + _guess(did_you_mean(n, names))
+        for n in unknown
+    ]
+    if missing:
+        parts.append(f"no prior weight for {missing} (give one NAME=WEIGHT per scenario)")
+    raise DataError("; ".join(parts))
+
+
+def _guess(text: str) -> str:
+    return f" ({text})" if text else ""
+
+
 def weigh_scenarios(
     specs: Sequence,
     observations: pd.DataFrame,
@@ -198,12 +219,12 @@ def weigh_scenarios(
     from simengine.api import compare
     from simengine.bayes.weights import posterior_weights
 
-    result = compare(specs, n_paths=n_paths, seed=seed, n_sample=BLOCK, progress=progress)
+    result = compare(
+        specs, n_paths=n_paths, seed=seed, n_sample=BLOCK, progress=progress, attribution=False
+    )
     names = list(result.scenarios)
     prior = dict(prior) if prior else dict.fromkeys(names, 1.0)
-    missing = sorted(set(names) - set(prior))
-    if missing or set(prior) - set(names):
-        raise DataError(f"prior weights must name exactly the scenarios {names}; missing {missing}")
+    _check_prior_names(prior, names)
     cells = _observed_cells(result, observations)
     sample = result.dataset["sample_factors"].values  # (scenario, path, time, factor)
     lls, shares = zip(*(scenario_loglik(sample[i], cells) for i in range(len(names))), strict=True)

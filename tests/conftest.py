@@ -25,3 +25,11 @@ def shared_data() -> Path:
             f"real data not available: {SHARED_DATA} does not exist (tests on fixtures still run)"
         )
     return SHARED_DATA
+
+
+def packaged_policy(params):
+    """The packaged policy part's parameters for ``params`` (what ``simengine.simulate`` uses)."""
+    from simengine.policy_model import policy_params
+    from simengine.spec.policy_file import load_policy_file
+
+    return policy_params(load_policy_file(), params)

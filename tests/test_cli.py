@@ -65,13 +65,19 @@ def test_compare_table_shows_every_section():
     )
     assert out.returncode == 0, out.stderr
     for text in (
-        "return to the horizon",
-        "index level",
-        "path-by-path difference",
+        "Return to the horizon",
+        "Index level at the horizon",
+        "Difference from fed-cut-september, path by path",
         "es_95",
         "pair",
+        "FOMC meetings in fed-cut-october: set by the scenario",
     ):
         assert text in out.stdout
+    # q50 repeats the median; the cross-asset probabilities appear once per scenario
+    assert "q50" not in out.stdout
+    assert out.stdout.count("prob_small_beats_large") == 0
+    assert out.stdout.count("P(Russell 2000 beats Nasdaq-100)") == 2
+    assert max(map(len, out.stdout.splitlines())) <= 80  # the non-terminal default width
 
 
 def test_run_csv_and_out_folder_refuses_to_overwrite(tmp_path):

@@ -14,7 +14,7 @@ import simengine
 from simengine.parts import build_scenario as _build
 from simengine.parts.dynamics import exogenous_terms, propagate
 from simengine.rng import BLOCK, DrawPlan, Kind, Stream, draw_blocks, root_seed
-from tests.conftest import FIXTURES, SCENARIOS
+from tests.conftest import FIXTURES, SCENARIOS, packaged_policy
 
 TEST_MODEL = FIXTURES / "models" / "test_model.yaml"
 
@@ -337,10 +337,11 @@ def test_quantile_paths_are_ordered():
 
 
 def test_different_grids_cannot_be_compared():
-    with pytest.raises(simengine.SimengineError, match="different time grids"):
+    with pytest.raises(simengine.SpecError, match="frequency: weekly differs from monthly") as err:
         simengine.compare(
             [_spec(), _spec("fed_cut_october", frequency="weekly")], n_paths=64, seed=1
         )
+    assert err.value.exit_code == 2  # bad input, as documented
 
 
 def test_unknown_asset_is_reported_with_location():
@@ -374,7 +375,7 @@ def test_parameter_draws_give_a_variance_share():
     from simengine.simulate import RunConfig, run_scenarios
 
     scn = build_scenario(_spec())
-    accs = run_scenarios([scn], draws, RunConfig(4 * BLOCK, 1))
+    accs = run_scenarios([scn], draws, RunConfig(4 * BLOCK, 1), policy=packaged_policy(draws))
     ds = build_dataset(
         accs,
         scenario_names=[scn.name],

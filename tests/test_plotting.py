@@ -46,7 +46,8 @@ def _close_figures():
 
 
 def _legend(ax) -> list[str]:
-    legend = ax.get_legend()
+    # a chart alone on its figure puts its legend on the figure, below the axes
+    legend = ax.get_legend() or next(iter(ax.figure.legends), None)
     return [t.get_text() for t in legend.get_texts()] if legend else []
 
 

@@ -93,6 +93,7 @@ def test_report_parses_with_tables_and_inline_images(html_text):
         "fans",
         "densities",
         "differences",
+        "attribution",
         "pair",
         "provenance",
     ]
@@ -179,8 +180,8 @@ def test_store_report_lists_every_scenario(store):
     for name in ("fed-cut-september", "tariff-escalation"):
         assert name in joined
     assert "cut_month" in joined and "oct" in joined  # sweep field
-    assert "small_cap median" in joined
-    assert len(page.images) == 2  # one fan-chart figure per result
+    assert "Russell 2000 median" in joined
+    assert len(page.images) == 1  # the results' fans as small multiples in one figure
     assert "test-batch" in joined
     assert_self_contained(text)
 

@@ -61,7 +61,9 @@ def test_every_scenario_loads(path: Path) -> None:
     assert spec.source == path
     assert spec.description.strip(), "every library scenario says what it assumes"
     assert spec.assets == ("small_cap", "large_cap")
-    assert spec.start == date(2025, 7, 16) and spec.horizon == date(2025, 12, 31)
+    assert spec.start == date(2025, 7, 16)
+    # the year-end horizon, or the end of the FOMC calendar (base_2026)
+    assert spec.horizon in (date(2025, 12, 31), date(2026, 12, 31))
     assert spec.paths == 100_000 and spec.seed == 20250716
     assert len(spec.spec_hash()) == 64
 
@@ -232,6 +234,7 @@ def test_extends_missing_file(tmp_path: Path) -> None:
     [
         ("horizon: 2036-12-31\n", "horizon", "SIMENGINE_MAX_HORIZON_YEARS"),
         ("horizon: 2025-07-01\n", "horizon", "not after start"),
+        ("horizon: 2027-03-31\n", "fomc_calendar", "past the end of the built-in FOMC calendar"),
         ("frequency: hourly\n", "frequency", "expected one of monthly, weekly, daily"),
         ("paths: 200000000\n", "paths", "SIMENGINE_MAX_PATHS"),
         ("paths: '1000'\n", "paths", "expected a whole number"),

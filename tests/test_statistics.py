@@ -32,7 +32,7 @@ from simengine.statistics import (
 )
 from simengine.statistics.drawdown import max_drawdown
 from simengine.statistics.variance_share import param_var_share
-from tests.conftest import FIXTURES, SCENARIOS
+from tests.conftest import FIXTURES, SCENARIOS, packaged_policy
 
 TEST_MODEL = FIXTURES / "models" / "test_model.yaml"
 
@@ -184,7 +184,9 @@ def test_param_var_share_is_zero_without_parameter_uncertainty():
     mu = np.repeat(params["returns"].mu, 40, axis=0)
     draws = params.with_draws({"returns": {"mu": mu}}, posterior_hash="test")
     scn = build_scenario(_spec())
-    res = _result(run_scenarios([scn], draws, RunConfig(4 * BLOCK, 1)), scn)
+    res = _result(
+        run_scenarios([scn], draws, RunConfig(4 * BLOCK, 1), policy=packaged_policy(draws)), scn
+    )
     share = res.summary()["param_var_share"].to_numpy()
     assert (share < 1e-3).all() and (share >= 0).all(), share
     # per-draw sums add up exactly (integers) to the all-path sums at the horizon
@@ -216,7 +218,7 @@ def test_weekly_grid_has_the_monthly_factor_flow_path_by_path():
     for frequency in ("monthly", "weekly"):
         scn = build_scenario(_spec(frequency=frequency))
         cfg = RunConfig(BLOCK, 3, n_sample=64)
-        (acc,) = run_scenarios([scn], quiet, cfg)
+        (acc,) = run_scenarios([scn], quiet, cfg, policy=packaged_policy(quiet))
         ends.append(np.log1p(acc.variable("sample_returns")[:, -1, :2]))
     monthly, weekly = ends
     assert np.std(monthly) > 0.01  # the factors do move the assets
@@ -247,8 +249,12 @@ def test_states_merge_exactly_in_any_grouping():
     """Three chunks merged as (a + b) + c and a + (b + c) give identical states."""
     scn = build_scenario(_spec())
     params = simengine.load_model(TEST_MODEL)
-    whole = run_scenarios([scn], params, RunConfig(3 * BLOCK, 9, chunk_size=3 * BLOCK))[0]
-    parts = run_scenarios([scn], params, RunConfig(3 * BLOCK, 9, chunk_size=BLOCK))[0]
+    whole = run_scenarios(
+        [scn], params, RunConfig(3 * BLOCK, 9, chunk_size=3 * BLOCK), policy=packaged_policy(params)
+    )[0]
+    parts = run_scenarios(
+        [scn], params, RunConfig(3 * BLOCK, 9, chunk_size=BLOCK), policy=packaged_policy(params)
+    )[0]
     for stat in whole.statistics:
         for v in stat.variables:
             np.testing.assert_array_equal(
@@ -380,8 +386,15 @@ def test_kept_sample_is_the_first_paths_for_any_chunking():
     params = simengine.load_model(TEST_MODEL)
     n = 3 * BLOCK
     keep = 2 * BLOCK + 5
-    one = run_scenarios([scn], params, RunConfig(n, 2, chunk_size=n, n_sample=keep))[0]
-    many = run_scenarios([scn], params, RunConfig(n, 2, chunk_size=BLOCK, n_sample=keep))[0]
+    one = run_scenarios(
+        [scn], params, RunConfig(n, 2, chunk_size=n, n_sample=keep), policy=packaged_policy(params)
+    )[0]
+    many = run_scenarios(
+        [scn],
+        params,
+        RunConfig(n, 2, chunk_size=BLOCK, n_sample=keep),
+        policy=packaged_policy(params),
+    )[0]
     for name in ("sample_returns", "sample_factors", "sample_draw"):
         np.testing.assert_array_equal(one.variable(name), many.variable(name), err_msg=name)
     assert one.variable("sample_returns").shape[0] == keep
@@ -425,7 +438,9 @@ def test_count_variables_are_integers(full_sample):
 def test_a_single_asset_run_has_no_pair_and_no_comparison():
     params = simengine.load_model(TEST_MODEL).select_assets(("large_cap",))
     scn = build_scenario(_spec())
-    res = _result(run_scenarios([scn], params, RunConfig(BLOCK, 1)), scn)
+    res = _result(
+        run_scenarios([scn], params, RunConfig(BLOCK, 1), policy=packaged_policy(params)), scn
+    )
     summary = res.summary()
     assert res.series == ("large_cap",)
     assert "prob_small_beats_large" not in summary and "prob_squeeze" in summary

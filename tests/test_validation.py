@@ -1,7 +1,8 @@
 """Statistical validation: Monte Carlo against closed forms, convergence rate, a published number.
 
-Gaussian linear case: with ``innovation_dof: null``, ``residuals.dof: null``, no squeeze jumps
-and every FOMC decision fixed, the cumulative LOG return to the horizon is exactly normal,
+Gaussian linear case: with ``innovation_dof: null``, ``residuals.dof: null``, no squeeze jumps,
+every FOMC decision fixed and a reaction function with zero slopes (so the market's expectation
+does not depend on the state), the cumulative LOG return to the horizon is exactly normal,
 ``C ~ N(m, v)``. The test derives ``m`` and ``v`` by propagating the linear state space itself
 (:func:`closed_form`: independent code, reading the model file's YAML, not the engine's
 functions), then compares the engine's simple-return statistics through the lognormal formulas
@@ -18,6 +19,8 @@ is fixed, so the outcome is reproducible).
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +30,29 @@ import yaml
 from scipy import stats
 
 from simengine import api
+from simengine.calendar import FOMC_DECISION_DATES
 from simengine.params import default_model_path
 from simengine.spec import ScenarioSpec
+from simengine.spec.policy_file import PolicyFile, default_policy_path
 
 FACTORS = ("rates", "growth", "inflation", "credit")
 ASSETS = ("small_cap", "large_cap")
 N = 1 << 16
 Z_TOL = 4.5
 DEFAULT = yaml.safe_load(default_model_path().read_text())
+
+
+POLICY = yaml.safe_load(default_policy_path().read_text())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def linear_policy() -> Iterator[dict[str, Any]]:
+    """The packaged policy part with zero reaction slopes (surprises linear in the decisions)."""
+    flat = copy.deepcopy(POLICY)
+    flat["reaction"]["slopes"] = {k: 0.0 for k in flat["reaction"]["slopes"]}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(api, "load_policy_file", lambda: PolicyFile.model_validate(flat))
+        yield flat
 
 
 @pytest.fixture(scope="module")
@@ -97,11 +115,8 @@ def _corr(d: dict[str, dict[str, float]], names: tuple[str, ...]) -> np.ndarray:
 
 def _inputs(case: dict[str, Any], T: int = 5) -> dict[str, np.ndarray]:
     """Deterministic paths of the case on the five steps (written out by hand per overlay)."""
-    surprise, change = np.zeros(T), np.zeros(T)
     dtau, shift, shock = np.zeros(T), np.zeros((T, 4)), np.zeros((T, 4))
     pins: dict[tuple[int, int], float] = {}
-    if "market_pricing" in case:  # -25bp decided, -10bp priced, in step 1 (September)
-        change[1], surprise[1] = -0.25, -0.15
     if "tariffs" in case:
         dtau[1] = 25.0 - 15.3
     if "drifts" in case:
@@ -111,13 +126,39 @@ def _inputs(case: dict[str, Any], T: int = 5) -> dict[str, np.ndarray]:
     if "pins" in case:
         pins[(1, 0)] = 0.5
     return {
-        "surprise": surprise,
-        "change": change,
         "dtau": dtau,
         "shift": shift,
         "shock": shock,
         "pins": pins,
     }  # type: ignore[dict-item]
+
+
+MEETING_STEP = {"2025-09-17": 1, "2025-10-29": 2, "2025-12-10": 4}
+
+
+def _policy_chain(case: dict[str, Any], T: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Policy component of the 2-year change per step and the decision per step (pp).
+
+    Written out from the model's definition: meeting by meeting, surprise ``s = d - e``,
+    the next meeting's expectation moves by ``lambda s``, the 2-year by
+    ``s (1 + lambda w)`` with ``w`` the share of the 24-month window after the next meeting.
+    """
+    lam = POLICY["path_pass_through"]
+    fomc = case.get("fomc", BASE["fomc"])
+    priced = {p["fomc"]: p["expected_bp"] / 100 for p in case.get("market_pricing", [])}
+    dy2, change = np.zeros(T), np.zeros(T)
+    shift = 0.0
+    for item in fomc:
+        day = date.fromisoformat(item["meeting"])
+        d = item["change_bp"] / 100
+        s = d - (priced.get(item["meeting"], 0.0) + shift)
+        nxt = min(m for m in FOMC_DECISION_DATES if m > day)
+        w = (24.0 - (nxt - day).days / (365.25 / 12)) / 24.0
+        t = MEETING_STEP[item["meeting"]]
+        dy2[t] += s * (1 + lam * w)
+        change[t] += d
+        shift = lam * s
+    return dy2, change
 
 
 def closed_form(model: dict[str, Any], case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -136,15 +177,8 @@ def closed_form(model: dict[str, Any], case: dict[str, Any]) -> tuple[np.ndarray
     L = np.diag(_vec(dyn["innovation_sd"])) @ np.linalg.cholesky(
         _corr(dyn["innovation_corr"], FACTORS)
     )
-    c, g, s, m, rho = (
-        _vec(dyn.get(k))
-        for k in (
-            "const",
-            "policy_gap",
-            "surprise_pass_through",
-            "tariff_pass_through",
-            "error_correction",
-        )
+    c, g, m, rho = (
+        _vec(dyn.get(k)) for k in ("const", "policy_gap", "tariff_pass_through", "error_correction")
     )
     assets = [model["assets"][a] for a in ASSETS]
     beta = np.array([_vec(a["beta"]) for a in assets])  # loadings on the factors' news
@@ -153,6 +187,15 @@ def closed_form(model: dict[str, Any], case: dict[str, Any]) -> tuple[np.ndarray
     n_rate = model["neutral_rate"]
     x = _inputs(case)
     undone = _reversal(model["tariff_news"], x["dtau"], dt)
+    g_growth, g[1] = g[1], 0.0  # growth: policy gap at the start level + the growth channel
+    dy2, change = _policy_chain(case)
+    lam, gamma = POLICY["path_pass_through"], POLICY["growth_channel"]["gamma"]
+    psi = (
+        np.array([POLICY["announcement_total"][a] / (1 + lam * 22.5 / 24) for a in ASSETS])
+        - beta[:, 0]
+    )
+    p0 = BASE["initial"]["policy_rate"]
+    levels = p0 + np.cumsum(change)
     zm = _vec(BASE["initial"]["factors"])
     level_m = _vec(dyn.get("level_at_fit"))
     n_eps = T * (K + Na)
@@ -161,10 +204,14 @@ def closed_form(model: dict[str, Any], case: dict[str, Any]) -> tuple[np.ndarray
     p_prev = BASE["initial"]["policy_rate"]
     for t in range(T):
         gap = p_prev - n_rate
-        known_m = c + A @ zm + g * gap + rho * level_m  # the tariff steps here are surprises
+        lagged = [levels[t - lag] if t - lag >= 0 else p0 for lag in range(1, 13)]
+        start_gap = np.array([0.0, g_growth * (p0 - n_rate), 0.0, 0.0])
+        # known a month ahead (the tariff steps here are surprises); the VAR's state excludes
+        # the 2-year policy component, which is added to rates outside the lag terms
+        known_m = c + A @ zm + g * gap + start_gap + rho * level_m
         known_c = A @ Z + rho[:, None] * level_c
         news_drive = (
-            s * x["surprise"][t]
+            np.array([0.0, gamma * (np.mean(lagged) - p0), 0.0, 0.0])  # growth channel
             + m * x["dtau"][t]
             + (np.eye(K) - A) @ x["shift"][t]
             + x["shock"][t]
@@ -175,17 +222,18 @@ def closed_form(model: dict[str, Any], case: dict[str, Any]) -> tuple[np.ndarray
             if tt == t:
                 zm[k], Z[k] = v, 0.0
         news_m, news_c = zm - known_m, Z - known_c
+        news_m[0] += dy2[t]  # the policy component of the 2-year change is news
         level_m, level_c = level_m + zm, level_c + Z
         for i, a in enumerate(assets):
             Cm[i] += (
                 (a["mu"] - a["kappa"] * gap) * dt
                 + beta[i] @ news_m
                 + b_tariff[i] * (x["dtau"][t] - undone[t])
-                + a["surprise_response"] * x["surprise"][t]
+                + psi[i] * dy2[t]
             )
             Cc[i] += beta[i] @ news_c
             Cc[i, T * K + t * Na : T * K + (t + 1) * Na] += a["sigma"] * np.sqrt(dt) * La[i]
-        p_prev += x["change"][t]
+        p_prev += change[t]
     return Cm, (Cc**2).sum(axis=1)
 
 

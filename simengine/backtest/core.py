@@ -215,15 +215,17 @@ def forecast_origin(
     """
     from simengine.data.fit_distribution import start_state
     from simengine.parts import build_scenario
+    from simengine.policy_model import policy_params
     from simengine.rng import BLOCK
     from simengine.simulate import RunConfig, run_scenarios
+    from simengine.spec.policy_file import load_policy_file
 
     state = None if market is None else start_state(market.cut(origin), origin)
     spec = _origin_spec(history(frame, origin), origin, cfg, i, state)
     scn = build_scenario(spec, params.structure)
     chunk = -(-cfg.n_paths // BLOCK) * BLOCK
     run = RunConfig(cfg.n_paths, spec.seed, chunk_size=chunk, n_sample=cfg.n_paths)
-    accs = run_scenarios([scn], params, run)
+    accs = run_scenarios([scn], params, run, policy=policy_params(load_policy_file(), params))
     R = accs[0].variable("sample_returns")  # (n, T, S) cumulative returns; series 0..1: assets
     return np.log1p(R[:, -1, : len(ASSETS)])
 

@@ -30,7 +30,7 @@ def _register() -> None:
     from simengine.cli import run
 
     run.register(app)
-    for name in ("data", "calibrate", "batch", "report", "weigh", "backtest"):
+    for name in ("data", "calibrate", "batch", "report", "weigh", "backtest", "scenarios"):
         try:
             module = __import__(f"simengine.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as err:
@@ -131,7 +131,9 @@ def main() -> None:
     debug = _DEBUG_FLAG in sys.argv[1:]
     _show_warnings_as_lines()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) inside a command returns n here
+            sys.exit(code)
     except SimengineError as err:
         _fail(str(err), err.exit_code)
     except KeyboardInterrupt:

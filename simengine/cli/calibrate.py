@@ -85,10 +85,15 @@ def diagnose_command(
 
     from simengine.bayes.diagnostics import diagnose
     from simengine.bayes.store import load_posterior
+    from simengine.bayes.verdict import convergence_verdict
 
     idata = load_posterior(posterior)
     attrs = idata.posterior.attrs
-    _print_report(diagnose(idata), attrs)
+    report = diagnose(idata)
+    verdict = convergence_verdict(idata, report)
+    style = "green" if verdict.ok else "red"
+    _console().print(f"[bold {style}]{verdict.status}[/]: {verdict.text}", highlight=False)
+    _print_report(report, attrs)
     if "diagnostics" in attrs:
         import pandas as pd
 

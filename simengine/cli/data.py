@@ -56,7 +56,10 @@ def _print_summary(table, out: Path, console: Console) -> None:
 
 @data_app.command("build")
 def build(
-    data_dir: Annotated[Path, typer.Argument(help="Data folder laid out like ../shared/data.")],
+    data_dir: Annotated[
+        Path,
+        typer.Argument(help="Data folder (layout: README 'Data folders'; `simengine data check`)."),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .parquet or .csv file.")],
     frequency: Annotated[
         str, typer.Option("--frequency", "-f", help="monthly | weekly (weeks end Friday).")
@@ -80,3 +83,32 @@ def build(
         Console(stderr=True).print(f"[red]error:[/red] {err}", highlight=False)
         raise typer.Exit(err.exit_code) from None
     _print_summary(table, out, console)
+
+
+@data_app.command("check")
+def check(
+    data_dir: Annotated[Path, typer.Argument(help="Data folder to check.")],
+) -> None:
+    """Check every file a data folder needs; list what is missing or malformed, all at once.
+
+    The folder holds equity/RUT_index_daily.csv, equity/NDX_index_daily.csv (Date, Open,
+    High, Low, Close), fed_policy/DFEDTARU.csv, DFEDTARL.csv, EFFR.csv, fred/FEDFUNDS.csv,
+    DGS2.csv, INDPRO.csv, CPILFESL.csv, BAMLH0A0HYM2.csv (date, value) and
+    tariffs/annual_customs_duty_rate_1929_2023.csv (year, etr_pct),
+    tariffs/import_weighted_statutory_tariff_daily.csv (date, import_weighted_avg_tariff).
+    Exits 2 when any file has a problem.
+    """
+    from simengine.data.check import LAYOUT, check_data_folder, raise_problems
+    from simengine.data.table import data_sources
+    from simengine.structure import default_structure
+
+    index_roles = {a.name for a in default_structure().assets}
+    checks = check_data_folder(data_dir, data_sources(), index_roles)
+    grid = Table("file", "status", "rows", "first", "last", "expected columns")
+    for c in checks:
+        status = "[green]ok[/]" if c.ok else f"[red]{c.problem}[/]"
+        doc = LAYOUT.get(c.path)
+        cols = doc.columns if doc else ""
+        grid.add_row(c.path, status, str(c.rows or ""), c.first, c.last, cols)
+    Console().print(grid)
+    raise_problems(data_dir, checks)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from simengine.cli.common import console, err_console, progress_bar
 from simengine.exceptions import SimengineError, SpecError, UsageError
@@ -136,67 +136,117 @@ def result_json(result: Any) -> dict[str, Any]:
         diffs = result.difference_summary()
         doc["reference"] = result.reference
         doc["differences"] = _frame_dict(diffs.drop(columns="reference"))
+        if result.has_attribution:
+            doc["attribution"] = {
+                scenario: {
+                    series: {ch: {"mean": _finite(v)} for ch, v in row.items()}
+                    for series, row in block.items()
+                }
+                for scenario, block in _frame_dict(result.attribution()).items()
+            }
     return doc
 
 
-def _fmt(value: float, fmt: str) -> str:
-    return f"{100 * value:.2f}%" if fmt == "percent" else f"{value:,.2f}"
+def _header(result: Any, specs: Sequence[Any]) -> str:
+    """Run settings, what the numbers are, and per scenario which meetings are drawn."""
+    from simengine.spec.advice import meetings_line
 
-
-def _print_table(title: str, frame: pd.DataFrame, formats: dict[str, str]) -> None:
-    """One table, a row per column of ``frame``, formatted by its declared format."""
-    table = Table(title=title, title_justify="left")
-    table.add_column("statistic")
-    for series in frame.index:
-        table.add_column(str(series), justify="right")
-    for col in frame.columns:
-        cells = (float(frame.loc[s, col]) for s in frame.index)
-        table.add_row(col, *(_fmt(v, formats.get(col, "number")) for v in cells))
-    console.print(table)
-
-
-def _print_result(result: Any) -> None:
-    summary = result.summary()
     attrs = result.attrs
     n = int(result.dataset["n_paths"].values[0])
-    console.print(
-        f"[bold]{n:,} paths[/], seed {attrs['seed']}, method {attrs['method']}, horizon "
-        f"{str(result.dataset['time'].values[-1])[:10]} (returns are cumulative simple returns; "
-        "pair = long large_cap / short small_cap, per $1 a side)"
+    fresh = not any(spec.seed is not None for spec in specs)
+    seed = f"seed {attrs['seed']}" + (
+        f" (none in the file: pass --seed {attrs['seed']} to repeat)" if fresh else ""
     )
-    from simengine.statistics import column_formats
+    lines = [
+        f"[bold]{n:,} paths[/], {seed}, method {attrs['method']}, horizon "
+        f"{str(result.dataset['time'].values[-1])[:10]}. Returns are cumulative simple returns; "
+        "pair = $1 long large_cap, $1 short small_cap.",
+    ]
+    lines += [f"FOMC meetings in {spec.name}: {meetings_line(spec)}" for spec in specs]
+    if attrs.get("method") == "bayesian":
+        lines.append(_bayes_note(specs[0]))
+    return "\n".join(lines)
 
-    formats = column_formats(result.statistics)
-    for name in result.scenarios:
-        _print_table(f"{name}: return to the horizon", summary.loc[name], formats)
-    levels = result.levels()
-    for name in result.scenarios:
-        _print_table(f"{name}: index level at the horizon", levels.loc[name], {})
+
+def _bayes_note(spec: Any) -> str:
+    """Why Bayesian means differ from point-parameter ones: the drifts and carry, in figures."""
+    from simengine.api import load_params_for
+    from simengine.report.bayes_gap import parameter_table
+
+    table = parameter_table(load_params_for(spec, "monte_carlo"), load_params_for(spec, "bayesian"))
+    rows = [
+        f"{asset} {name.split(' ')[0]} {row['posterior mean']:.1f} vs {row['point estimate']:.1f}"
+        for (name, asset), row in table.iterrows()
+        if name.startswith(("drift", "carry"))
+    ]
+    return (
+        "Bayesian: each path takes a posterior draw. Means differ from a point-parameter run "
+        "mostly because the posterior is centred elsewhere (posterior mean vs point estimate, "
+        f"%/yr: {'; '.join(rows)}); `simengine report --method bayesian` splits the difference."
+    )
+
+
+def _csv_frame(result: Any) -> pd.DataFrame:
+    """Summary rows (``kind=summary``) and, for a comparison, difference rows; no q50."""
+    import pandas as pd
+
+    from simengine.cli.tables import tidy_columns
+
+    summary = result.summary()
+    frame = summary[tidy_columns(list(summary.columns))].reset_index()
+    frame.insert(0, "kind", "summary")
     if hasattr(result, "difference_summary"):
-        diffs = result.difference_summary().drop(columns="reference")
-        for name in result.scenarios[1:]:
-            _print_table(
-                f"{name} minus {result.reference}: path-by-path difference (same shocks)",
-                diffs.loc[name],
-                formats,
-            )
+        diffs = result.difference_summary().reset_index()
+        diffs.insert(0, "kind", "difference")
+        frame = pd.concat([frame, diffs], ignore_index=True)
+    return frame
 
 
-def _emit(result: Any, fmt: OutputFormat) -> None:
+def _emit(results: Sequence[Any], fmt: OutputFormat, specs: Sequence[Any]) -> None:
+    """Print every result at once: one JSON document, one CSV with one header, or tables."""
     if fmt is OutputFormat.json:
-        typer.echo(json.dumps(result_json(result), indent=2))
+        docs = [result_json(r) for r in results]
+        typer.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
     elif fmt is OutputFormat.csv:
-        frame = result.summary().reset_index()
-        frame.insert(0, "kind", "summary")
-        if hasattr(result, "difference_summary"):
-            import pandas as pd
+        import pandas as pd
 
-            diffs = result.difference_summary().reset_index()
-            diffs.insert(0, "kind", "difference")
-            frame = pd.concat([frame, diffs], ignore_index=True)
+        frame = pd.concat([_csv_frame(r) for r in results], ignore_index=True)
         typer.echo(frame.to_csv(index=False), nl=False)
     else:
-        _print_result(result)
+        from simengine.cli.tables import print_result
+
+        for result in results:
+            mine = [s for s in specs if s.name in result.scenarios]
+            print_result(console, result, _header(result, mine))
+            _print_attributions(result)
+
+
+def _print_attributions(result: Any) -> None:
+    """Per scenario, the mean difference from the reference split by channel (policy)."""
+    if not getattr(result, "has_attribution", False):
+        return
+    attribution = result.attribution()
+    for name in result.scenarios[1:]:
+        _print_attribution(
+            f"{name} minus {result.reference}: mean difference by channel "
+            "(switched off in this order on the same shocks; they sum to the total)",
+            attribution.loc[name],
+        )
+
+
+def _print_attribution(title: str, frame: pd.DataFrame) -> None:
+    """Channels as rows, series as columns, in % of cumulative return to 3 decimals."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("channel")
+    for series in frame.index:
+        table.add_column(str(series), justify="right")
+    for channel in frame.columns:
+        table.add_row(
+            channel, *(f"{100 * float(frame.loc[s, channel]):+.3f}%" for s in frame.index)
+        )
+    console.print(table)
 
 
 def _targets(out: Path, stem: str, comparison: bool) -> list[Path]:
@@ -309,12 +359,14 @@ def run(
     stems = [spec.name for spec in specs]
     check_outputs(out, plot, stems, False, force)
     kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads, scheduler)
+    results = []
     for spec in specs:
         with progress_bar(f"simulating {spec.name}", fmt is OutputFormat.table) as bar:
             result = simulate(spec, progress=bar, **kwargs)
-        _emit(result, fmt)
+        results.append(result)
         folder = None if plot is None else _plot_dir(plot, spec.name if len(specs) > 1 else None)
         _save(result, out, spec.name, force, folder)
+    _emit(results, fmt, specs)
 
 
 def compare(
@@ -330,6 +382,13 @@ def compare(
     plot: PlotOpt = None,
     force: ForceOpt = False,
     scheduler: SchedulerOpt = None,
+    attribution: Annotated[
+        bool,
+        typer.Option(
+            "--attribution/--no-attribution",
+            help="Split each mean difference into channels (about nine more simulations).",
+        ),
+    ] = True,
 ) -> None:
     """Simulate scenarios on common random numbers and print each one and their differences.
 
@@ -342,8 +401,8 @@ def compare(
     check_outputs(out, plot, ["comparison"], True, force)
     kwargs = _simulate_kwargs(paths, seed, chunk_size, method, antithetic, threads, scheduler)
     with progress_bar(f"simulating {len(specs)} scenarios", fmt is OutputFormat.table) as bar:
-        result = compare_api(specs, progress=bar, **kwargs)
-    _emit(result, fmt)
+        result = compare_api(specs, progress=bar, attribution=attribution, **kwargs)
+    _emit([result], fmt, specs)
     _save(result, out, "comparison", force, plot)
 
 
@@ -362,22 +421,47 @@ def load_all(files: list[Path]) -> list[Any]:
     return specs
 
 
-def validate(files: Files) -> None:
-    """Check scenario (and sweep) files: schema, dates, meetings, and assets against the model."""
+ExplainOpt = Annotated[
+    bool,
+    typer.Option(
+        "--explain",
+        help="Print each merged scenario with the file and line every value came from.",
+    ),
+]
+
+
+def validate(files: Files, explain: ExplainOpt = False) -> None:
+    """Check scenario (and sweep) files: schema, dates, meetings, and assets against the model.
+
+    Also says which meetings each scenario leaves to market pricing, whether the lists of an
+    extending file replace or append to its base's, and warns (with the historical range)
+    about values far outside history. Warnings do not fail validation.
+    """
     from simengine.api import load_params_for
     from simengine.calendar import TimeGrid
+    from simengine.spec.advice import meetings_line, scenario_warnings
+    from simengine.spec.explain import explain as explain_file
+    from simengine.spec.explain import list_notes
 
     issues = []
     for f in files:
         try:
-            for spec in _expand(f):
+            specs = _expand(f)
+            for spec in specs:
                 load_params_for(spec)
                 grid = TimeGrid(spec.start, spec.horizon, spec.frequency)
-                meetings = ", ".join(str(m) for m in grid.meetings(spec.calendar))
                 console.print(
                     f"[green]ok[/] {f}: {spec.name} ({grid.n_steps} {spec.frequency} steps "
-                    f"{spec.start}..{spec.horizon}; meetings {meetings or 'none'})"
+                    f"{spec.start}..{spec.horizon})\n   FOMC meetings: {meetings_line(spec)}",
+                    highlight=False,
                 )
+                for warning in scenario_warnings(spec):
+                    err_console.print(f"[yellow]warning:[/] {warning.format()}", highlight=False)
+            if len(specs) == 1 and specs[0].source is not None:
+                for note in list_notes(f):
+                    console.print(f"   note: {note}", highlight=False)
+                if explain:
+                    typer.echo(explain_file(f))
         except SpecError as err:
             issues.extend(err.issues)
     if issues:

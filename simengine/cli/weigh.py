@@ -81,10 +81,12 @@ def weigh(
             f"{row.posterior:.1%}",
         )
     console.print(table)
-    mix = Table("series", *out.mixture.columns, title="mixture: return to the horizon")
-    for series, row in out.mixture.iterrows():
-        mix.add_row(str(series), *(f"{100 * v:.2f}%" for v in row))
-    console.print(mix)
+    from simengine.cli.tables import print_frames, split_cross
+
+    frame, cross = split_cross(out.mixture)
+    title = "return to the horizon"
+    print_frames(console, "Mixture of the scenarios (posterior weights)", {title: frame},
+                 footers={title: cross})  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -22,9 +22,6 @@ import pandas as pd
 from simengine.data import series as S
 from simengine.data.loaders import (
     file_sha256,
-    read_annual_rate,
-    read_fred_csv,
-    read_index_csv,
     to_period_end,
 )
 from simengine.exceptions import DataError, OutputExistsError
@@ -178,21 +175,22 @@ def table_hash(frame: pd.DataFrame) -> str:
     return hashlib.sha256(canonical_csv(frame).encode()).hexdigest()
 
 
+def data_sources(structure: ModelStructure | None = None) -> dict[str, str]:
+    """Role -> file of every series the table reads: each asset's index file (its ``data``),
+    then :data:`FACTOR_SOURCES` (``structure``: default the packaged model's)."""
+    structure = structure or default_structure()
+    return {**{a.name: a.data for a in structure.assets}, **FACTOR_SOURCES}
+
+
 def _load_sources(
     data_dir: Path, structure: ModelStructure
 ) -> tuple[dict[str, pd.Series | pd.DataFrame], dict[str, str]]:
-    if not data_dir.is_dir():
-        raise DataError(f"data folder not found: {data_dir}")
-    readers: dict[str, Callable[[Path], Any]] = {
-        **{a.name: read_index_csv for a in structure.assets},
-        "tariff_annual": read_annual_rate,
-    }
-    sources = {**{a.name: a.data for a in structure.assets}, **FACTOR_SOURCES}
-    loaded, hashes = {}, {}
-    for role, rel in sources.items():
-        path = data_dir / rel
-        loaded[role] = readers.get(role, read_fred_csv)(path)
-        hashes[rel] = file_sha256(path)
+    from simengine.data.check import read_data_folder
+
+    sources = data_sources(structure)
+    index_roles = {a.name for a in structure.assets}
+    loaded = read_data_folder(data_dir, sources, index_roles)  # every bad file in one error
+    hashes = {rel: file_sha256(data_dir / rel) for rel in sources.values()}
     return loaded, hashes
 
 

@@ -371,19 +371,34 @@ class Var1(Part):
         -----
         ``news_m = z_m - E_{m-1}[z_m]`` with
         ``E_{m-1}[z_m] = c + A z_{m-1} + g (p_{m-1} - n) + m (dtau_m - dtau^s_m) + rho S_{m-1}``:
-        the VAR's own dynamics, the policy gap, the pass-through of announced (priced) tariff
-        changes and the error correction are known a month ahead, so they are not news; the
+        the VAR's own dynamics, the policy gap (growth's at its start level ``p_0 - n``, as in
+        :func:`simengine.policy_paths.policy_factor_paths`), the pass-through of announced
+        (priced) tariff changes and the error correction are known a month ahead, so they are
+        not news; the VAR's lagged state leaves out the 2-year policy component (``surprise``,
+        added to rates outside the lag terms); that component, the policy part's growth channel, the
         innovations, policy and tariff surprises (``dtau^s``), and the scenario's shifts, shocks
         and pins are.
         """
         m_paths = z.shape[0]
         start = np.broadcast_to(self.start(scn, p), (m_paths, z.shape[2]))
         lagged = np.concatenate([start[:, None, :], z[:, :-1]], axis=1)
+        if policy.surprise_month is not None and "rates" in self.structure.stochastic:
+            # the 2-year policy component is added to rates outside the VAR's lag terms
+            # (simengine.policy_paths): the VAR's state is the rest
+            lagged = lagged.copy()
+            k = self.structure.stochastic.index("rates")
+            before = np.broadcast_to(policy.surprise_month, z.shape[:2])
+            lagged[:, 1:, k] -= before[:, :-1]
         if p.A.shape[0] == 1:
             known = lagged @ p.A[0].T
         else:
             known = np.einsum("mij,mtj->mti", p.A, lagged)
-        known += p.c[:, None, :] + p.g[:, None, :] * policy.gap_month[..., None]
+        gap = np.broadcast_to(policy.gap_month[..., None], (*policy.gap_month.shape, z.shape[2]))
+        if "growth" in self.structure.stochastic:  # growth keeps its gap at the start level
+            k = self.structure.stochastic.index("growth")
+            gap = gap.copy()
+            gap[..., k] = gap[:, :1, k]
+        known += p.c[:, None, :] + p.g[:, None, :] * gap
         priced = tariff.change_month
         if tariff.surprise_month is not None:
             priced = priced - tariff.surprise_month

@@ -13,15 +13,17 @@ into arrays of the :class:`ScenarioModel` that the factor dynamics read, as pins
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simengine.calendar import TimeGrid
+from simengine.calendar import FOMC_DECISION_DATES, TimeGrid
 from simengine.exceptions import SpecError
 from simengine.parts.base import EventPaths, Part, RunShape
 from simengine.parts.policy import Meeting, compile_meetings, decisions, policy_paths
 from simengine.rng import Kind, Stream
+from simengine.spec.fields import LEVEL_PINS
 from simengine.structure import ModelStructure
 
 if TYPE_CHECKING:
@@ -66,6 +68,11 @@ class ScenarioModel:
     states: dict[str, float] = field(default_factory=dict)  # start-date states of the parts
     tariff_announced: np.ndarray | None = None  # (E,) bool: known before the start, priced
     squeeze: bool = False  # simulate squeeze jumps (positioning.squeeze)
+    reading: str = "structural_shock"  # or "conditional_forecast" (see simengine.policy_paths)
+    calendar: tuple[date, ...] = FOMC_DECISION_DATES
+    yield_2y0: float | None = None  # 2-year yield on the start date (%)
+    yield_2y_pins: tuple[tuple[int, float], ...] = ()  # (month, level %)
+    policy_pins: tuple[tuple[int, float], ...] = ()  # (meeting index, level % after it)
 
     @property
     def n_steps(self) -> int:
@@ -164,6 +171,8 @@ def _overlays(
         shock[grid.month_of(s.date), _factor_index(s.factor)] += s.size
     problems = []
     for i, p in enumerate(spec.pins):
+        if p.factor in LEVEL_PINS:
+            continue  # levels: see _level_pins
         k = _factor_index(p.factor)
         for day, value in p.values.items():
             t = grid.month_of(day)
@@ -182,13 +191,46 @@ def _overlays(
     return {"shift": shift, "shock": shock, "pin_mask": pin_mask, "pin_value": pin_value}
 
 
+@dataclass(frozen=True)
+class _Step:
+    date: date
+    level: float
+    probability: float | None = None
+
+
+def _level_pins(spec: ScenarioSpec, grid: TimeGrid, meetings: tuple[Meeting, ...]) -> dict:
+    """Pins in levels: tariff steps, policy-rate levels at meetings, 2-year levels by month.
+
+    A policy-rate level applies at the last meeting on or before its date; a tariff level is a
+    step on its date (replacing a step on the same date); a 2-year level is the yield at the
+    end of the month containing the date.
+    """
+    tariff_pins = {d: v for p in spec.pins if p.factor == "tariff" for d, v in p.values.items()}
+    steps = {s.date: s for s in spec.tariffs} | {d: _Step(d, v) for d, v in tariff_pins.items()}
+    policy, y2 = [], []
+    for p in spec.pins:
+        for day, v in sorted(p.values.items()):
+            if p.factor == "policy_rate":
+                j = max(i for i, mt in enumerate(meetings) if mt.day <= day)
+                policy.append((j, float(v)))
+            elif p.factor == "yield_2y":
+                y2.append((grid.month_of(day), float(v)))
+    return {
+        "tariffs": sorted(steps.values(), key=lambda s: s.date),
+        "policy_pins": tuple(policy),
+        "yield_2y_pins": tuple(y2),
+    }
+
+
 def build_scenario(spec: ScenarioSpec, structure: ModelStructure) -> ScenarioModel:
     """Compile a validated spec into a :class:`ScenarioModel` on its time grid.
 
     ``structure`` gives the order of the stochastic factors (the columns of the overlays).
     """
     grid = TimeGrid(spec.start, spec.horizon, spec.frequency)
-    tariffs = sorted(spec.tariffs, key=lambda s: s.date)
+    meetings = compile_meetings(spec, grid)
+    levels = _level_pins(spec, grid, meetings)
+    tariffs = levels["tariffs"]
     initial = spec.initial
     z0 = None
     if initial.factors:
@@ -197,7 +239,7 @@ def build_scenario(spec: ScenarioSpec, structure: ModelStructure) -> ScenarioMod
     return ScenarioModel(
         name=spec.name,
         grid=grid,
-        meetings=compile_meetings(spec, grid),
+        meetings=meetings,
         policy0=float(initial.policy_rate),
         tariff0=float(initial.tariff),
         tariff_steps=np.array([grid.step_of(s.date) for s in tariffs], dtype=np.intp),
@@ -212,6 +254,11 @@ def build_scenario(spec: ScenarioSpec, structure: ModelStructure) -> ScenarioMod
         states=initial.states,
         tariff_announced=np.array([bool(s.announced) for s in tariffs], dtype=bool),
         squeeze=bool(positioning is not None and positioning.squeeze),
+        reading=spec.reading,
+        calendar=tuple(spec.calendar),
+        yield_2y0=initial.yield_2y,
+        yield_2y_pins=levels["yield_2y_pins"],
+        policy_pins=levels["policy_pins"],
         **_overlays(spec, grid, structure.stochastic),
     )
 

@@ -65,6 +65,14 @@ class Meeting:
     outcomes_pp: np.ndarray  # (k,)
     probs: np.ndarray  # (k,)
     expected_pp: float
+    fixed: bool = False  # decided by the scenario (not drawn)
+    priced_pp: np.ndarray | None = None  # the market's outcome distribution (hold if unpriced)
+    priced_probs: np.ndarray | None = None
+
+    @property
+    def draw_mean_pp(self) -> float:
+        """Mean of the distribution a random decision is drawn from (pp)."""
+        return float(self.outcomes_pp @ self.probs)
 
     @property
     def is_random(self) -> bool:
@@ -119,6 +127,8 @@ def compile_meetings(spec: ScenarioSpec, grid: TimeGrid) -> tuple[Meeting, ...]:
             outcomes = {0: 1.0}
         values, probs = _outcome_arrays(outcomes)
         keep = probs > 0
+        market = _outcome_arrays(_pricing_outcomes(priced) if priced is not None else {0: 1.0})
+        on = market[1] > 0
         out.append(
             Meeting(
                 day,
@@ -127,6 +137,9 @@ def compile_meetings(spec: ScenarioSpec, grid: TimeGrid) -> tuple[Meeting, ...]:
                 values[keep],
                 probs[keep],
                 expected_change_pp(priced),
+                fixed=decision is not None and decision.change_bp is not None,
+                priced_pp=market[0][on],
+                priced_probs=market[1][on],
             )
         )
     return tuple(out)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,16 @@ import pandas as pd
 from simengine.exceptions import LimitError
 from simengine.io import atomic_write
 
-__all__ = ["MAX_REPORT_BYTES", "esc", "figure", "kv_table", "page", "table", "write_html"]
+__all__ = [
+    "MAX_REPORT_BYTES",
+    "esc",
+    "figure",
+    "kv_table",
+    "page",
+    "readable_charts",
+    "table",
+    "write_html",
+]
 
 MAX_REPORT_BYTES = 10 * 1024 * 1024
 
@@ -39,6 +49,8 @@ table { border-collapse: collapse; margin: .4rem 0 1rem; font-size: .85rem; widt
 th, td { border-bottom: 1px solid var(--rule); padding: .25rem .55rem; text-align: right;
          vertical-align: top; }
 th { background: var(--shade); font-weight: 600; }
+td.text { white-space: nowrap; }
+table.assume td, table.kv td { white-space: normal; }
 td.text, th.text, table.kv td, table.kv th, table.assume td, table.assume th { text-align: left; }
 table.assume td.changed { font-weight: 600; border-left: 3px solid var(--accent); }
 table.kv th { width: 14rem; }
@@ -63,6 +75,15 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .8rem; border-top: 1p
   @page { size: A4; margin: 15mm 12mm; }
 }
 """
+
+
+@contextmanager
+def readable_charts() -> Iterator[None]:
+    """Larger chart text while a report draws: its figures are shown at about half width."""
+    import matplotlib
+
+    with matplotlib.rc_context({"font.size": 12.5}):
+        yield
 
 
 def esc(value: Any) -> str:

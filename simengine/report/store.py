@@ -1,4 +1,4 @@
-"""The HTML report of a batch store: every scenario in one table, fan charts for the first few.
+"""The HTML report of a batch store: per sweep, heat maps, a compact table and small multiples.
 
 A batch store (``simengine batch``) is a folder with ``manifest.json``, ``summary.parquet``
 (one row per scenario x series: summary columns plus the sweep fields) and one NetCDF result
@@ -182,42 +182,61 @@ def _name(entry: Any) -> str:
     return str(entry)
 
 
-def _fan_figure(result: Any, dpi: int) -> bytes:
-    from simengine.plotting import _pyplot, fan, figure_to_png
-
-    assets = [s for s in result.series if s != "pair"] or list(result.series)
-    fig, axes = _pyplot().subplots(
-        1, len(assets), figsize=(5.0 * len(assets), 3.6), layout="constrained", squeeze=False
-    )
-    for ax, s in zip(axes[0], assets, strict=True):
-        fan(result, s, levels=True, scenarios=result.scenarios[0], ax=ax)
-        ax.set_title(ax.get_title().split(":")[0], loc="left", fontsize="medium")
-    fig.suptitle(result.scenarios[0], x=0.01, ha="left", fontsize="medium", fontweight="bold")
-    return figure_to_png(fig, dpi=dpi)
-
-
-def _charts_section(directory: Path, files: list[Path], max_charts: int, dpi: int) -> str:
-
-    parts, failed = ['<div class="grid">'], []
-    for path in files[:max_charts]:
+def _load_results(directory: Path, files: list[Path]) -> tuple[dict[str, Any], list[str]]:
+    """Results by scenario name, and a note for each file that could not be read."""
+    results, failed = {}, []
+    for path in files:
         try:
             result = _load_checked(path)
         except SimengineError as err:
             failed.append(f"{path.relative_to(directory)}: {err}")
             continue
-        caption = f"{', '.join(result.scenarios)} ({path.relative_to(directory)})"
-        parts.append(figure(_fan_figure(result, dpi), f"fan charts of {caption}", caption))
-    parts.append("</div>")
-    if len(files) > max_charts:
-        parts.append(
-            f'<p class="note">Fan charts for the first {max_charts} of {len(files)} results; '
-            "the table above lists every scenario.</p>"
-        )
+        results[result.scenarios[0]] = result
+    return results, failed
+
+
+def _fans_html(
+    names: list[str], titles: dict[str, str], results: dict[str, Any], max_charts: int, dpi: int
+) -> str:
+    """Small multiples of the small-cap fan for the scenarios of one sweep."""
+    from simengine.plot_grid import fan_panels
+    from simengine.plotting import figure_to_png
+
+    panels = [(n, results[n]) for n in names if n in results][:max_charts]
+    if not panels:
+        return '<p class="note">No result files for these scenarios: no fan charts.</p>'
+    series = next(s for s in panels[0][1].series if s != "pair")
+    labels = [titles.get(n) or n for n, _ in panels]
+    png = figure_to_png(fan_panels(panels, series, titles=labels), dpi=dpi)
+    note = (
+        f" The first {len(panels)} of {len(names)} variants are drawn."
+        if len(names) > len(panels)
+        else ""
+    )
+    caption = "Paths over the horizon, one panel per variant, on shared axes." + note
+    return figure(png, "fan charts, one panel per variant", caption)
+
+
+def _sweep_sections(
+    directory: Path, summary: pd.DataFrame, files: list[Path], max_charts: int, dpi: int
+) -> list[tuple[str, str, str]]:
+    from simengine.report.sweeps import result_labels, sweep_groups, sweep_section
+
+    results, failed = _load_results(directory, files)
+    labels = result_labels(files)
+    sections = []
+    for i, (name, rows) in enumerate(sweep_groups(summary)):
+        names = list(dict.fromkeys(rows["scenario"]))
+        titles = {}
+        if "label" in rows.columns:
+            titles = dict(zip(rows["scenario"], rows["label"].fillna("").astype(str), strict=True))
+        fans = _fans_html(names, titles, results, max_charts, dpi)
+        body = sweep_section(name, rows, _is_summary_column, labels, fans, dpi)
+        sections.append((f"sweep-{i + 1}", f"Sweep: {name}", body))
     if failed:
-        parts.append('<p class="note">Not shown: ' + "; ".join(esc(f) for f in failed) + "</p>")
-    if not files:
-        return '<p class="note">No result files (*.nc, *.npz) in the store.</p>'
-    return "".join(parts)
+        note = '<p class="note">Not readable: ' + "; ".join(esc(f) for f in failed) + "</p>"
+        sections[-1] = (*sections[-1][:2], sections[-1][2] + note)
+    return sections
 
 
 def _manifest_section(directory: Path, manifest: dict) -> str:
@@ -245,7 +264,7 @@ def build_report_from_store(
         Folder with ``manifest.json``, ``summary.parquet`` and per-scenario NetCDF results.
     title : str, optional
     max_charts : int
-        Fan charts are drawn for at most this many results (the table lists every scenario).
+        Fan-chart panels per sweep (the heat maps and the table cover every scenario).
     dpi : int
 
     Returns
@@ -258,15 +277,21 @@ def build_report_from_store(
     SimengineError
         When the folder has no (readable) ``manifest.json``.
     """
-    directory = Path(directory)
+    from simengine.report.html import readable_charts
+
+    with readable_charts():
+        return _build(Path(directory), title, max_charts, dpi)
+
+
+def _build(directory: Path, title: str | None, max_charts: int, dpi: int) -> str:
     manifest = _read_manifest(directory)
     summary = _read_summary(directory)
     files = _result_files(directory, manifest)
-    sections = [
-        ("scenarios", "Scenarios", _scenarios_section(summary, files, manifest)),
-        ("fans", "Fan charts", _charts_section(directory, files, max_charts, dpi)),
-        ("provenance", "Batch manifest", _manifest_section(directory, manifest)),
-    ]
+    if summary is not None and {"scenario", "series"} <= set(summary.columns):
+        sections = _sweep_sections(directory, summary, files, max_charts, dpi)
+    else:
+        sections = [("scenarios", "Scenarios", _scenarios_section(summary, files, manifest))]
+    sections.append(("provenance", "Batch manifest", _manifest_section(directory, manifest)))
     name = manifest.get("name") or directory.name
     subtitle = f"Batch store {directory}: {len(files)} result file(s)"
     return page(title or f"simengine batch report: {name}", subtitle, sections,

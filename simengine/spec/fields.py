@@ -24,6 +24,8 @@ __all__ = [
     "BpFloat",
     "Factor",
     "IsoDate",
+    "LEVEL_PINS",
+    "PinTarget",
     "Num",
     "Outcomes",
     "Positive",
@@ -31,6 +33,9 @@ __all__ = [
     "TariffLevel",
     "limit",
 ]
+
+LEVEL_PINS: tuple[str, ...] = ("yield_2y", "policy_rate", "tariff")
+"""Series a pin can fix in levels (%), in the units a strategist quotes (not model factors)."""
 
 MAX_PATHS = 100_000_000
 """Default limit on ``paths``; raise it with the environment variable ``SIMENGINE_MAX_PATHS``."""
@@ -126,6 +131,15 @@ def _check_factor(value: str, info: ValidationInfo) -> str:
 
 Factor = Annotated[str, Strict(), AfterValidator(_check_factor)]
 """A stochastic factor of the model (its ``factors`` with ``stochastic: true``)."""
+
+
+def _check_pin_target(value: str, info: ValidationInfo) -> str:
+    """A stochastic factor of the model, or a level series of :data:`LEVEL_PINS`."""
+    return value if value in LEVEL_PINS else _check_factor(value, info)
+
+
+PinTarget = Annotated[str, Strict(), AfterValidator(_check_pin_target)]
+"""What a pin fixes: a stochastic factor, or ``yield_2y`` / ``policy_rate`` / ``tariff`` (%)."""
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Num = Annotated[float, Strict()]
 Bp = Annotated[int, Strict(), AfterValidator(_check_bp)]

@@ -1,7 +1,9 @@
 """Load scenario files: safe YAML, ``extends:`` inheritance, file:line errors.
 
-``extends: base.yaml`` names a parent file relative to the child. The child overrides the
-parent key by key: mappings merge recursively, lists and scalars replace. ``model`` and
+``extends: base.yaml`` names a parent file relative to the child; a bare name such as
+``extends: base_2025h2`` names a scenario of the packaged library (:mod:`simengine.spec.library`). The child overrides the
+parent key by key: mappings merge recursively, lists and scalars replace. ``key+:`` (for
+example ``tariffs+:``) appends the child's items to the parent's list instead. ``model`` and
 ``posterior`` paths written in a parent stay relative to the parent's folder. Every problem
 in the resolved scenario is reported at once, each with the file and line it came from.
 """
@@ -176,9 +178,13 @@ def _parent_file(
     parent_shown = os.path.normpath(os.path.join(os.path.dirname(shown), target))
     if shown.startswith("<"):
         parent_shown = str(path)
-    problem = confinement_problem(path, roots)
-    if problem is not None and not problem[0].startswith("file not found"):
-        raise _fail(where, *problem)
+    library = _library_file(target, path)
+    if library is not None:  # packaged scenario: outside the user's folders by design
+        path, parent_shown = library, f"<library>/{library.name}"
+    else:
+        problem = confinement_problem(path, roots)
+        if problem is not None and not problem[0].startswith("file not found"):
+            raise _fail(where, *problem)
     resolved = path.resolve()
     if resolved in chain:
         names = " -> ".join([*(p.name for p in chain), resolved.name])
@@ -191,9 +197,17 @@ def _parent_file(
         raise _fail(
             where,
             f"file not found: {parent_shown}",
-            f"paths are relative to the folder of {shown} ({base_dir})",
+            f"paths are relative to the folder of {shown} ({base_dir}); a bare name such as "
+            "base_2025h2 names a library scenario (`simengine scenarios list`)",
         )
     return path, parent_shown
+
+
+def _library_file(target: str, local: Path) -> Path | None:
+    """``extends: base_2025h2`` (a bare name) with no such local file: the packaged library."""
+    from simengine.spec.library import is_library_name, library_file
+
+    return library_file(target) if is_library_name(target) and not local.is_file() else None
 
 
 def _rebase_paths(data: dict[str, Any], from_dir: Path, to_dir: Path) -> None:

@@ -10,8 +10,9 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from simengine.exceptions import SimulationError, SpecError
+from simengine.exceptions import ComparisonError, SpecError
 from simengine.spec.errors import did_you_mean
+from simengine.spec.fields import LEVEL_PINS
 
 if TYPE_CHECKING:
     from simengine.spec.scenario import ScenarioSpec
@@ -82,6 +83,7 @@ def _factor_entries(spec: ScenarioSpec) -> list[tuple[tuple, str, float]]:
         (("pins", i, "values", str(day)), p.factor, v)
         for i, p in enumerate(spec.pins)
         for day, v in p.values.items()
+        if p.factor not in LEVEL_PINS  # levels (%): checked by the scenario schema
     ]
     return out
 
@@ -138,10 +140,54 @@ def check_comparison(specs: Sequence[ScenarioSpec]) -> None:
 
     Raises
     ------
-    SimulationError
-        Listing the repeated names.
+    ComparisonError
+        Listing the repeated names (bad input: exit status 2).
     """
     names = [s.name for s in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise SimulationError(f"scenario names must be unique in a comparison; repeated: {dupes}")
+        raise ComparisonError(f"scenario names must be unique in a comparison; repeated: {dupes}")
+
+
+CHANGE_PINS = {
+    "rates": (
+        "rates is the monthly change of the 2-year yield (pp)",
+        "to pin the 2-year yield level write factor: yield_2y (%, needs initial.yield_2y)",
+    ),
+    "credit": (
+        "credit is the monthly change of the high-yield spread (pp)",
+        "pin the change in the month, e.g. 0.5 for +50bp",
+    ),
+}
+
+
+def check_pin_units(spec: ScenarioSpec, ranges: dict[str, tuple[float, float]]) -> list[str]:
+    """Warn where a pin on a monthly change lies outside that change's historical range.
+
+    ``ranges`` maps a factor to its (min, max) monthly value in the data (the policy file's
+    ``historical_ranges``). Returns the messages (also issued as :class:`UnitsWarning`).
+    """
+    import warnings
+
+    from simengine.exceptions import UnitsWarning
+
+    messages = []
+    for i, pin in enumerate(spec.pins):
+        if pin.factor not in CHANGE_PINS or pin.factor not in ranges:
+            continue
+        lo, hi = ranges[pin.factor]
+        what, hint = CHANGE_PINS[pin.factor]
+        for day, v in pin.values.items():
+            if lo <= v <= hi:
+                continue
+            issue = spec.issue(
+                ("pins", i, "values", str(day)),
+                f"{v:g} is outside the historical range of {pin.factor} ({lo:+.2f} to {hi:+.2f} "
+                f"pp a month, 1997-2025); {what}, so this is a {v * 100:+.0f}bp move in one "
+                "month - was a level meant?",
+                hint,
+            )
+            messages.append(issue.format())
+    for message in messages:
+        warnings.warn(UnitsWarning(message), stacklevel=2)
+    return messages

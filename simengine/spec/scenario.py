@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from simengine.calendar import FOMC_DECISION_DATES
+from simengine.calendar import FOMC_DECISION_DATES, calendar_end_problem
 from simengine.exceptions import Issue, SpecError
 from simengine.io import is_windows_reserved
 from simengine.spec.checks import (
@@ -54,6 +54,7 @@ from simengine.spec.errors import (
     multi_error,
 )
 from simengine.spec.fields import (
+    LEVEL_PINS,
     MAX_HORIZON_YEARS,
     MAX_PATHS,
     AssetName,
@@ -63,6 +64,7 @@ from simengine.spec.fields import (
     IsoDate,
     Num,
     Outcomes,
+    PinTarget,
     Positive,
     TariffLevel,
     limit,
@@ -111,6 +113,9 @@ class InitialState(_Part):
     )
     index_levels: dict[AssetName, Positive] = Field(
         default_factory=dict, description="index level per asset on the start date"
+    )
+    yield_2y: Annotated[float, Strict(), Field(ge=-5.0, le=30.0)] | None = Field(
+        None, description="2-year Treasury yield on the start date, % (needed by yield_2y pins)"
     )
 
     @model_validator(mode="after")
@@ -248,10 +253,15 @@ class Shock(_Part):
 
 
 class Pin(_Part):
-    """Force a factor to given values (date -> value; the step containing the date)."""
+    """Force a factor to given values (date -> value; the month containing the date).
 
-    factor: Factor = Field(
-        description="a stochastic factor of the model (default: rates, growth, inflation, credit)"
+    ``factor`` is a stochastic factor of the model (monthly; changes for rates and credit),
+    or a level in %: ``yield_2y`` (the 2-year yield at the end of the month), ``policy_rate``
+    (after the last meeting on or before the date), ``tariff`` (from the date on).
+    """
+
+    factor: PinTarget = Field(
+        description="a stochastic factor of the model, or yield_2y, policy_rate, tariff (levels, %)"
     )
     values: dict[IsoDate, Num] = Field(description="date -> value, e.g. {2025-08-31: 1.0}")
 
@@ -274,6 +284,45 @@ class Positioning(_Part):
     )
 
 
+_LEVEL_RANGE = {"yield_2y": (-5.0, 30.0), "policy_rate": (-5.0, 30.0), "tariff": (0.0, 100.0)}
+
+
+def _level_pin_problems(i: int, pin: Pin, w: Window, initial: Any) -> list[tuple[Loc, str, str]]:
+    """Level pins: a start level for yield_2y, a meeting before a policy_rate date, ranges."""
+    if pin.factor not in LEVEL_PINS:
+        return []
+    out: list[tuple[Loc, str, str]] = []
+    if pin.factor == "yield_2y" and initial is not None and initial.yield_2y is None:
+        out.append(
+            (
+                (i, "factor"),
+                "a yield_2y pin needs the 2-year yield on the start date",
+                "add initial: {yield_2y: <level, %>} (3.88 on 2025-07-16)",
+            )
+        )
+    lo, hi = _LEVEL_RANGE[pin.factor]
+    for day, v in pin.values.items():
+        if not lo <= v <= hi:
+            out.append(
+                (
+                    (i, "values", day.isoformat()),
+                    f"received {v:g}; expected a {pin.factor} level in [{lo:g}, {hi:g}] (%)",
+                    "",
+                )
+            )
+        if pin.factor == "policy_rate" and w.known and w.calendar is not None:
+            if not any(w.start < m <= day for m in w.calendar):
+                out.append(
+                    (
+                        (i, "values", day.isoformat()),
+                        f"no FOMC meeting between the start {w.start} and {day}: the policy rate "
+                        "only changes at meetings",
+                        "pin a date on or after the first meeting in the window",
+                    )
+                )
+    return out
+
+
 # ----------------------------------------------------------------------------- the spec
 
 
@@ -292,7 +341,9 @@ class ScenarioSpec(_Part):
     frequency: Literal["monthly", "weekly", "daily"] = Field("monthly", description="step length")
     allow_any_bp: Annotated[bool, Strict()] = Field(False, description="allow non-25bp moves")
     fomc_calendar: tuple[IsoDate, ...] | None = Field(
-        None, description="override of the built-in FOMC decision dates"
+        None,
+        description="override of the built-in FOMC decision dates (needed past its end)",
+        validate_default=True,
     )
     assets: tuple[AssetName, ...] = Field(description="asset names from the model file")
     initial: InitialState = Field(description="policy_rate, tariff, factors, index_levels")
@@ -302,6 +353,11 @@ class ScenarioSpec(_Part):
     drifts: tuple[Drift, ...] = Field((), description="factor mean shifts")
     shocks: tuple[Shock, ...] = Field((), description="one-off factor shocks")
     pins: tuple[Pin, ...] = Field((), description="factors forced to a path")
+    reading: Literal["structural_shock", "conditional_forecast"] = Field(
+        "structural_shock",
+        description="fixed decisions, pins and shocks: pure surprises (structural_shock) or "
+        "information about the economy (conditional_forecast)",
+    )
     positioning: Positioning | None = Field(None, description="short_interest_bn")
     model: Annotated[str, Strict(), Field(min_length=1)] = Field(
         "default", description="'default' or a model file path (relative to the scenario file)"
@@ -357,9 +413,16 @@ class ScenarioSpec(_Part):
 
     @field_validator("fomc_calendar")
     @classmethod
-    def _calendar(cls, value: tuple[date, ...] | None) -> tuple[date, ...] | None:
+    def _calendar(
+        cls, value: tuple[date, ...] | None, info: ValidationInfo
+    ) -> tuple[date, ...] | None:
         if value is not None and (not value or list(value) != sorted(set(value))):
             raise custom_error("expected a non-empty list of distinct dates in increasing order")
+        horizon = info.data.get("horizon")
+        if value is None and horizon is not None:
+            problem = calendar_end_problem(horizon)
+            if problem is not None:
+                raise custom_error(*problem)
         return value
 
     @field_validator("assets")
@@ -485,6 +548,7 @@ class ScenarioSpec(_Part):
                 for day in pin.values
                 if w.outside(day)
             ]
+            problems += _level_pin_problems(i, pin, w, info.data.get("initial"))
         raise_problems(problems)
         return value
 
@@ -497,6 +561,17 @@ class ScenarioSpec(_Part):
         return type(self) is type(other) and self.__dict__ == other.__dict__
 
     __hash__ = None  # type: ignore[assignment]  # dict-valued fields: not hashable
+
+    def __repr__(self) -> str:
+        """What the scenario assumes, one item a line (:func:`simengine.spec.show.spec_text`)."""
+        from simengine.spec.show import spec_text
+
+        return spec_text(self)
+
+    def _repr_html_(self) -> str:
+        from simengine.spec.show import spec_html
+
+        return spec_html(self)
 
     @property
     def source(self) -> Path | None:
