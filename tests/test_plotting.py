@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import simengine
-from simengine import plotting, stats
+from simengine import plot_posterior, plotting, stats
 from simengine.exceptions import OutputExistsError, SimengineError
 from simengine.results import SimulationResult
 
@@ -160,13 +160,13 @@ def test_posterior_loadings_forest_plot():
         posterior={"beta": rng.normal(size=(2, 50, 2, 5)), "kappa": rng.normal(size=(2, 50, 2))},
         dims={"beta": ["asset", "exposure"], "kappa": ["asset"]},
     )
-    fig = plotting.plot_posterior_loadings(idata)
+    fig = plot_posterior.plot_posterior_loadings(idata)
     ax = fig.axes[0]
     labels = " ".join(t.get_text() for t in ax.get_yticklabels())
     assert "beta" in labels and "kappa" in labels
     assert "posterior" in ax.get_xlabel()
     with pytest.raises(SimengineError, match="none of"):
-        plotting.plot_posterior_loadings(idata, var_names=["sigma"])
+        plot_posterior.plot_posterior_loadings(idata, var_names=["sigma"])
 
 
 def test_save_plots_writes_the_standard_set(cmp, tmp_path):

@@ -475,3 +475,10 @@ def test_round_trip_through_yaml(spec: ScenarioSpec) -> None:
     assert again == spec
     assert again.spec_hash() == spec.spec_hash()
     assert yaml.safe_load(text)["name"] == spec.name
+
+
+@pytest.mark.parametrize("text", ["08", "0E0", "1:30", "-1", ".5", "1_000"])
+def test_number_like_text_round_trips_through_yaml(text: str) -> None:
+    """Text that starts like a number is quoted, so the strict loader reads it back as text."""
+    spec = load_scenario_text(MINIMAL).with_overrides(description=text)
+    assert load_scenario_text(spec.to_yaml()) == spec

@@ -258,7 +258,8 @@ def _pair_section(result: SimulationResult, dpi: int) -> str:
 
 
 def _bayes_section(result: SimulationResult, idata: Any, dpi: int) -> str:
-    from simengine.plotting import plot_posterior_loadings, variance_split
+    from simengine.plot_posterior import plot_posterior_loadings
+    from simengine.plotting import variance_split
 
     parts = [
         "<p>Each path uses one posterior draw of the parameters, so the spread includes "

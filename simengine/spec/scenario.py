@@ -712,8 +712,18 @@ class _Dumper(yaml.SafeDumper):
     folds them to spaces in single-quoted and plain scalars, so they would not load back."""
 
 
+_NUMBER_LIKE = re.compile(r"[-+.]?[0-9]")
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = '"' if any(c in value for c in "\x85\u2028\u2029") else None
+    # quote text that starts like a number ("08", "0E0", "1:30"): the strict loader reads such
+    # plain scalars as numbers or rejects them, so they would not load back as text
+    if any(c in value for c in "\x85\u2028\u2029"):
+        style = '"'
+    elif _NUMBER_LIKE.match(value):
+        style = "'"
+    else:
+        style = None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
