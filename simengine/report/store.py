@@ -81,6 +81,17 @@ def _result_files(directory: Path, manifest: dict[str, Any]) -> list[Path]:
     return files
 
 
+def _current_names(manifest: dict[str, Any]) -> set[str]:
+    """Names of the scenarios the manifest lists as done or skipped: the summary table may
+    still hold rows of an earlier version of a sweep, which are stale and never shown."""
+    entries = manifest.get("scenarios")
+    return {
+        str(e.get("name"))
+        for e in (entries if isinstance(entries, list) else [])
+        if isinstance(e, dict) and e.get("status") in ("done", "skipped")
+    }
+
+
 def _load_checked(path: Path) -> Any:
     """A stored result, parsed only after it matches its ``.sha256`` (HDF5 may hang otherwise)."""
     from simengine.exceptions import ResultVerificationError
@@ -234,7 +245,11 @@ def _sweep_sections(
         body = sweep_section(name, rows, _is_summary_column, labels, fans, dpi)
         sections.append((f"sweep-{i + 1}", f"Sweep: {name}", body))
     if failed:
-        note = '<p class="note">Not readable: ' + "; ".join(esc(f) for f in failed) + "</p>"
+        note = (
+            '<p class="note">Not shown (the file could not be read): '
+            + "; ".join(esc(f) for f in failed)
+            + "</p>"
+        )
         sections[-1] = (*sections[-1][:2], sections[-1][2] + note)
     return sections
 
@@ -287,6 +302,8 @@ def _build(directory: Path, title: str | None, max_charts: int, dpi: int) -> str
     manifest = _read_manifest(directory)
     summary = _read_summary(directory)
     files = _result_files(directory, manifest)
+    if summary is not None and "scenario" in summary.columns:
+        summary = summary[summary["scenario"].isin(_current_names(manifest))]
     if summary is not None and {"scenario", "series"} <= set(summary.columns):
         sections = _sweep_sections(directory, summary, files, max_charts, dpi)
     else:

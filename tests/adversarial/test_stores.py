@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -229,7 +230,10 @@ def test_f9_store_report_shows_only_current_results(tmp_path: Path, cli) -> None
     assert res.code == 0, res
     page = (tmp_path / "r.html").read_text()
     assert "2 result file(s)" in page
-    assert "sw.tariff_15" not in page and "sw.tariff_30" in page
+    # the sweep table is labelled by the sweep's values: 30 and 35 are current, 15..25 stale
+    rows = re.findall(r'<tr><td class="text">([^<]*)</td>', page)
+    assert rows == ["30", "35"], rows
+    assert "sw: 2 scenario(s)" in page and "sw.tariff_15" not in page
 
 
 # ----------------------------------------------------------------------------- finding 14, 15
