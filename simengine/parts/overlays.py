@@ -196,6 +196,7 @@ class _Step:
     date: date
     level: float
     probability: float | None = None
+    announced: bool = False  # a tariff pin is a surprise (not priced at the start)
 
 
 def _level_pins(spec: ScenarioSpec, grid: TimeGrid, meetings: tuple[Meeting, ...]) -> dict:
