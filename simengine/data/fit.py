@@ -269,11 +269,33 @@ def fit_assets(
     data = pd.concat([table, gap], axis=1).loc[sample[0] : sample[1]]
     data = _drop_covid(data, COVID[1] + "-28")
     regressors = [*structure.stochastic, "gap"]
-    j_gap = len(regressors)
     data = data.dropna(subset=[*regressors, *assets])
     x = np.column_stack([np.ones(len(data)), data[regressors]])
-    out: dict[str, Any] = {"rows": data.index}
+    return {"rows": data.index, **asset_equations(data, x, assets, tariff_beta, carry_prior)}
+
+
+def asset_equations(
+    data: pd.DataFrame,
+    x: np.ndarray,
+    assets: tuple[str, ...] | list[str],
+    tariff_beta: Mapping[str, tuple[float, float]],
+    carry_prior: Mapping[str, tuple[float, float]],
+) -> dict[str, Any]:
+    """Per-asset monthly return equations with the carry coefficient (last column of ``x``)
+    by Gaussian-prior MAP and the rest flat (OLS).
+
+    ``r_t - beta_tariff dtau_t = x_t . b + e_t``; the prior on the last coefficient is
+    ``N(-kappa0 / 12, (kappa_sd / 12)^2)`` from ``carry_prior`` (annual kappa mean, sd).
+
+    Returns
+    -------
+    dict
+        Per asset ``ols``, ``ols_se``, ``map``, ``sigma`` (annual); ``corr`` and ``dof`` of the
+        residuals (multivariate Student-t).
+    """
+    out: dict[str, Any] = {}
     resid_all = []
+    j_gap = x.shape[1] - 1
     for a in assets:
         y = (data[a] - tariff_beta[a][0] * data["dtariff"]).to_numpy()
         b_ols, se, _ = ols(y, x)

@@ -50,10 +50,9 @@ from simengine.data.fit import (
     FACTOR_DOF_FLOOR,
     NEUTRAL,
     _drop_covid,
+    asset_equations,
     daily_closes,
-    map_regression,
     ols,
-    t_dof_multivariate,
     t_dof_univariate,
 )
 from simengine.data.loaders import read_fred_csv, read_index_csv
@@ -265,25 +264,7 @@ def fit_news_assets(
     regressors = [*(f"{f}_news" for f in factors), "gap"]
     data = data.dropna(subset=[*regressors, *assets])
     x = np.column_stack([np.ones(len(data)), data[regressors]])
-    out: dict[str, Any] = {"rows": data.index}
-    resid_all = []
-    for a in assets:
-        y = (data[a] - tariff_beta[a][0] * data["dtariff"]).to_numpy()
-        b_ols, se, _ = ols(y, x)
-        kappa0, kappa_sd = carry_prior[a]
-        b_map = map_regression(y, x, len(regressors), -kappa0 / 12.0, kappa_sd / 12.0)
-        resid = y - x @ b_map
-        resid_all.append(resid)
-        out[a] = {
-            "ols": b_ols,
-            "ols_se": se,
-            "map": b_map,
-            "sigma": float(resid.std(ddof=x.shape[1]) * np.sqrt(12.0)),
-        }
-    resid = np.column_stack(resid_all)
-    out["corr"] = np.corrcoef(resid.T)
-    out["dof"] = t_dof_multivariate(resid)
-    return out
+    return {"rows": data.index, **asset_equations(data, x, assets, tariff_beta, carry_prior)}
 
 
 def drift(
