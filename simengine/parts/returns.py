@@ -137,6 +137,23 @@ class FactorLoadings(Part):
             surprise_beta=np.array([[a.surprise_response for a in assets]]),
         )
 
+    def _loadings_and_carry(
+        self,
+        z: np.ndarray,
+        weights: np.ndarray,
+        dt: np.ndarray,
+        p: LoadingParams,
+        policy: EventPaths,
+    ) -> np.ndarray:
+        """``sum_m W[t,m] beta . z_m + (mu - kappa (p_{t-1} - n)) dt_t``, summed in that order
+        (m, T, N): the part both return parts share."""
+        drift = (p.mu[:, None, :] - p.kappa[:, None, :] * policy.gap_step[..., None]) * dt[
+            None, :, None
+        ]
+        r = factor_loadings(z, weights, p.beta[..., self.z_columns])
+        r += drift
+        return r
+
     def simulate(
         self,
         z: np.ndarray,
@@ -147,12 +164,8 @@ class FactorLoadings(Part):
         tariff: EventPaths,
     ) -> np.ndarray:
         """Mean log returns (m, T, N) (``p``: per-path parameters)."""
-        drift = (p.mu[:, None, :] - p.kappa[:, None, :] * policy.gap_step[..., None]) * dt[
-            None, :, None
-        ]
-        r = factor_loadings(z, weights, p.beta[..., self.z_columns])
-        # summed left to right in place: loadings + drift + events
-        r += drift
+        r = self._loadings_and_carry(z, weights, dt, p, policy)
+        # then the events, summed left to right in place
         r += p.beta[:, None, :, self.tariff_column] * tariff.change_step[..., None]
         r += p.surprise_beta[:, None, :] * policy.surprise_step[..., None]
         return r
@@ -233,11 +246,7 @@ class FactorNews(FactorLoadings):
         tariff: EventPaths,
     ) -> np.ndarray:
         """Mean log returns (m, T, N) from factor news ``z`` (m, M, K)."""
-        drift = (p.mu[:, None, :] - p.kappa[:, None, :] * policy.gap_step[..., None]) * dt[
-            None, :, None
-        ]
-        r = factor_loadings(z, weights, p.beta[..., self.z_columns])
-        r += drift
+        r = self._loadings_and_carry(z, weights, dt, p, policy)
         surprise = tariff.surprise_step if tariff.surprise_step is not None else tariff.change_step
         if np.any(surprise):
             if p.reversal_rate.shape[0] == 1:
