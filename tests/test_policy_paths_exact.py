@@ -236,3 +236,80 @@ def test_decision_conditions_are_empty_when_no_meeting_informs() -> None:
     run = _conditional_run(3, [0.0, 0.0])
     w, t, labels = decision_conditions(run, np.zeros((1, 2, 3)), M, K)
     assert w.shape == (0, M, K) and t.shape == (3, 0) and labels == []
+
+
+def _captured(monkeypatch, path):
+    """Run the engine's entry point on ``path`` and return the arguments it passed to
+    :func:`simulate_factors` and what that returned."""
+    from simengine import policy_paths
+    from tests.test_policy import _engine_paths
+
+    seen = {}
+    original = policy_paths.simulate_factors
+
+    def spy(*args, **kw):
+        seen["args"], seen["out"] = args, original(*args, **kw)
+        return seen["out"]
+
+    monkeypatch.setattr(policy_paths, "simulate_factors", spy)
+    _engine_paths(path, 4096)
+    return original, seen["args"], seen["out"]
+
+
+def _conditional_hold(tmp_path, extra: str = "") -> object:
+    from tests.test_policy import _write
+
+    body = (
+        "reading: conditional_forecast\nfomc:\n  - meeting: 2025-09-17\n    change_bp: 0\n" + extra
+    )
+    return _write(tmp_path, "cond-hold", body)
+
+
+def test_a_conditional_hold_is_news_of_strength_and_the_state_variance_defaults_to_the_var(
+    monkeypatch, tmp_path
+) -> None:
+    """A September hold the market priced as 55% cut, read as information, lifts growth in the
+    months before it (July, August); without the decision conditions it does not. The engine's
+    state variance is the one :func:`simulate_factors` computes itself from the VAR."""
+    original, args, out = _captured(monkeypatch, _conditional_hold(tmp_path))
+    fi, eps, run_args, extra, conditional, xbar_base, draw, levels, state_var = args
+    assert conditional is True
+    plain = original(fi, eps, run_args, extra, False, xbar_base, draw, levels, state_var)
+    g = INDEX["growth"]
+    news = out.z[:, :2, g].mean() - plain.z[:, :2, g].mean()
+    assert news > 0.005, news  # exactly 0 without the conditions
+    default = original(fi, eps, run_args, extra, True, xbar_base, draw, levels, None)
+    np.testing.assert_array_equal(default.z, out.z)
+
+
+def test_a_conditional_two_year_pin_reaches_its_level_on_average(monkeypatch, tmp_path) -> None:
+    """Read as information the 2-year level pin is a condition on the VAR's rates; the policy
+    component is the first pass's, so the level holds on average (and exactly without it)."""
+    pin = "pins:\n  - factor: yield_2y\n    values: {2025-10-31: 3.40}\n"
+    original, args, out = _captured(monkeypatch, _conditional_hold(tmp_path, pin))
+    levels = args[7]
+    assert levels == (((3, 3.4),), 3.88)
+    y2 = 3.88 + out.z[:, :4, INDEX["rates"]].sum(axis=1)
+    assert abs(y2.mean() - 3.40) < 0.02, y2.mean()
+    free = original(*args[:7], None, args[8])
+    free_y2 = 3.88 + free.z[:, :4, INDEX["rates"]].sum(axis=1)
+    assert abs(free_y2.mean() - 3.40) > 0.2
+
+
+def test_the_markets_expected_state_ignores_shocks_and_switched_off_channels(
+    monkeypatch, tmp_path
+) -> None:
+    """``xbar`` comes from the expected inputs (no drifts or shocks) with every policy channel
+    on: a growth shock or switching the growth channel off (attribution) leaves it unchanged."""
+    from tests.test_policy import _write
+
+    base = _write(tmp_path, "plain", "reading: structural_shock\n")
+    shock = "reading: structural_shock\nshocks:\n  - factor: growth\n    date: 2025-08-15\n"
+    shocked = _write(tmp_path, "shocked", shock + "    size: 1.0\n")
+    original, args, out = _captured(monkeypatch, base)
+    _, _, out_shock = _captured(monkeypatch, shocked)
+    np.testing.assert_array_equal(out.run.xbar, out_shock.run.xbar)
+    run_args = args[2] | {"params": args[2]["params"].without("growth")}
+    off = original(args[0], args[1], run_args, *args[3:])
+    np.testing.assert_array_equal(off.run.xbar, out.run.xbar)
+    assert not np.array_equal(off.z, out.z)
