@@ -580,9 +580,9 @@ def variance_split(result: SimulationResult, ax: Axes | None = None) -> Figure:
     Notes
     -----
     ``Var R = E_theta Var(R | theta) + Var_theta E(R | theta)``; the parameter share is the
-    second term over the total (``summary()["param_var_share"]``).
+    second term over the total (``summary(wide=True)["param_var_share"]``).
     """
-    share = result.summary()["param_var_share"] * 100.0
+    share = result.summary(wide=True)["param_var_share"] * 100.0
     single = len(result.scenarios) == 1
     names = [se if single else f"{sc} · {se}" for sc, se in share.index]
     fig, ax = _axes(ax, (8.0, 1.5 + 0.35 * len(names)))

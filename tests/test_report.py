@@ -160,7 +160,7 @@ def store(tmp_path_factory) -> Path:
     for i, name in enumerate(NAMES):
         res = simengine.simulate(_spec(name), n_paths=N_PATHS, seed=3, n_sample=8)
         write_checksum(res.to_netcdf(root / "results" / f"{res.scenarios[0]}.nc"))
-        frame = res.summary().reset_index()
+        frame = res.summary(wide=True).reset_index()
         frame["cut_month"] = ["sep", "oct"][i]
         frames.append(frame)
     pd.concat(frames, ignore_index=True).to_parquet(root / "summary.parquet", index=False)

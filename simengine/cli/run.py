@@ -117,7 +117,7 @@ def result_json(result: Any) -> dict[str, Any]:
     """
     attrs = result.attrs
     hashes = json.loads(attrs.get("spec_hashes", "{}"))
-    summary = _frame_dict(result.summary())
+    summary = _frame_dict(result.summary(wide=True))
     doc: dict[str, Any] = {
         "simengine_version": attrs.get("simengine_version"),
         "method": attrs.get("method"),
@@ -133,7 +133,7 @@ def result_json(result: Any) -> dict[str, Any]:
         },
     }
     if hasattr(result, "difference_summary"):
-        diffs = result.difference_summary()
+        diffs = result.difference_summary(wide=True)
         doc["reference"] = result.reference
         doc["differences"] = _frame_dict(diffs.drop(columns="reference"))
         if result.has_attribution:
@@ -192,11 +192,11 @@ def _csv_frame(result: Any) -> pd.DataFrame:
 
     from simengine.cli.tables import tidy_columns
 
-    summary = result.summary()
+    summary = result.summary(wide=True)
     frame = summary[tidy_columns(list(summary.columns))].reset_index()
     frame.insert(0, "kind", "summary")
     if hasattr(result, "difference_summary"):
-        diffs = result.difference_summary().reset_index()
+        diffs = result.difference_summary(wide=True).reset_index()
         diffs.insert(0, "kind", "difference")
         frame = pd.concat([frame, diffs], ignore_index=True)
     return frame
@@ -315,7 +315,7 @@ def _save(result: Any, out: Path | None, stem: str, force: bool, plot: Path | No
             from simengine.io import atomic_write
 
             with atomic_write(paths[2], overwrite=force) as tmp:
-                result.difference_summary().reset_index().to_csv(tmp, index=False)
+                result.difference_summary(wide=True).reset_index().to_csv(tmp, index=False)
         err_console.print("wrote " + ", ".join(map(str, paths)))
     if plot is not None:
         from simengine.plotting import save_plots

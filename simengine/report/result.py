@@ -109,7 +109,7 @@ def _scenarios_section(result: SimulationResult) -> str:
 
 
 def _summary_section(result: SimulationResult) -> str:
-    summary = result.summary()
+    summary = result.summary(wide=True)
     bayes = result.attrs.get("method") == "bayesian"
     risk = [*RISK_COLUMNS, "param_var_share"] if bayes else list(RISK_COLUMNS)
     risk = [c for c in risk if c in summary.columns]  # comparisons exist only for their assets
@@ -197,7 +197,7 @@ def _densities_section(result: SimulationResult, dpi: int) -> str:
 def _differences_section(result: Any, dpi: int) -> str:
     from simengine.plotting import difference, tornado
 
-    diffs = result.difference_summary()
+    diffs = result.difference_summary(wide=True)
     parts = [
         f"<p>Path by path, on the same shocks and parameter draws: return under each scenario "
         f"minus the return under <strong>{esc(result.reference)}</strong>, in percentage points. "
@@ -244,7 +244,7 @@ def _pp(columns: tuple[str, ...]) -> dict[str, Callable[[Any], str]]:
 def _pair_section(result: SimulationResult, dpi: int) -> str:
     from simengine.plotting import pair, series_label
 
-    rows = result.summary().xs("pair", level="series")
+    rows = result.summary(wide=True).xs("pair", level="series")
     cols = ["mean", "median", "q05", "q95", "prob_loss", "es_95"]
     text = (
         f"<p>{esc(series_label(result, 'pair'))}: the crowded hedge-fund trade. "

@@ -161,7 +161,7 @@ def _fallback_table(files: list[Path]) -> pd.DataFrame:
     frames = []
     for path in files:
         try:
-            frames.append(_load_checked(path).summary().reset_index())
+            frames.append(_load_checked(path).summary(wide=True).reset_index())
         except SimengineError:
             continue
     return scenario_table(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
