@@ -4,7 +4,8 @@
 legend below the chart; :func:`fan_grid` draws one small panel per scenario on shared axes,
 with the reference scenario's median in grey in every panel; :func:`heatmap` shows one
 statistic over two sweep axes (a batch report's cut timing x size, tariff x growth).
-matplotlib is imported inside the functions, as in :mod:`simengine.plotting`.
+matplotlib is imported inside the functions. Built on :mod:`simengine.plot_base` only;
+:mod:`simengine.plotting` uses these charts for the ``--plot`` set of a comparison.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simengine.plotting import (
+from simengine.plot_base import (
     _axes,
     _check_series,
     _date_axis,
@@ -90,6 +91,10 @@ def median_fans(
         else:
             for edge in (lo, hi):
                 ax.plot(times, edge, color=st.color, ls=st.linestyle, lw=0.7, alpha=0.8)
+            if i == 1:  # one legend entry explains every thin line
+                ax.plot(
+                    [], [], color="0.35", lw=0.7, label=f"thin lines: the others' {cover} bands"
+                )
         ax.plot(times, _curve(q, name, 0.5, start_level), color=st.color, ls=st.linestyle,
                 lw=2.0, label=f"median: {name}")  # fmt: skip
     ax.axhline(start_level if start_level is not None else 0.0, color="0.4", lw=0.8, ls=":")
@@ -159,6 +164,8 @@ def fan_panels(
         ax.grid(True, color="0.88", linewidth=0.5)
         _date_axis(ax)
         ax.tick_params(labelsize="x-small")
+        if k + ncols >= len(data):  # nothing drawn below: this panel shows the dates
+            ax.xaxis.set_tick_params(labelbottom=True)
     res = panels[0][1]
     fig.supylabel(_ylabel(res, series, ref_level), fontsize="small")
     ref_title = titles[0] if titles else ref_name

@@ -184,6 +184,31 @@ def test_save_plots_writes_the_standard_set(cmp, tmp_path):
         plotting.save_plots(cmp, tmp_path)
 
 
+def test_png_set_of_a_comparison_has_medians_with_one_band_and_small_multiples(cmp, single):
+    plots = dict(plotting.standard_plots(cmp))
+    assert {"fan_small_cap", "fan_grid_small_cap", "fan_large_cap", "fan_grid_large_cap"} <= set(
+        plots
+    )
+    ax = plots["fan_small_cap"]().axes[0]
+    # no overlaid 50/80/95% fans: only the reference's band is shaded, one median per scenario
+    assert len(ax.collections) == 1
+    medians = [t for t in _legend(ax) if t.startswith("median: ")]
+    assert medians == [f"median: {name}" for name in cmp.scenarios]
+    assert any("thin lines" in t for t in _legend(ax))
+    grid = plots["fan_grid_small_cap"]()
+    panels = [a for a in grid.axes if a.get_visible()]
+    assert [a.get_title(loc="left") for a in panels] == list(cmp.scenarios)
+    # two columns: the top-right panel has nothing below it, so it shows its own dates
+    two = [a for a in plotting.fan_grid(cmp, "small_cap", ncols=2).axes if a.get_visible()]
+    two[0].figure.canvas.draw()
+    dated = [any(t.get_text() for t in a.get_xticklabels()) for a in two]
+    assert dated == [False, True, True]
+    # a single scenario keeps its full fan (three bands)
+    single_plots = dict(plotting.standard_plots(single))
+    assert "fan_grid_small_cap" not in single_plots
+    assert len(single_plots["fan_small_cap"]().axes[0].collections) == 3
+
+
 def test_save_plots_overwrites_only_when_asked(cmp, tmp_path, monkeypatch):
     one = [("pair", lambda: plotting.pair(cmp))]
     monkeypatch.setattr(plotting, "standard_plots", lambda result: one)
