@@ -138,6 +138,15 @@ def _wrap(text: str, ax: Axes) -> str:
     return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False))
 
 
+def _wider_than_figure(artist: Any) -> bool:
+    """Whether ``artist`` (a legend) is wider than its figure, measured with the renderer."""
+    fig = artist.figure
+    get_renderer = getattr(fig.canvas, "get_renderer", None)
+    if get_renderer is None:  # a backend without one: assume it fits
+        return False
+    return artist.get_window_extent(get_renderer()).width > 0.98 * fig.bbox.width
+
+
 def _finish(ax: Axes, title: str, legend: bool = True) -> None:
     """Title, grid, and a legend below the plot area, so it never covers the data."""
     ax.set_title(_wrap(title, ax), loc="left", fontsize="medium")
@@ -151,8 +160,12 @@ def _finish(ax: Axes, title: str, legend: bool = True) -> None:
     if len(fig.axes) == 1 and type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine":
         # below the x label, outside the axes: the legend never covers a curve
         ncols = 1 if len(handles) > 3 or max(map(len, labels)) > 40 else len(handles)
-        fig.legend(handles, labels, loc="outside lower left", fontsize="small", frameon=False,
-                   ncols=ncols)  # fmt: skip
+        legend = fig.legend(handles, labels, loc="outside lower left", fontsize="small",
+                            frameon=False, ncols=ncols)  # fmt: skip
+        if ncols > 1 and _wider_than_figure(legend):  # one row would be clipped: stack them
+            legend.remove()
+            fig.legend(handles, labels, loc="outside lower left", fontsize="small",
+                       frameon=False, ncols=1)  # fmt: skip
     else:  # the caller's own layout: let matplotlib find the emptiest corner
         ax.legend(fontsize="small", frameon=False, loc="best")
 

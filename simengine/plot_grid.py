@@ -60,8 +60,8 @@ def median_fans(
 ) -> Figure:
     """Each scenario's median path with one band, on one chart (legend below the axes).
 
-    With more than two scenarios only the first (the reference) has a shaded band; the
-    others' bands are thin lines in their colour and style, so the chart does not turn murky.
+    Only the first scenario (the reference) has a shaded band; the others' bands are thin
+    lines in their colour and style, so overlapping bands never turn murky.
 
     Parameters
     ----------
@@ -85,16 +85,15 @@ def median_fans(
     for i, name in enumerate(names):
         st = style(i)
         lo, hi = (_curve(q, name, p, start_level) for p in band)
-        if i == 0 or len(names) <= 2:  # more overlapping bands turn murky: the reference's
+        if i == 0:  # overlapping shaded bands turn murky: only the reference's is shaded
             ax.fill_between(times, lo, hi, color=st.color, alpha=0.15, lw=0,
                             label=f"{cover} band: {name}")  # fmt: skip
         else:
             for edge in (lo, hi):
                 ax.plot(times, edge, color=st.color, ls=st.linestyle, lw=0.7, alpha=0.8)
             if i == 1:  # one legend entry explains every thin line
-                ax.plot(
-                    [], [], color="0.35", lw=0.7, label=f"thin lines: the others' {cover} bands"
-                )
+                whose = f"{name}'s" if len(names) == 2 else "the others'"
+                ax.plot([], [], color="0.35", lw=0.7, label=f"thin lines: {whose} {cover} band")
         ax.plot(times, _curve(q, name, 0.5, start_level), color=st.color, ls=st.linestyle,
                 lw=2.0, label=f"median: {name}")  # fmt: skip
     ax.axhline(start_level if start_level is not None else 0.0, color="0.4", lw=0.8, ls=":")
