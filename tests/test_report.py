@@ -148,6 +148,8 @@ def test_bayesian_report_shows_the_variance_split(single):
     joined = " ".join(page.text)
     assert "variance from parameters" in joined
     assert_self_contained(text)
+    # the assumptions name the method the run used, not the scenario file's default
+    assert "/ bayesian" in joined and "/ monte_carlo" not in joined
 
 
 # --------------------------------------------------------------------------- batch store

@@ -105,7 +105,9 @@ def _scenarios_section(result: SimulationResult) -> str:
     )
     if not specs:
         return intro + '<p class="note">The result does not carry its scenario specs.</p>'
-    return intro + assumptions_table(specs, names)
+    method = result.attrs.get("method")  # the run's method (--method) overrides the file's
+    shown = {k: {**v, "method": method or v.get("method")} for k, v in specs.items()}
+    return intro + assumptions_table(shown, names)
 
 
 def _summary_section(result: SimulationResult) -> str:
@@ -157,8 +159,6 @@ def _fans_section(result: SimulationResult, dpi: int) -> str:
     others = (
         " The reference's band is shaded; the other scenarios' bands are thin lines in their "
         "colour."
-        if len(result.scenarios) > 2
-        else ""
     )
     parts = [
         "<p>Each scenario's median index level with its 50% band (half of the paths are "
@@ -294,17 +294,19 @@ def _gap_html(result: SimulationResult) -> str:
         )
     except Exception as err:  # informative section: never fail the report
         return f'<p class="note">Bayesian vs point comparison not available: {esc(err)}</p>'
-    first = gap.iloc[0]
+    largest = (gap["bayesian"] - gap["point"]).abs().idxmax()  # the example: the largest gap
+    first = gap.loc[largest]
     cols = list(gap.columns)
     text = (
         "<h3>Why the Bayesian numbers differ from point-parameter runs</h3><p>A Monte Carlo run "
         "uses the point estimates of the model file; a Bayesian run gives each path a posterior "
         f"draw. Three runs on the same {n:,} paths separate the two reasons. For "
-        f"{esc(gap.index[0][0])}, {esc(gap.index[0][1])}: the mean return is "
+        f"{esc(largest[0])}, {esc(largest[1])} (the largest difference): the mean return is "
         f"{100 * first['point']:+.2f}% with point parameters, {100 * first.iloc[1]:+.2f}% with "
-        f"every parameter at its posterior mean ({100 * first.iloc[3]:+.2f}pp: the posterior is "
-        f"centred elsewhere, see the drift and carry below), and {100 * first['bayesian']:+.2f}% "
-        f"averaging over the draws ({100 * first.iloc[4]:+.2f}pp: parameter uncertainty).</p>"
+        f"every parameter at its posterior mean ({100 * first.iloc[3]:+.2f}pp: posterior means "
+        f"instead of point estimates, see the drift and carry below), and "
+        f"{100 * first['bayesian']:+.2f}% averaging over the draws ({100 * first.iloc[4]:+.2f}pp: "
+        "parameter uncertainty).</p>"
     )
     return (
         text
