@@ -170,7 +170,8 @@ def store(tmp_path_factory) -> Path:
         {"id": name, "name": name, "status": "done", "result_file": f"results/{name}.nc"}
         for name in ("fed-cut-september", "tariff-escalation")
     ]
-    manifest = {"name": "test-batch", "n_scenarios": 2, "scenarios": entries}
+    settings = {"n_paths": N_PATHS, "seed": 3}
+    manifest = {"name": "test-batch", "n_scenarios": 2, "settings": settings, "scenarios": entries}
     (root / "manifest.json").write_text(json.dumps(manifest))
     return root
 
@@ -185,7 +186,15 @@ def test_store_report_lists_every_scenario(store):
     assert "Russell 2000 median" in joined
     assert len(page.images) == 1  # the results' fans as small multiples in one figure
     assert "test-batch" in joined
+    assert f"n_paths={N_PATHS}, seed=3" in joined and "2 items" in joined  # manifest, readable
     assert_self_contained(text)
+
+
+def test_a_difference_that_rounds_to_zero_shows_no_sign():
+    from simengine.report.result import pp
+
+    assert pp(-1e-7) == pp(1e-7) == "0.00pp"
+    assert pp(-0.0021) == "-0.21pp" and pp(0.0021) == "+0.21pp"
 
 
 def test_store_report_limits_the_number_of_charts(store):

@@ -65,7 +65,8 @@ def share(x: float) -> str:
 
 
 def pp(x: float) -> str:
-    return f"{100 * x:+.2f}pp"
+    text = f"{100 * x:+.2f}pp"
+    return "0.00pp" if text in ("+0.00pp", "-0.00pp") else text  # a channel that is off
 
 
 def points(x: float) -> str:
