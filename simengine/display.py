@@ -34,6 +34,14 @@ SUMMARY_CAPTION = "return to the horizon, % (P(loss): % of paths losing)"
 DIFFERENCE_CAPTION = "difference from {ref}, path by path, pp (P(higher): % of paths higher)"
 
 
+#: Size (inches) of the inline fan chart: room for the y label above a legend of 8 lines.
+FAN_FIGSIZE = (6.4, 3.8)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _shown(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` (fractions) in % (returns) or pp (differences), short headers."""
     return (frame * 100.0).rename(columns=HEADERS).round(2)
@@ -80,7 +88,7 @@ def _fan_png(result: SimulationResult) -> bytes | None:
         from simengine.plotting import figure_to_png
 
         series = next(s for s in result.series if s != "pair")
-        fig = median_fans(result, series, figsize=(6.0, 2.8))
+        fig = median_fans(result, series, figsize=FAN_FIGSIZE)
         return figure_to_png(fig, dpi=72)
     except Exception:  # a notebook display must never fail on a chart
         return None
@@ -94,11 +102,11 @@ def result_html(result: SimulationResult) -> str:
         f"<div><strong>{html.escape(type(result).__name__)}</strong>: "
         f"{html.escape(', '.join(result.scenarios))}<br><small>{html.escape(_run_line(result))}"
         "</small>",
-        f"<p>{html.escape(SUMMARY_CAPTION.capitalize())}</p>",
+        f"<p>{html.escape(_sentence(SUMMARY_CAPTION))}</p>",
         compact_table(result).to_html(border=0),
     ]
     if hasattr(result, "difference_summary"):
-        caption = DIFFERENCE_CAPTION.format(ref=result.reference).capitalize()
+        caption = _sentence(DIFFERENCE_CAPTION.format(ref=result.reference))
         parts.append(
             f"<p>{html.escape(caption)}</p>" + compact_differences(result).to_html(border=0)
         )

@@ -68,6 +68,7 @@ def test_text_and_html_reprs_show_the_summary_numbers(cmp):
         assert shown in text and f"<td>{shown}</td>" in page, col
     headers = ["median", "5%", "95%", "P(loss)", "mean", "P(higher)"]
     assert all(f"<th>{h}</th>" in page and h in text for h in headers)
+    assert "<p>Return to the horizon, % (P(loss):" in page and "(P(higher):" in page
 
 
 def test_result_html_has_table_and_inline_fan(cmp):

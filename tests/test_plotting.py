@@ -247,6 +247,12 @@ def test_no_chart_of_the_png_set_clips_a_label_or_a_legend(cmp, font_size):
             plt.close(fig)
 
 
+def test_the_notebook_fan_chart_clips_nothing(cmp):
+    from simengine.display import FAN_FIGSIZE
+
+    assert _outside(plotting.median_fans(cmp, "small_cap", figsize=FAN_FIGSIZE)) == []
+
+
 def test_save_plots_overwrites_only_when_asked(cmp, tmp_path, monkeypatch):
     one = [("pair", lambda: plotting.pair(cmp))]
     monkeypatch.setattr(plotting, "standard_plots", lambda result: one)
