@@ -238,10 +238,11 @@ def _outside(fig) -> list[str]:
 
 
 @pytest.mark.parametrize("font_size", [10.0, 12.5])  # matplotlib's default; the report's
-def test_no_chart_of_the_png_set_clips_a_label_or_a_legend(cmp, font_size):
+def test_no_chart_of_the_png_set_clips_a_label_or_a_legend(cmp, single, font_size):
     with matplotlib.rc_context({"font.size": font_size}):
         extra = [("variance_split", lambda: plotting.variance_split(cmp))]  # Bayesian runs
-        for stem, make in [*plotting.standard_plots(cmp), *extra]:
+        charts = [*plotting.standard_plots(cmp), *plotting.standard_plots(single), *extra]
+        for stem, make in charts:
             fig = make()
             assert _outside(fig) == [], stem
             plt.close(fig)
