@@ -77,15 +77,18 @@ def result_text(result: SimulationResult) -> str:
     if hasattr(result, "difference_summary"):
         lines += ["", DIFFERENCE_CAPTION.format(ref=result.reference) + ":"]
         lines.append(compact_differences(result).to_string())
-    lines += ["", "summary(wide=True): every statistic; levels(), quantile_paths(), plot.fan()"]
+    lines += [
+        "",
+        "summary(wide=True): every statistic; levels(), quantile_paths(), plot.median_fans()",
+    ]
     return "\n".join(lines)
 
 
 def _fan_png(result: SimulationResult) -> bytes | None:
     """A small fan chart of the first asset: each scenario's median with its 50% band."""
     try:
+        from simengine.plot_base import figure_to_png
         from simengine.plot_grid import median_fans
-        from simengine.plotting import figure_to_png
 
         series = next(s for s in result.series if s != "pair")
         fig = median_fans(result, series, figsize=FAN_FIGSIZE)
