@@ -430,6 +430,17 @@ ExplainOpt = Annotated[
 ]
 
 
+def _print_indented(text: str) -> None:
+    """One line of ``validate``'s report, indented by 3 also where it wraps (no markup)."""
+    import textwrap
+
+    width = max(40, console.width)
+    lines = textwrap.wrap(text, width, initial_indent="   ", subsequent_indent="   ",
+                          break_on_hyphens=False, break_long_words=False)  # fmt: skip
+    for line in lines:  # dates and file paths stay whole
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 def validate(files: Files, explain: ExplainOpt = False) -> None:
     """Check scenario (and sweep) files: schema, dates, meetings, and assets against the model.
 
@@ -452,14 +463,16 @@ def validate(files: Files, explain: ExplainOpt = False) -> None:
                 grid = TimeGrid(spec.start, spec.horizon, spec.frequency)
                 console.print(
                     f"[green]ok[/] {f}: {spec.name} ({grid.n_steps} {spec.frequency} steps "
-                    f"{spec.start}..{spec.horizon})\n   FOMC meetings: {meetings_line(spec)}",
+                    f"{spec.start}..{spec.horizon})",
                     highlight=False,
+                    soft_wrap=True,  # the path stays whole
                 )
+                _print_indented(f"FOMC meetings: {meetings_line(spec)}")
                 for warning in scenario_warnings(spec):
                     err_console.print(f"[yellow]warning:[/] {warning.format()}", highlight=False)
             if len(specs) == 1 and specs[0].source is not None:
                 for note in list_notes(f):
-                    console.print(f"   note: {note}", highlight=False)
+                    _print_indented(f"note: {note}")
                 if explain:
                     typer.echo(explain_file(f))
         except SpecError as err:
