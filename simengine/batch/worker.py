@@ -81,11 +81,11 @@ def execute_job(job: Job, out_dir: str, force: bool = False, threads: int = 1) -
         path = safe_child(Path(out_dir) / "results", Path(job.result_file).name)
         existing = None if force else reusable_result(path, job)
         if existing is not None:
-            summary = existing.summary()
+            summary = existing.summary(wide=True)
             return _outcome(job, "skipped", summary=summary, timings=_since(t0))
         result = simulate(job.spec, n_paths=job.n_paths, seed=job.seed, threads=threads)
         t1 = time.perf_counter()
-        summary = result.summary()
+        summary = result.summary(wide=True)
         result.save(path, overwrite=True)
         write_checksum(path)
         timings = {"simulate_s": t1 - t0, "write_s": time.perf_counter() - t1, **_since(t0)}
