@@ -481,15 +481,29 @@ def bench_calibration(quick: bool) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / "posterior.nc")
         cmd = [exe, "calibrate", "--data", str(common.SHARED_DATA), "--out", out]
-        times = wall_runs({"calibrate": [*cmd, "--force", "--no-progress"]}, 1 if quick else 2)
+        cmd += ["--force", "--no-progress"]
+        if not quick:  # the first run on a machine: PyTensor's numba cache is empty
+            flags = os.environ.get("PYTENSOR_FLAGS", "")
+            cold_env = {**os.environ, "PYTHONPATH": str(common.ROOT)}
+            cold_env["PYTENSOR_FLAGS"] = f"{flags},base_compiledir={tmp}/pytensor".lstrip(",")
+            cold = wall_runs({"calibrate": cmd}, 1, cold_env)["calibrate"][0]
+        times = wall_runs({"calibrate": cmd}, 1 if quick else 2)
     seconds = min(times["calibrate"])
     rows.append(
         Row(
             "calibration", "simengine calibrate --data ../shared/data", "2 chains x 1000 draws",
             seconds, "wall", target="<= 25 s", met=seconds <= 25,
-            note=f"runs {', '.join(f'{t:.1f}' for t in times['calibrate'])} s",
+            note=f"runs {', '.join(f'{t:.1f}' for t in times['calibrate'])} s (compile cache "
+            "of earlier runs on this machine)",
         )
     )  # fmt: skip
+    if not quick:
+        rows.append(
+            Row(
+                "calibration", "simengine calibrate, empty compile cache", "2 chains x 1000 draws",
+                cold, "wall", note="first run on a machine (PyTensor base_compiledir empty)",
+            )
+        )  # fmt: skip
     table = build_table(common.SHARED_DATA)
     nutpie_rate = None
     for sampler in ("nutpie", "pymc") if HUGE else ("nutpie",):
@@ -588,13 +602,17 @@ def bench_batch(quick: bool) -> list[Row]:
     times = {k: [r["wall"] for r in v] for k, v in runs.items()}
     cpu = {k: min(r["cpu"] for r in v) for k, v in runs.items()}
     size = f"7 scenarios x {n} paths"
-    serial_tasks = min(sum(r["per_worker"].values()) for r in runs["serial"])
-    busiest = min(max(r["per_worker"].values(), default=float("nan")) for r in runs["two"])
-    pool_tasks = min(sum(r["per_worker"].values()) for r in runs["two"])
+    # CPU on the critical path of the pool: the parent's own work (process-tree CPU minus the
+    # workers' tasks) plus the busiest worker's tasks; on idle cores the wall time follows it
+    critical = min(
+        r["cpu"] - sum(r["per_worker"].values()) + max(r["per_worker"].values(), default=0.0)
+        for r in runs["two"]
+    )
+    tasks = {k: min(sum(r["per_worker"].values()) for r in runs[k]) for k in ("serial", "two")}
     cpu_note = (
-        f"CPU of the process tree {cpu['two']:.1f} s (serial {cpu['serial']:.1f} s); tasks "
-        f"{pool_tasks:.1f} s CPU (serial {serial_tasks:.1f} s), busiest worker {busiest:.1f} s: "
-        f"CPU-bound speed-up {serial_tasks / busiest:.2f}x"
+        f"CPU of the process tree {cpu['two']:.1f} s (serial {cpu['serial']:.1f} s); scenario "
+        f"tasks {tasks['two']:.1f} s CPU (serial {tasks['serial']:.1f} s); critical path "
+        f"{critical:.1f} s CPU: CPU-bound speed-up {cpu['serial'] / critical:.2f}x"
     )
     return [
         Row("batch", f"serial at {BASELINE} (today)", size, min(times["today"]), "wall",
@@ -638,12 +656,18 @@ def bench_cli(quick: bool) -> list[Row]:
         )
         cmd = [str(exe), "run", str(scenario), "--paths", str(n), "--format", "json"]
         start = time.perf_counter()
+        # the scenario extends the repository's and names the benchmark model: both are
+        # outside the temp folder the top file is in (the confinement rule of spec.paths)
+        roots = (common.SCENARIO.parent, common.bench_model_path().parent)
+        env = {**os.environ, "SIMENGINE_ALLOW_PATHS": os.pathsep.join(map(str, roots))}
         out = subprocess.run(
-            [sys.executable, "-c", _CLI_WRAPPER, *cmd], capture_output=True, text=True
+            [sys.executable, "-c", _CLI_WRAPPER, *cmd], capture_output=True, text=True, env=env
         )
         seconds = time.perf_counter() - start
     data = json.loads(out.stdout.strip().splitlines()[-1])
     code, err = data["code"], data["error"]
+    if code != 0:  # a failed command is a failed row, not a row that "misses" its target
+        raise RuntimeError(f"simengine run exited with {code}: {err}")
     peak = data["peak_kib"] / 1024.0
     rows.append(
         Row(
@@ -658,8 +682,8 @@ def bench_cli(quick: bool) -> list[Row]:
             "",
             None,
             "peak < 1024 MiB",
-            peak < 1024 and code == 0,
-            "ok" if code == 0 else f"exit {code}: {err}",
+            peak < 1024,
+            "ok",
         )
     )
     return rows
