@@ -482,13 +482,13 @@ def validate(files: Files, explain: ExplainOpt = False) -> None:
 
 
 def _expand(path: Path) -> list[Any]:
-    from simengine.spec import load_scenario
+    from simengine.spec.loader import is_sweep_file, load_scenario
 
-    try:
-        from simengine.spec.sweep import expand_sweep, is_sweep_file
-    except ImportError:
-        return [load_scenario(path)]
-    return list(expand_sweep(path)) if is_sweep_file(path) else [load_scenario(path)]
+    if not is_sweep_file(path):
+        return [load_scenario(path)]  # without importing the sweep models (start-up time)
+    from simengine.spec.sweep import expand_sweep
+
+    return list(expand_sweep(path))
 
 
 def register(app: typer.Typer) -> None:
