@@ -88,11 +88,11 @@ def _loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun) -> np.ndarray:
         if fi.pin_mask[m].any():
             k = fi.pin_mask[m]
             z[:, m, k] = fi.pin_value[m, k]
-        for month, level in fi.yield_2y_pins:
+        for month, y2_level in fi.yield_2y_pins:
             if month == m:  # the 2-year level at the end of the month, policy component included
                 r = fi.factor_index["rates"]
                 before = z[:, :m, r].sum(axis=1) + run.dy2_by_month[:, : m + 1].sum(axis=1)
-                z[:, m, r] = level - fi.yield_2y0 - before
+                z[:, m, r] = y2_level - fi.yield_2y0 - before
         prev = z[:, m]
         if level is not None:
             level += prev

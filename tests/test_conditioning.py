@@ -175,3 +175,33 @@ def test_conditioning_is_exact_with_error_correction_and_scaled_shocks() -> None
     _, z_u = unit.apply(z, eps, unit.residual(cond, z, eps, C[None]))
     assert np.allclose(z_u[:, :5, 1].sum(axis=1), -0.5, atol=1e-9)
     assert _moments_check(z_u, mean, cov) != (True, True)
+
+
+def test_no_conditions_is_empty() -> None:
+    cond = Conditions.empty(M, K)
+    assert cond.n == 0 and cond.labels == ()
+    assert cond.path_weights.shape == cond.innovation_weights.shape == (0, M, K)
+    assert cond.path_target.shape == cond.innovation_target.shape == (0,)
+
+
+def test_analytic_moments_equal_the_projection_of_the_mean_path() -> None:
+    """Two shocks and two path conditions: ``E[z | G eps = h] = mu + Phi P h`` and
+    ``Cov = Phi (I - P G) Phi'`` (the projection of :func:`prepare`), exactly."""
+    A, C, b = _var(5)
+    path_w = np.zeros((2, M, K))
+    path_w[0, 4, 1] = 1.0
+    path_w[1, :3, 0] = 1.0
+    innov_w = np.zeros((2, M, K))
+    innov_w[0, 1, 2] = 1.0
+    innov_w[1, 3, 0] = 1.0
+    cond = Conditions(path_w, np.array([0.4, -0.2]), innov_w, np.array([0.8, -0.3]))
+    mu = _propagate(A, C, b, np.zeros((1, M, K)))[0]
+    mean, cov = conditional_moments(mu, A, C, cond)
+    proj = prepare(cond, A[None], C[None])
+    eps0 = np.zeros((1, M, K))
+    _, z_c = proj.apply(mu[None], eps0, proj.residual(cond, mu[None], eps0, C[None]))
+    np.testing.assert_allclose(mean, z_c[0], atol=1e-10)
+    phi = impulse_matrix(A, C, M)
+    eye = np.eye(M * K)
+    np.testing.assert_allclose(cov, phi @ (eye - proj.P[0] @ proj.G[0]) @ phi.T, atol=1e-10)
+    assert mean[4, 1] == pytest.approx(0.4) and mean[:3, 0].sum() == pytest.approx(-0.2)

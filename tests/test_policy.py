@@ -205,7 +205,7 @@ def test_sept_vs_oct_attribution_sums_to_the_mean_difference() -> None:
         "volatility",
         "jumps",
     ]
-    diffs = result.difference_summary()["mean"]
+    diffs = result.difference_summary(wide=True)["mean"]
     total = attribution[channels].sum(axis=1)
     np.testing.assert_allclose(total.to_numpy(), diffs.to_numpy(), atol=1e-9, rtol=0)
     small = attribution.loc[("fed-cut-october", "small_cap")]

@@ -275,7 +275,9 @@ def _lognormal(m: float, v: float) -> dict[str, float]:
 def test_monte_carlo_matches_closed_form(name: str, gaussian_model: tuple[Path, dict]) -> None:
     path, model = gaussian_model
     m, v = closed_form(model, CASES[name])
-    summary = api.simulate(_spec(CASES[name], path), n_paths=N, seed=7).summary().loc["gauss"]
+    summary = (
+        api.simulate(_spec(CASES[name], path), n_paths=N, seed=7).summary(wide=True).loc["gauss"]
+    )
     for i, asset in enumerate(ASSETS):
         row, ln = summary.loc[asset], _lognormal(m[i], v[i])
         assert abs(row["mean"] - ln["mean"]) < Z_TOL * ln["std"] / np.sqrt(N), (name, asset)
@@ -318,7 +320,7 @@ def test_error_shrinks_at_the_one_over_root_n_rate(gaussian_model: tuple[Path, d
     def rmse(n: int) -> float:
         errs = [
             api.simulate(spec, n_paths=n, seed=100 + k)
-            .summary()
+            .summary(wide=True)
             .loc[("gauss", "small_cap"), "mean"]
             - truth
             for k in range(32)
@@ -401,7 +403,9 @@ def test_std_and_quantile_errors_shrink_at_the_one_over_root_n_rate(
         raw = np.zeros((RATE_SEEDS, len(ASSETS), len(RATE_STATS)))
         scale = np.zeros((len(ASSETS), len(RATE_STATS)))
         for k in range(RATE_SEEDS):
-            summary = api.simulate(spec, n_paths=n, seed=500 + k, antithetic=False).summary()
+            summary = api.simulate(spec, n_paths=n, seed=500 + k, antithetic=False).summary(
+                wide=True
+            )
             for i, asset in enumerate(ASSETS):
                 truth = _closed_form_stats(m[i], v[i], n)
                 for j, col in enumerate(RATE_STATS):

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 __all__ = ["console", "err_console", "progress_bar"]
 
@@ -34,6 +33,14 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator:
                 return
             if done >= total:
                 return
+            from rich.progress import (  # here: start-up of commands without a bar
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
             bar = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
