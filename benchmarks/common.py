@@ -118,7 +118,7 @@ def engine_run(spec: Any, n_paths: int, threads: int = 1, seed: int = 1) -> Any:
     import simengine
 
     result = simengine.simulate(spec, n_paths=n_paths, seed=seed, threads=threads)
-    return result.summary()
+    return result.summary(wide=True)
 
 
 def engine_plan(spec: Any, n_paths: int, seed: int = 1) -> tuple[Any, np.random.SeedSequence]:

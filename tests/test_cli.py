@@ -138,3 +138,11 @@ def test_validate_reports_ok_and_problems():
 def test_missing_file_is_a_clear_error():
     out = cli("run", "no/such/file.yaml")
     assert out.returncode == 2 and "file.yaml" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_version_prints_the_package_version():
+    from simengine.version import __version__
+
+    out = cli("--version")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"simengine {__version__}"

@@ -60,7 +60,7 @@ def test_cluster_run_equals_local_run(scheduler: str) -> None:
     local = simengine.simulate(SEPT, n_paths=n, seed=21, n_sample=64)
     remote = simengine.simulate(SEPT, n_paths=n, seed=21, n_sample=64, scheduler=scheduler)
     _same(local, remote)
-    pd.testing.assert_frame_equal(local.summary(), remote.summary())
+    pd.testing.assert_frame_equal(local.summary(wide=True), remote.summary(wide=True))
 
 
 def test_cluster_comparison_equals_local(scheduler: str) -> None:
@@ -68,7 +68,9 @@ def test_cluster_comparison_equals_local(scheduler: str) -> None:
     local = simengine.compare([SEPT, OCT], n_paths=n, seed=4, threads=2)
     remote = simengine.compare([SEPT, OCT], n_paths=n, seed=4, scheduler=scheduler)
     _same(local, remote)
-    pd.testing.assert_frame_equal(local.difference_summary(), remote.difference_summary())
+    pd.testing.assert_frame_equal(
+        local.difference_summary(wide=True), remote.difference_summary(wide=True)
+    )
 
 
 def test_cli_run_on_scheduler_accepts_scientific_paths(scheduler: str) -> None:
@@ -106,7 +108,8 @@ def test_batch_on_scheduler_equals_serial(scheduler: str, tmp_path: Path) -> Non
     pd.testing.assert_frame_equal(serial.summary, remote.summary)
     for entry in remote.entries:
         assert (
-            simengine.load_result(tmp_path / "remote" / entry["result_file"]).summary() is not None
+            simengine.load_result(tmp_path / "remote" / entry["result_file"]).summary(wide=True)
+            is not None
         )
 
 

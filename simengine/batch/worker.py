@@ -85,11 +85,11 @@ def execute_job(job: Job, out_dir: str, force: bool = False, threads: int = 1) -
         path = safe_child(Path(out_dir) / "results", Path(job.result_file).name)
         existing = None if force else reusable_result(path, job)
         if existing is not None:
-            summary = existing.summary()
+            summary = existing.summary(wide=True)
             return _outcome(job, "skipped", summary=summary, timings=_since(t0, c0))
         result = simulate(job.spec, n_paths=job.n_paths, seed=job.seed, threads=threads)
         t1 = time.perf_counter()
-        summary = result.summary()
+        summary = result.summary(wide=True)
         result.save(path, overwrite=True)
         write_checksum(path)
         timings = {"simulate_s": t1 - t0, "write_s": time.perf_counter() - t1, **_since(t0, c0)}
@@ -126,7 +126,7 @@ def warm_up(jobs: Sequence[Job] = ()) -> None:
             try:
                 load_params_for(spec)
                 if not ran:
-                    simulate(spec, n_paths=1, seed=0).summary()
+                    simulate(spec, n_paths=1, seed=0).summary(wide=True)
                     ran = True
             except SimengineError:
                 pass  # the job itself reports the problem

@@ -49,7 +49,21 @@ _register()
 _DEBUG_FLAG = "--debug"
 
 
-def _debug(ctx_debug: bool = typer.Option(False, _DEBUG_FLAG, help="Show tracebacks.")) -> None:
+def _show_version(value: bool) -> None:
+    if value:
+        from simengine.version import __version__
+
+        typer.echo(f"simengine {__version__}")
+        raise typer.Exit()
+
+
+def _debug(
+    ctx_debug: bool = typer.Option(False, _DEBUG_FLAG, help="Show tracebacks."),
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", is_eager=True,
+        callback=_show_version,
+    ),
+) -> None:  # fmt: skip
     """Macro scenario simulation (see ``simengine COMMAND --help``)."""
 
 
