@@ -136,7 +136,8 @@ def _make_parts(envelope: ModelFile, structure: ModelStructure, lines: LineMap, 
 def model_file_hash(envelope: ModelFile, schemas: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of a validated model file (envelope and part sections).
 
-    The opt-in ``repair_correlation`` flags are left out while false.
+    The opt-in ``repair_correlation`` flags are left out while false, and the residual
+    ``sigma_scale`` while 1 (no recalibration), so files without them keep their hash.
     """
     data: dict[str, Any] = envelope.model_dump(mode="json", exclude=set(envelope.model_extra or {}))
     parts = {}
@@ -146,6 +147,9 @@ def model_file_hash(envelope: ModelFile, schemas: dict[str, Any]) -> str:
         dumped = schema.model_dump(mode="json")
         if not dumped.get("repair_correlation", True):
             dumped.pop("repair_correlation")
+        for spec in (dumped.get("assets") or {}).values():
+            if isinstance(spec, dict) and spec.get("sigma_scale") == 1.0:
+                spec.pop("sigma_scale")
         parts[role] = dumped
     data["part_parameters"] = parts
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))

@@ -86,6 +86,10 @@ class BacktestConfig:
         Random-walk drift: 0 or the trailing mean monthly log return.
     squeeze : bool
         Fit and simulate squeeze jumps from daily returns up to each origin.
+    recalibrate : bool
+        Rescale the residual volatility at each origin by the ``sigma_scale`` estimated on the
+        unscaled model's earlier forecasts whose outcome is known at the origin
+        (:mod:`simengine.backtest.recalibration`); ``False``: the unscaled model.
     """
 
     start: str = "2000-01"
@@ -97,6 +101,7 @@ class BacktestConfig:
     rw_window: int = 60
     rw_drift: Literal["zero", "mean"] = "zero"
     squeeze: bool = True
+    recalibrate: bool = False
 
     def __post_init__(self) -> None:
         if self.horizon < 1 or self.n_paths < 16 or self.refit_every < 1 or self.rw_window < 12:
@@ -200,6 +205,18 @@ def _origin_spec(
     return ScenarioSpec.from_data(data, source=f"<backtest origin {origin:%Y-%m}>")
 
 
+def _origin_scenario(
+    frame: pd.DataFrame, origin: pd.Timestamp, params: Any, cfg: BacktestConfig, i: int, market: Any
+) -> tuple[Any, Any]:
+    """The origin's scenario spec and compiled scenario (state of ``origin`` only)."""
+    from simengine.data.fit_distribution import start_state
+    from simengine.parts import build_scenario
+
+    state = None if market is None else start_state(market.cut(origin), origin)
+    spec = _origin_spec(history(frame, origin), origin, cfg, i, state)
+    return spec, build_scenario(spec, params.structure)
+
+
 def forecast_origin(
     frame: pd.DataFrame,
     origin: pd.Timestamp,
@@ -213,21 +230,42 @@ def forecast_origin(
     Uses only the row of ``origin`` (the state), the market state on that day (with
     ``market``) and ``params`` (fitted up to the origin).
     """
-    from simengine.data.fit_distribution import start_state
-    from simengine.parts import build_scenario
     from simengine.policy_model import policy_params
     from simengine.rng import BLOCK
     from simengine.simulate import RunConfig, run_scenarios
     from simengine.spec.policy_file import load_policy_file
 
-    state = None if market is None else start_state(market.cut(origin), origin)
-    spec = _origin_spec(history(frame, origin), origin, cfg, i, state)
-    scn = build_scenario(spec, params.structure)
+    spec, scn = _origin_scenario(frame, origin, params, cfg, i, market)
     chunk = -(-cfg.n_paths // BLOCK) * BLOCK
     run = RunConfig(cfg.n_paths, spec.seed, chunk_size=chunk, n_sample=cfg.n_paths)
     accs = run_scenarios([scn], params, run, policy=policy_params(load_policy_file(), params))
     R = accs[0].variable("sample_returns")  # (n, T, S) cumulative returns; series 0..1: assets
     return np.log1p(R[:, -1, : len(ASSETS)])
+
+
+def residual_variance(
+    frame: pd.DataFrame,
+    origin: pd.Timestamp,
+    params: Any,
+    cfg: BacktestConfig,
+    i: int = 0,
+    market: Any = None,
+) -> np.ndarray:
+    """Residual part of the forecast variance of each asset over the horizon, shape (2,)."""
+    _, scn = _origin_scenario(frame, origin, params, cfg, i, market)
+    return params.parts["residuals"].residual_variance(scn, params["residuals"])[0]
+
+
+def with_sigma_scale(params: Any, scale: np.ndarray) -> Any:
+    """``params`` with the residual volatility rescaled to ``sigma / sigma_scale * scale``
+    (``scale`` per asset; the parameter-level recalibration of the model file's
+    ``sigma_scale``)."""
+    from dataclasses import replace
+
+    res = params["residuals"]
+    scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), res.sigma_scale.shape)
+    new = replace(res, sigma=res.sigma / res.sigma_scale * scale, sigma_scale=scale.copy())
+    return replace(params, values={**params.values, "residuals": new})
 
 
 def _random_walk(known: pd.DataFrame, asset: str, cfg: BacktestConfig) -> tuple[float, float]:
@@ -281,6 +319,77 @@ def _score_row(
     return row
 
 
+class _PastErrors:
+    """The unscaled model's forecasts (mean, variance, residual variance) and their PITs."""
+
+    def __init__(self, frame: pd.DataFrame, days: list[pd.Timestamp], horizon: int) -> None:
+        self.positions = np.array([frame.index.get_loc(d) for d in days])
+        self.horizon = horizon
+        n = (len(days), len(ASSETS))
+        self.mean, self.var, self.resid = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+        self.pit = np.full(n, np.nan)
+        self.x: np.ndarray | None = None
+
+    def forecast(self, i: int, x: np.ndarray, resid: np.ndarray) -> None:
+        """Record origin ``i``'s unscaled forecast sample ``x`` (n, 2) and residual variance."""
+        self.mean[i], self.var[i], self.resid[i], self.x = x.mean(0), x.var(0, ddof=1), resid, x
+
+    def row(self, i: int, a: int) -> dict[str, float]:
+        """The unscaled forecast of origin ``i``, asset ``a`` (``raw_*`` columns)."""
+        return {
+            "raw_mean": float(self.mean[i, a]),
+            "raw_sd": float(np.sqrt(self.var[i, a])),
+            "raw_resid_sd": float(np.sqrt(self.resid[i, a])),
+            "raw_pit": float(self.pit[i, a]),
+        }
+
+    def add(self, i: int, realised: np.ndarray) -> None:
+        """Record origin ``i``'s outcome: the unscaled forecast's PITs (read by later origins
+        only once the outcome is known, :meth:`scale`)."""
+        if self.x is not None:
+            self.pit[i] = [pit_samples(self.x[:, a], realised[a]) for a in range(len(ASSETS))]
+        self.x = None
+
+    def scale(self, i: int) -> np.ndarray:
+        """``sigma_scale`` per asset at origin ``i`` from the outcomes known at ``i`` only."""
+        from simengine.backtest.recalibration import known_before, sigma_scale, variance_factor
+
+        j = known_before(self.positions, i, self.horizon)
+        j = j[np.isfinite(self.pit[j, 0])]  # origins that failed have no forecast
+        share = self.resid[i] / self.var[i]
+        return np.array(
+            [
+                sigma_scale(variance_factor(self.pit[j, a]), min(share[a], 1.0))
+                for a in range(len(ASSETS))
+            ]
+        )
+
+
+def _recalibrated_forecast(
+    frame: pd.DataFrame,
+    origin: pd.Timestamp,
+    params: Any,
+    cfg: BacktestConfig,
+    i: int,
+    market: Any,
+    past: _PastErrors,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The forecast sample at origin ``i`` and the ``sigma_scale`` it used (1 unrecalibrated).
+
+    The unscaled forecast is recorded in ``past`` first (later origins estimate their scale on
+    it); the scale of origin ``i`` reads only the errors known at ``i``.
+    """
+    x = forecast_origin(frame, origin, params, cfg, i, market)
+    ones = np.ones(len(ASSETS))
+    if not cfg.recalibrate:
+        return x, ones
+    past.forecast(i, x, residual_variance(frame, origin, params, cfg, i, market))
+    scale = past.scale(i)
+    if np.allclose(scale, 1.0):
+        return x, ones
+    return forecast_origin(frame, origin, with_sigma_scale(params, scale), cfg, i, market), scale
+
+
 def run_backtest(
     frame: pd.DataFrame,
     cfg: BacktestConfig,
@@ -324,21 +433,25 @@ def run_backtest(
     if vix is None and market is not None:
         vix = monthly_vix(market.vix)
     rows, params, failed = [], None, {}
+    past = _PastErrors(frame, days, cfg.horizon)
     for i, origin in enumerate(days):
         if params is None or i % cfg.refit_every == 0:
             params = fit_params(frame, origin, daily if cfg.squeeze else None, market)
+        pos = frame.index.get_loc(origin)
+        realised = frame.iloc[pos + 1 : pos + 1 + cfg.horizon][list(ASSETS)].sum()
         try:
-            x = forecast_origin(frame, origin, params, cfg, i, market)
+            x, scale = _recalibrated_forecast(frame, origin, params, cfg, i, market, past)
         except NumericalError as err:  # recorded, not hidden: see the module notes
             failed[f"{origin:%Y-%m}"] = str(err)
             continue
-        pos = frame.index.get_loc(origin)
-        realised = frame.iloc[pos + 1 : pos + 1 + cfg.horizon][list(ASSETS)].sum()
+        past.add(i, realised.to_numpy(dtype=np.float64))
         known = history(frame, origin)
-        scale = _vix_scale(vix, origin)
+        vscale = _vix_scale(vix, origin)
         for j, asset in enumerate(ASSETS):
             rw = _random_walk(known, asset, cfg)
-            rows.append(_score_row(x[:, j], float(realised[asset]), rw, origin, asset, scale))
+            row = _score_row(x[:, j], float(realised[asset]), rw, origin, asset, vscale)
+            row.update(past.row(i, j), sigma_scale=float(scale[j]))
+            rows.append(row)
         if progress is not None:
             progress(i + 1, len(days))
     out = pd.DataFrame(rows)

@@ -425,6 +425,9 @@ def params_from_posterior(params, path: str | Path | None = None):
                 f"posterior {path} lacks exposures {missing} of the model: refit it for this model"
             )
         arrays["beta"] = arrays["beta"][..., [have.index(e) for e in structure.exposures]]
+    # The posterior samples sigma on the monthly returns; the model file's out-of-sample
+    # recalibration (residuals sigma_scale, 1 = none) applies to every draw as to the point value.
+    arrays["sigma"] = arrays["sigma"] * params["residuals"].sigma_scale[:1]
     arrays["c"] = _absolute_intercept(
         arrays, params["dynamics"].level0[0], float(attrs["level_end"])
     )

@@ -77,6 +77,13 @@ def backtest(
     squeeze: Annotated[
         bool, typer.Option("--squeeze/--no-squeeze", help="Fit squeeze jumps from daily data.")
     ] = True,
+    recalibrate: Annotated[
+        bool,
+        typer.Option(
+            "--recalibrate/--no-recalibrate",
+            help="Experimental: rescale residual volatility by past forecasts' PIT spread.",
+        ),
+    ] = False,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder for forecasts/summary CSV + JSON.")
     ] = None,
@@ -109,7 +116,9 @@ def backtest(
         [out / n for n in ("forecasts.csv", "summary.csv", "summary.json")] if out else []
     ) + ([plot] if plot else []):
         check_can_write(path, force)  # fail before minutes of work, not after
-    cfg = BacktestConfig(start, end, horizon, paths, seed, refit_every, 60, rw_drift, squeeze)  # type: ignore[arg-type]
+    cfg = BacktestConfig(
+        start, end, horizon, paths, seed, refit_every, 60, rw_drift, squeeze, recalibrate
+    )  # type: ignore[arg-type]
     table = build_table(data)
     daily = daily_closes(Path(data)) if squeeze else None
     with progress_bar("backtest origins", fmt == "table") as bar:

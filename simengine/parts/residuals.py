@@ -37,6 +37,9 @@ class _Sigma(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # "3.0", true: not numbers
 
     sigma: float = Field(gt=0)
+    sigma_scale: float = Field(default=1.0, gt=0, le=10, allow_inf_nan=False)
+    """Out-of-sample variance recalibration of the residual volatility: the simulated residual
+    volatility is ``sigma * sigma_scale`` (:mod:`simengine.backtest.recalibration`)."""
 
 
 class StudentTSchema(BaseModel):
@@ -76,14 +79,15 @@ class StudentTSchema(BaseModel):
 class StudentTParams(PartParams):
     """``N`` assets, leading draw axis ``D``."""
 
-    sigma: np.ndarray  # (D, N) annual residual volatility
+    sigma: np.ndarray  # (D, N) annual residual volatility, recalibrated (sigma * sigma_scale)
+    sigma_scale: np.ndarray  # (D, N) recalibration scale already applied to sigma
     chol: np.ndarray  # (D, N, N) Cholesky factor of the residual correlation
     nu: np.ndarray  # (D,) residual dof, inf = Gaussian
 
-    asset_axis = ("sigma",)
+    asset_axis = ("sigma", "sigma_scale")
     asset_chol = ("chol",)
     dof_fields = ("nu",)
-    positive = ("sigma", "chol")
+    positive = ("sigma", "sigma_scale", "chol")
     diagonal = ("chol",)
 
 
@@ -94,12 +98,14 @@ class StudentT(Part):
     -----
     ``resid_{a,t} = sigma_a sqrt(dt_t) (L e_t)_a``, ``e_t = sqrt((nu - 2) / W_t) n_t``,
     ``W_t ~ chi2(nu)`` shared across the assets (jointly multivariate t), ``n_t ~ N(0, I)``.
+    ``sigma_a`` is the model file's ``sigma`` times its ``sigma_scale`` (default 1), applied when
+    the parameters are built, so the equation is the same with or without recalibration.
     """
 
     role = "residuals"
     kind = "student_t"
     section = "residuals"
-    asset_fields = ("sigma",)
+    asset_fields = ("sigma", "sigma_scale")
     Schema = StudentTSchema
 
     def __init__(self, structure: ModelStructure) -> None:
@@ -120,8 +126,10 @@ class StudentT(Part):
             repair=schema.repair_correlation if repair is None else repair,
             repair_field="residuals.repair_correlation",
         )
+        scale = np.array([[schema.assets[a].sigma_scale for a in names]])
         return StudentTParams(
-            sigma=np.array([[schema.assets[a].sigma for a in names]]),
+            sigma=np.array([[schema.assets[a].sigma for a in names]]) * scale,
+            sigma_scale=scale,
             chol=chol[None],
             nu=np.array([np.inf if schema.dof is None else float(schema.dof)]),
         )
@@ -146,6 +154,10 @@ class StudentT(Part):
         """Variance ratio of the factor innovations per month shared by every path (D, M),
         without a per-path level; ``None``: constant volatility."""
         return None
+
+    def residual_variance(self, scn: Any, p: StudentTParams) -> np.ndarray:
+        """Variance of the residual summed over the horizon, (D, N): ``sigma_a^2 sum_t dt_t``."""
+        return p.sigma**2 * float(np.sum(scn.grid.dt_years))
 
     def add(
         self, r: np.ndarray, draws: Any, dt: np.ndarray, p: StudentTParams, scn: Any = None

@@ -121,6 +121,7 @@ class VolStateParams(StudentTParams):
 
     asset_axis = (
         "sigma",
+        "sigma_scale",
         "a_int",
         "a_vix",
         "a_rv",
@@ -130,7 +131,7 @@ class VolStateParams(StudentTParams):
         "g_slope",
         "g_smear",
     )
-    positive = ("sigma", "chol", "a_smear", "a_mean", "g_smear", "m_smear", "m_mean")
+    positive = ("sigma", "sigma_scale", "chol", "a_smear", "a_mean", "g_smear", "m_smear", "m_mean")
     non_negative = ("mixing_sd",)
 
 
@@ -186,6 +187,7 @@ class VolState(StudentT):
 
         return VolStateParams(
             sigma=base.sigma,
+            sigma_scale=base.sigma_scale,
             chol=base.chol,
             nu=base.nu,
             a_int=per_asset("intercept"),
@@ -236,6 +238,13 @@ class VolState(StudentT):
         """``sqrt(w_k L)`` (m|D, M) for the factor innovations; ``None`` without a VIX."""
         w = self.factor_variance(scn, p)
         return None if w is None else np.sqrt(w * self.level(scn, draws, p))
+
+    def residual_variance(self, scn: Any, p: VolStateParams) -> np.ndarray:
+        """Expected residual variance summed over the horizon, (D, N):
+        ``sigma_a^2 sum_t dt_t v_{a,k(t)}`` (the level ``L`` has mean 1)."""
+        v = self.asset_ratios(scn, p)[:, scn.grid.step_month]  # (D|1, T, N)
+        dt = np.asarray(scn.grid.dt_years)
+        return p.sigma**2 * np.einsum("dtn,t->dn", v, dt)
 
     def add(
         self, r: np.ndarray, draws: Any, dt: np.ndarray, p: VolStateParams, scn: Any = None
