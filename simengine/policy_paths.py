@@ -204,6 +204,7 @@ def simulate_factors(
     draw: np.ndarray | None = None,
     yield_levels: tuple[tuple[tuple[int, float], ...], float] | None = None,
     state_var: np.ndarray | None = None,
+    var_scale: np.ndarray | None = None,
 ) -> PolicyFactors:
     """Propagate factors and policy together; condition on ``extra`` and on the decisions.
 
@@ -211,7 +212,7 @@ def simulate_factors(
     ----------
     fi : FactorInputs
     eps : ndarray (n, M, K)
-        Unit-variance innovations.
+        Innovations, variance ``var_scale`` (times a per-path level common to all months).
     run_args : dict
         Arguments of :class:`PolicyRun` except ``n``, ``xbar``.
     extra : Conditions, optional
@@ -222,6 +223,11 @@ def simulate_factors(
         Inputs for :func:`expected_state` (default ``fi``).
     draw : ndarray (n,), optional
         Parameter draw of each path when ``A``/``chol`` have one entry per draw.
+    var_scale : ndarray (1 or n, M), optional
+        Variance of each month's innovations ``eps`` (the volatility state's ratio ``w_m``;
+        ``None``: 1). The conditioning projects in the metric of that covariance, and through
+        the error correction ``fi.rho`` (:func:`simengine.conditioning.prepare`), so linear
+        conditions on the factors hold exactly and the draw is the exact Gaussian conditional.
     """
     n, M, K = eps.shape
     # the market's expectations and the conditioning use the policy part with every channel on:
@@ -245,7 +251,8 @@ def simulate_factors(
         levels = (*yield_levels, fi.factor_index["rates"])
     cond = _all_conditions(extra, run, xbar, M, K, conditional_decisions, levels)
     if cond is not None and cond.n:
-        proj = prepare(cond, fi.A, fi.chol)
+        ecm = fi.rho if fi.level0 is not None and fi.rho is not None else None
+        proj = prepare(cond, fi.A, fi.chol, ecm, var_scale)
         resid = proj.residual(cond, z, eps, chol_n)
         eps_c, _ = proj.apply(z, eps, resid, draw)
         u = _innovations(eps_c, chol_n)
@@ -333,7 +340,16 @@ def _expected_tariff_change(scn) -> np.ndarray:
 
 
 def policy_factor_paths(
-    scn, dyn, neutral, policy: PolicyParams, tariff, draws, factors, model_dyn=None, level0=None
+    scn,
+    dyn,
+    neutral,
+    policy: PolicyParams,
+    tariff,
+    draws,
+    factors,
+    model_dyn=None,
+    level0=None,
+    factor_var=None,
 ):
     """Policy and factor paths of one scenario for a chunk of paths (the engine's entry point).
 
@@ -357,10 +373,13 @@ def policy_factor_paths(
     level0 : ndarray (1 or m, K), optional
         Start levels of the error-correcting factors (``dyn.rho != 0``;
         :meth:`simengine.parts.dynamics.Var1.levels`). The loop adds ``rho S_{m-1}`` to each
-        month's drive, as :func:`simengine.parts.dynamics.propagate` does. The Waggoner-Zha
-        conditioning (conditional-forecast reading) ignores this term: its impulse responses
-        are the VAR's ``A`` alone, so conditions on credit hold approximately when ``rho != 0``
-        (the second pass re-propagates with the error correction).
+        month's drive, as :func:`simengine.parts.dynamics.propagate` does, and the
+        Waggoner-Zha conditioning (conditional-forecast reading) propagates impulses through
+        the same error correction, so conditions on credit hold exactly.
+    factor_var : ndarray (1 or m, M), optional
+        Variance ratio of each month's factor innovations (``draws["factor"]`` are already
+        scaled by its square root; :meth:`simengine.parts.vol_state.VolState.factor_variance`),
+        the covariance the conditioning uses. ``None``: unit variance.
 
     Returns
     -------
@@ -433,6 +452,7 @@ def policy_factor_paths(
         draw,
         (scn.yield_2y_pins, y0) if conditional else None,
         state_var,
+        factor_var,
     )
     T = scn.n_steps
     ann_s, rep_s = out.run.dy2_step(T)

@@ -192,6 +192,7 @@ class _Engine:
             self.params.structure.stochastic,
             self.params["dynamics"],
             level0=parts["dynamics"].levels(scn, pp["dynamics"]),
+            factor_var=parts["residuals"].factor_variance(scn, pp["residuals"]),
         )
         flows = z
         if getattr(parts["returns"], "loads_on_news", False):

@@ -272,13 +272,13 @@ def test_a_conditional_hold_is_news_of_strength_and_the_state_variance_defaults_
     months before it (July, August); without the decision conditions it does not. The engine's
     state variance is the one :func:`simulate_factors` computes itself from the VAR."""
     original, args, out = _captured(monkeypatch, _conditional_hold(tmp_path))
-    fi, eps, run_args, extra, conditional, xbar_base, draw, levels, state_var = args
+    fi, eps, run_args, extra, conditional, xbar_base, draw, levels, state_var, *rest = args
     assert conditional is True
-    plain = original(fi, eps, run_args, extra, False, xbar_base, draw, levels, state_var)
+    plain = original(fi, eps, run_args, extra, False, xbar_base, draw, levels, state_var, *rest)
     g = INDEX["growth"]
     news = out.z[:, :2, g].mean() - plain.z[:, :2, g].mean()
     assert news > 0.005, news  # exactly 0 without the conditions
-    default = original(fi, eps, run_args, extra, True, xbar_base, draw, levels, None)
+    default = original(fi, eps, run_args, extra, True, xbar_base, draw, levels, None, *rest)
     np.testing.assert_array_equal(default.z, out.z)
 
 
@@ -291,7 +291,7 @@ def test_a_conditional_two_year_pin_reaches_its_level_on_average(monkeypatch, tm
     assert levels == (((3, 3.4),), 3.88)
     y2 = 3.88 + out.z[:, :4, INDEX["rates"]].sum(axis=1)
     assert abs(y2.mean() - 3.40) < 0.02, y2.mean()
-    free = original(*args[:7], None, args[8])
+    free = original(*args[:7], None, *args[8:])
     free_y2 = 3.88 + free.z[:, :4, INDEX["rates"]].sum(axis=1)
     assert abs(free_y2.mean() - 3.40) > 0.2
 
