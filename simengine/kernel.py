@@ -1,0 +1,291 @@
+"""The fused per-chunk kernel: factor news, asset means, residuals, jumps and compounding.
+
+After the policy part and the factor dynamics have produced the monthly factor paths ``z``
+(:mod:`simengine.policy_paths`, numpy), one compiled loop over the paths computes each path's
+cumulative log returns in series-major layout, without the (paths, steps, assets)
+temporaries of the numpy route (:meth:`simengine.simulate._Engine.paths` with
+``RunConfig(kernel=False)``, the reference). numpy then takes ``expm1`` and the portfolios.
+
+What stays numpy, and why:
+
+* the draws (:mod:`simengine.rng`: numpy's generators define the streams);
+* the policy part and the factor VAR loop, including the Waggoner-Zha projection of a
+  ``reading: conditional_forecast`` scenario (:mod:`simengine.policy_paths`,
+  :mod:`simengine.conditioning`): meeting decisions use scipy's normal CDF and ``np.interp``,
+  whose numba counterparts round differently;
+* everything that takes ``exp``/``log`` (the volatility-state ratios, the path's variance level,
+  the tariff-reversal kernel, the squeeze jumps): numba's libm differs from numpy's in a few
+  percent of values, so these are computed once per chunk (or per posterior draw) in numpy and
+  passed in;
+* ``expm1`` of the cumulative returns (numpy's, for the same reason).
+
+Bit-identity with the reference. Every sum is evaluated in the reference's order:
+
+* a point-parameter contraction (``x @ B``, OpenBLAS ``dgemm``) is a fused multiply-add chain
+  from zero in index order (:func:`_fma_dot`), which is what OpenBLAS's x86-64 kernels compute
+  for these sizes;
+* a per-path contraction (``np.einsum``, posterior draws) on contiguous operands is numpy's
+  two-lane sum of products: lane sums of the even and odd terms, then their sum
+  (:func:`_lane_dot`), checked for contraction lengths 1, 2, 4 and 6 (:data:`LANE_LENGTHS`;
+  other lengths use the numpy route); on the strided ``beta[..., z_columns]`` einsum adds in
+  index order (:func:`_seq_dot`);
+* element-wise terms are added in the reference's order, one rounding per operation (numba
+  does not contract ``a * b + c`` into an fma unless asked, and ``sqrt`` is exact).
+
+So "bit-identical" holds on the machines where these orders hold (OpenBLAS's ``dgemm`` kernel
+and numpy's SIMD path are chosen at run time from the CPU); ``tests/test_kernel.py`` checks it.
+Posterior draws: the kernel reads each part's parameters per draw (``(D, ...)`` arrays and each
+path's draw index), so nothing is gathered per path for the return, residual and news terms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+__all__ = ["LANE_LENGTHS", "block_log_returns"]
+
+LANE_LENGTHS = (1, 2, 4, 6)
+"""Contraction lengths for which :func:`_lane_dot` reproduces ``np.einsum``."""
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """``a * b + c`` with one rounding (LLVM ``llvm.fma.f64``)."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        d = ir.DoubleType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [d], ir.FunctionType(d, [d, d, d]))
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
+@njit(inline="always")
+def _fma_dot(x, y):
+    """``sum_k x_k y_k`` as OpenBLAS's ``dgemm`` forms it: ``acc = fma(x_k, y_k, acc)``, k = 0.."""
+    acc = 0.0
+    for k in range(x.size):
+        acc = _fma(x[k], y[k], acc)
+    return acc
+
+
+@njit(inline="always")
+def _lane_dot(x, y):
+    """``sum_k x_k y_k`` as ``np.einsum`` forms it: two lanes (even, odd k), then their sum."""
+    n = x.size
+    if n == 1:
+        return 0.0 + x[0] * y[0]
+    even = 0.0
+    odd = 0.0
+    for k in range(0, n - 1, 2):
+        even = even + x[k] * y[k]
+        odd = odd + x[k + 1] * y[k + 1]
+    return even + odd
+
+
+@njit(inline="always")
+def _seq_dot(x, y):
+    """``sum_k x_k y_k`` added in index order (``np.einsum`` on a strided operand)."""
+    acc = 0.0
+    for k in range(x.size):
+        acc = acc + x[k] * y[k]
+    return acc
+
+
+FMA, LANES, SEQUENTIAL = 0, 1, 2
+
+
+@njit(inline="always")
+def _dot(x, y, mode):
+    if mode == FMA:
+        return _fma_dot(x, y)
+    if mode == LANES:
+        return _lane_dot(x, y)
+    return _seq_dot(x, y)
+
+
+@njit(inline="always")
+def _row(n_rows, p):
+    """Row of a path-or-shared array: ``p`` when it has one row per path, else 0."""
+    return p if n_rows > 1 else 0
+
+
+@njit(cache=True, nogil=True)
+def _news(z, p, d, args, out):
+    """Factor news of path ``p`` into ``out`` (M, K): ``z_m - E_{m-1}[z_m]``.
+
+    ``known_m = A lag_m + (c + g gap_m) + m priced_m + rho ((S_0 + sum_{i<=m} lag_i) - start)``,
+    each bracket rounded as in :meth:`simengine.parts.dynamics.Var1.news`; ``lag_0 = start``,
+    ``lag_m = z_{m-1}`` less last month's 2-year policy component on rates.
+    """
+    start, A, c, g, mcoef, rho, levels, ecm, surprise_m, k_r, gap_m, k_g, priced = args
+    M, K = z.shape[1], z.shape[2]
+    mode = LANES if A.shape[0] > 1 else FMA
+    da, ds, dl = _row(A.shape[0], d), _row(start.shape[0], d), _row(levels.shape[0], d)
+    gp, tp = _row(gap_m.shape[0], p), _row(priced.shape[0], p)
+    sp = _row(surprise_m.shape[0], p)
+    lag = np.empty(K)
+    cum = np.empty(K)
+    for m in range(M):
+        for k in range(K):
+            lag[k] = start[ds, k] if m == 0 else z[p, m - 1, k]
+        if m > 0 and k_r >= 0:
+            lag[k_r] = lag[k_r] - surprise_m[sp, m - 1]
+        for k in range(K):
+            cum[k] = lag[k] if m == 0 else cum[k] + lag[k]
+        for i in range(K):
+            known = _dot(lag, A[da, i], mode)
+            gap = gap_m[gp, 0] if i == k_g else gap_m[gp, m]
+            known = known + (c[da, i] + g[da, i] * gap)
+            known = known + mcoef[da, i] * priced[tp, m]
+            if ecm:
+                known = known + rho[da, i] * ((levels[dl, i] + cum[i]) - start[ds, i])
+            out[m, i] = z[p, m, i] - known
+
+
+@njit(cache=True, nogil=True)
+def _block(
+    z,
+    news_on,
+    news_args,
+    draw,
+    w_idx,
+    w_val,
+    mu,
+    kappa,
+    bz,
+    gap_s,
+    dt,
+    tar,
+    beta_t,
+    ann,
+    surprise_s,
+    eps,
+    chol,
+    sigma,
+    ratio,
+    step_month,
+    level,
+    jump,
+    out,
+):
+    n, M, K = z.shape
+    T, N = eps.shape[1], eps.shape[2]
+    # per-path loadings: numpy's einsum on the strided beta[..., z_columns] adds in order
+    mode_b = SEQUENTIAL if bz.shape[0] > 1 else FMA
+    mode_c = LANES if chol.shape[0] > 1 else FMA
+    per_month = np.empty((M, N))
+    flows = np.empty((M, K))
+    acc = np.empty(N)
+    for p in range(n):
+        d = draw[p]
+        if news_on:
+            _news(z, p, d, news_args, flows)
+        else:
+            flows[:, :] = z[p]
+        db = _row(bz.shape[0], d)
+        for m in range(M):
+            for a in range(N):
+                per_month[m, a] = _dot(flows[m], bz[db, a], mode_b)
+        dc, dsg = _row(chol.shape[0], d), _row(sigma.shape[0], d)
+        dm, dbt = _row(mu.shape[0], d), _row(beta_t.shape[0], d)
+        dr = _row(ratio.shape[0], d)
+        gs = _row(gap_s.shape[0], p)
+        ts = _row(tar.shape[0], p)
+        ss = _row(surprise_s.shape[0], p)
+        lv = level[_row(level.shape[0], p)]
+        acc[:] = 0.0
+        for t in range(T):
+            for a in range(N):
+                r = 0.0
+                for j in range(w_idx.shape[1]):
+                    r = r + w_val[t, j] * per_month[w_idx[t, j], a]
+                r = r + (mu[dm, a] - kappa[dm, a] * gap_s[gs, t]) * dt[t]
+                if tar.shape[0] > 0:
+                    r = r + beta_t[dbt, a] * tar[ts, t]
+                r = r + ann[a] * surprise_s[ss, t]
+                resid = _dot(eps[p, t], chol[dc, a], mode_c)
+                scale = ratio[dr, step_month[t], a] * dt[t] * lv
+                r = r + resid * (sigma[dsg, a] * np.sqrt(scale))
+                if jump.shape[0] > 0:
+                    r = r + jump[p, t, a]
+                acc[a] = r if t == 0 else acc[a] + r
+                out[a, t, p] = acc[a]
+    return out
+
+
+def block_log_returns(
+    z: np.ndarray,
+    news: tuple | None,
+    draw: np.ndarray,
+    weights: np.ndarray,
+    returns: dict,
+    residuals: dict,
+    jump: np.ndarray | None,
+    out: np.ndarray,
+) -> np.ndarray:
+    """Cumulative log returns of every path, series-major, written into ``out[:N]`` (N, T, m).
+
+    Parameters
+    ----------
+    z : ndarray (m, M, K)
+        Monthly factor paths (with the 2-year policy component on rates).
+    news : tuple or None
+        Inputs of the factor news (:func:`_news`; built by :mod:`simengine.kernel_inputs`), or
+        ``None`` when the returns load on ``z`` itself.
+    draw : ndarray (m,)
+        Each path's posterior draw (0 for point parameters).
+    weights : ndarray (T, M)
+        The grid's month weights ``W``.
+    returns, residuals : dict
+        Per-draw arrays of the return and residual parts (see :mod:`simengine.kernel_inputs`).
+    jump : ndarray (m, T, N) or None
+        The jumps part's addition to each log return (``None``: no jumps).
+    out : ndarray (S, T, m)
+
+    Notes
+    -----
+    Per path and step, in this order (each as the numpy parts round it):
+    ``r = sum_j W[t, m_j] (beta_z . news_{m_j})`` over the step's non-zero months,
+    ``+ (mu - kappa (p_{t-1} - n)) dt_t + beta_tariff dtau^s_t + b surprise_t``
+    ``+ (chol e_t)_a sigma_a sqrt(v_{a,k(t)} dt_t L) + jump_{t,a}``, then
+    ``R_{a,t} = sum_{s<=t} r_{a,s}``.
+    """
+    nonzero = weights != 0.0
+    k = max(int(nonzero.sum(axis=1).max(initial=0)), 1)
+    order = np.argsort(~nonzero, axis=1, kind="stable")[:, :k]
+    w_val = np.take_along_axis(weights, order, axis=1)
+    K = z.shape[2]
+    news_on = news is not None
+    if news is None:
+        e = np.zeros((1, 1))
+        news = (e, np.zeros((1, K, K)), e, e, e, e, e, False, e, -1, e, -1, e)
+    return _block(
+        z,
+        news_on,
+        news,
+        draw,
+        np.ascontiguousarray(order, dtype=np.int64),
+        np.ascontiguousarray(w_val),
+        returns["mu"],
+        returns["kappa"],
+        returns["bz"],
+        returns["gap_step"],
+        returns["dt"],
+        returns["tariff"],
+        returns["beta_tariff"],
+        returns["announcement"],
+        returns["surprise_step"],
+        residuals["eps"],
+        residuals["chol"],
+        residuals["sigma"],
+        residuals["ratio"],
+        residuals["step_month"],
+        residuals["level"],
+        np.zeros((0, 0, 0)) if jump is None else jump,
+        out,
+    )

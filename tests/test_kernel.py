@@ -1,0 +1,104 @@
+"""The fused kernel equals the numpy reference route bit for bit (simengine.kernel)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import simengine
+from simengine.api import load_params_for
+from simengine.parts import build_scenario
+from simengine.rng import draw_blocks
+from simengine.simulate import RunConfig, _Engine, _PerPath
+from tests.conftest import SCENARIOS, packaged_policy
+
+SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
+OUTPUTS = ("cumulative returns", "policy", "tariff", "factors", "jump counts")
+
+
+def _paths(spec, method: str | None, kernel: bool, n_blocks: int = 2, seed: int = 7) -> tuple:
+    """One chunk of :meth:`_Engine.paths` on the kernel or the numpy route."""
+    params = load_params_for(spec, method)
+    model = build_scenario(spec, params.structure)
+    engine = _Engine(
+        [model], params, RunConfig(4096 * n_blocks, seed, kernel=kernel), packaged_policy(params)
+    )
+    assert engine.kernel is kernel
+    draws = draw_blocks(engine.root, 0, n_blocks, engine.plan)
+    pp = _PerPath(params, draws.param_draw if params.n_draws > 1 else None)
+    return engine.paths(model, draws, pp)
+
+
+def _assert_same(spec, method: str | None = None, **kw) -> None:
+    ref, got = _paths(spec, method, False, **kw), _paths(spec, method, True, **kw)
+    for name, a, b in zip(OUTPUTS, ref, got, strict=True):
+        assert a.shape == b.shape, name
+        assert np.array_equal(a, b), f"{name}: {np.mean(a != b):.1%} of values differ"
+
+
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.stem)
+def test_kernel_equals_numpy_on_every_packaged_scenario(path):
+    _assert_same(simengine.load_scenario(path))
+
+
+@pytest.mark.parametrize("name", ["base_2025h2", "tariff_escalation", "short_squeeze"])
+def test_kernel_equals_numpy_with_posterior_draws(name):
+    """Each path reads its posterior draw's parameters inside the kernel (no per-path gather)."""
+    _assert_same(simengine.load_scenario(SCENARIOS / f"{name}.yaml"), "bayesian", n_blocks=1)
+
+
+def test_kernel_equals_numpy_weekly():
+    """Weekly steps: several steps per month and part-months (the sparse month weights)."""
+    spec = simengine.load_scenario(SCENARIOS / "fed_cut_september.yaml").with_overrides(
+        frequency="weekly"
+    )
+    _assert_same(spec)
+
+
+def _summary(spec, monkeypatch, kernel: str, **kw):
+    monkeypatch.setenv("SIMENGINE_KERNEL", kernel)
+    return simengine.simulate(spec, n_paths=3 * 4096 + 100, seed=11, **kw).summary()
+
+
+def test_whole_run_same_numbers_on_both_routes_and_chunkings(monkeypatch):
+    """Every accumulated statistic: kernel = numpy, and the kernel with other chunks/threads."""
+    spec = simengine.load_scenario(SCENARIOS / "tariff_escalation.yaml")
+    ref = _summary(spec, monkeypatch, "0")
+    assert _summary(spec, monkeypatch, "1").equals(ref)
+    assert _summary(spec, monkeypatch, "1", chunk_size=4096, threads=2).equals(ref)
+
+
+def test_run_config_switch(monkeypatch):
+    monkeypatch.delenv("SIMENGINE_KERNEL", raising=False)
+    assert RunConfig(1, 1).use_kernel
+    assert not RunConfig(1, 1, kernel=False).use_kernel
+    monkeypatch.setenv("SIMENGINE_KERNEL", "0")
+    assert not RunConfig(1, 1).use_kernel
+    assert RunConfig(1, 1, kernel=True).use_kernel
+
+
+def test_sum_orders_match_numpy_on_this_machine():
+    """The orders the kernel relies on (README, "bit-identical"): OpenBLAS's fma chain for
+    ``x @ A.T`` and einsum's two lanes on contiguous operands, its index order on strided ones."""
+    from numba import njit
+
+    from simengine.kernel import LANE_LENGTHS, _fma_dot, _lane_dot, _seq_dot
+
+    @njit
+    def rows(f, x, A):
+        out = np.empty((x.shape[0], A.shape[0]))
+        for p in range(x.shape[0]):
+            for i in range(A.shape[0]):
+                out[p, i] = f(x[p], A[i])
+        return out
+
+    rng = np.random.default_rng(3)
+    for K in LANE_LENGTHS:
+        x, A = rng.standard_normal((5000, K)), rng.standard_normal((3, K))
+        assert np.array_equal(rows(_fma_dot, x, A), x @ A.T)
+        B = rng.standard_normal((5000, 3, K))
+        lanes = np.stack([rows(_lane_dot, x[p : p + 1], B[p])[0] for p in range(200)])
+        assert np.array_equal(lanes, np.einsum("pij,pj->pi", B[:200], x[:200]))
+        strided = np.asarray(rng.standard_normal((200, 3, K + 1)))[..., list(range(K))]
+        seq = np.stack([rows(_seq_dot, x[p : p + 1], strided[p])[0] for p in range(200)])
+        assert np.array_equal(seq, np.einsum("pk,pnk->pn", x[:200], strided))
