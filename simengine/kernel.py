@@ -115,8 +115,9 @@ def _row(n_rows, p):
 
 
 @njit(cache=True, nogil=True)
-def _news(z, p, d, args, out):
-    """Factor news of path ``p`` into ``out`` (M, K): ``z_m - E_{m-1}[z_m]``.
+def _news(z, p, d, args, out, lag, cum):
+    """Factor news of path ``p`` into ``out`` (M, K): ``z_m - E_{m-1}[z_m]`` (``lag``, ``cum``:
+    work buffers (K,)).
 
     ``known_m = A lag_m + (c + g gap_m) + m priced_m + rho ((S_0 + sum_{i<=m} lag_i) - start)``,
     each bracket rounded as in :meth:`simengine.parts.dynamics.Var1.news`; ``lag_0 = start``,
@@ -128,8 +129,6 @@ def _news(z, p, d, args, out):
     da, ds, dl = _row(A.shape[0], d), _row(start.shape[0], d), _row(levels.shape[0], d)
     gp, tp = _row(gap_m.shape[0], p), _row(priced.shape[0], p)
     sp = _row(surprise_m.shape[0], p)
-    lag = np.empty(K)
-    cum = np.empty(K)
     for m in range(M):
         for k in range(K):
             lag[k] = start[ds, k] if m == 0 else z[p, m - 1, k]
@@ -180,11 +179,12 @@ def _block(
     mode_c = LANES if chol.shape[0] > 1 else FMA
     per_month = np.empty((M, N))
     flows = np.empty((M, K))
+    lag, cum = np.empty(K), np.empty(K)
     acc = np.empty(N)
     for p in range(n):
         d = draw[p]
         if news_on:
-            _news(z, p, d, news_args, flows)
+            _news(z, p, d, news_args, flows, lag, cum)
         else:
             flows[:, :] = z[p]
         db = _row(bz.shape[0], d)
@@ -289,3 +289,32 @@ def block_log_returns(
         np.zeros((0, 0, 0)) if jump is None else jump,
         out,
     )
+
+
+@njit(cache=True, nogil=True)
+def var_month(z, m, z0, u, base, gap, p_before, neutral, g_idx, growth, rho, level, A):
+    """Month ``m`` of the factor VAR for every path, into ``z[:, m]`` (m, M, K).
+
+    Notes
+    -----
+    ``z_m = A z_{m-1} + (((u_m + base_m) + gap (p_{m-1} - n)) + growth channel) + rho S_{m-1}``
+    (:func:`simengine.policy_paths._loop`, each bracket rounded as there; the growth channel on
+    the growth factor only; ``z_{-1} = z0``; ``level`` (m, K) is ``S_{m-1}``, or empty without
+    error correction). ``A z_{m-1}`` is OpenBLAS's fma chain for point parameters and einsum's
+    two lanes per path (posterior draws). The pins stay numpy (they overwrite ``z[:, m]``).
+    """
+    n, K = z.shape[0], z.shape[2]
+    mode = LANES if A.shape[0] > 1 else FMA
+    ecm = level.shape[0] > 0
+    for p in range(n):
+        prev = z0[_row(z0.shape[0], p)] if m == 0 else z[p, m - 1]
+        da, db, dg = _row(A.shape[0], p), _row(base.shape[0], p), _row(gap.shape[0], p)
+        dn, dr = _row(neutral.shape[0], p), _row(rho.shape[0], p)
+        shift = p_before[p] - neutral[dn]
+        for i in range(K):
+            drive = (u[p, m, i] + base[db, m, i]) + gap[dg, i] * shift
+            if i == g_idx:
+                drive = drive + growth[p]
+            if ecm:
+                drive = drive + rho[dr, i] * level[p, i]
+            z[p, m, i] = _dot(prev, A[da, i], mode) + drive

@@ -22,7 +22,7 @@ from simengine.parts.residuals import StudentT
 from simengine.parts.returns import FactorLoadings, FactorNews
 from simengine.parts.vol_state import VolState
 
-__all__ = ["kernel_log_returns", "supported"]
+__all__ = ["chunk_supported", "kernel_log_returns", "supported"]
 
 
 def supported(params: Any) -> bool:
@@ -40,6 +40,15 @@ def supported(params: Any) -> bool:
         structure = params.structure
         return len(structure.stochastic) in LANE_LENGTHS and len(structure.assets) in LANE_LENGTHS
     return True
+
+
+def chunk_supported(n_paths: int, n_months: int, n_steps: int, n_assets: int) -> bool:
+    """Whether the kernel's sum orders are the reference's for a chunk of this shape.
+
+    With a unit axis (one path, month, step or asset) numpy's matmul becomes a ``gemv`` or
+    einsum takes another loop, whose orders the kernel does not copy: such chunks use numpy.
+    """
+    return min(n_paths, n_months, n_steps, n_assets) > 1
 
 
 def _news_inputs(

@@ -52,6 +52,7 @@ class FactorInputs:
     yield_2y0: float = 0.0
     rho: np.ndarray | None = None
     level0: np.ndarray | None = None
+    kernel: bool = False  # each month's VAR step in the compiled kernel (same numbers)
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,14 @@ def _loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun) -> np.ndarray:
     for m in range(M):
         run.decide(m, z)
         p_before = run.level_month[:, m - 1] if m > 0 else np.full(n, run.p0)
-        drive = u[:, m] + fi.base[:, m] + fi.gap * (p_before - fi.neutral)[:, None]
-        drive[:, g_idx] += run.growth_term(m)
-        if level is not None:
-            drive += fi.rho * level
-        z[:, m] = _step(prev, fi.A) + drive
+        if fi.kernel and n > 1:  # one path: numpy's matmul is a gemv (another order)
+            _kernel_month(fi, z, m, u, p_before, g_idx, run.growth_term(m), level)
+        else:
+            drive = u[:, m] + fi.base[:, m] + fi.gap * (p_before - fi.neutral)[:, None]
+            drive[:, g_idx] += run.growth_term(m)
+            if level is not None:
+                drive += fi.rho * level
+            z[:, m] = _step(prev, fi.A) + drive
         if fi.pin_mask[m].any():
             k = fi.pin_mask[m]
             z[:, m, k] = fi.pin_value[m, k]
@@ -97,6 +101,32 @@ def _loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun) -> np.ndarray:
         if level is not None:
             level += prev
     return z
+
+
+def _kernel_month(fi: FactorInputs, z, m: int, u, p_before, g_idx: int, growth, level) -> None:
+    """The same month step as :func:`_loop`'s numpy lines, by :func:`simengine.kernel.var_month`."""
+    from simengine.kernel import var_month
+
+    def arr(x, ndim: int) -> np.ndarray:
+        x = np.atleast_2d(x) if ndim == 2 else np.atleast_1d(x)
+        return np.ascontiguousarray(x, dtype=float)
+
+    K = z.shape[2]
+    var_month(
+        z,
+        m,
+        arr(fi.z0, 2),
+        u,
+        fi.base,
+        arr(fi.gap, 2),
+        np.ascontiguousarray(p_before, dtype=float),
+        arr(fi.neutral, 1),
+        g_idx,
+        np.ascontiguousarray(np.broadcast_to(growth, (z.shape[0],)), dtype=float),
+        arr(fi.rho, 2) if level is not None else np.zeros((1, K)),
+        level if level is not None else np.zeros((0, K)),
+        fi.A,
+    )
 
 
 def _run(fi: FactorInputs, run_args: dict, u: np.ndarray, **kw) -> tuple[np.ndarray, PolicyRun]:
@@ -333,7 +363,16 @@ def _expected_tariff_change(scn) -> np.ndarray:
 
 
 def policy_factor_paths(
-    scn, dyn, neutral, policy: PolicyParams, tariff, draws, factors, model_dyn=None, level0=None
+    scn,
+    dyn,
+    neutral,
+    policy: PolicyParams,
+    tariff,
+    draws,
+    factors,
+    model_dyn=None,
+    level0=None,
+    kernel: bool = False,
 ):
     """Policy and factor paths of one scenario for a chunk of paths (the engine's entry point).
 
@@ -361,6 +400,8 @@ def policy_factor_paths(
         conditioning (conditional-forecast reading) ignores this term: its impulse responses
         are the VAR's ``A`` alone, so conditions on credit hold approximately when ``rho != 0``
         (the second pass re-propagates with the error correction).
+    kernel : bool
+        Each month's VAR step by :func:`simengine.kernel.var_month` (bit-identical to numpy).
 
     Returns
     -------
@@ -394,6 +435,7 @@ def policy_factor_paths(
         factor_index=index,
         rho=rho,
         level0=level0,
+        kernel=kernel,
     )
     no_pins = np.zeros_like(scn.pin_mask)
     y0 = scn.yield_2y0 if scn.yield_2y0 is not None else 0.0

@@ -20,6 +20,7 @@ import numpy as np
 from simengine import stats
 from simengine.blas import single_threaded_blas
 from simengine.exceptions import SimulationError
+from simengine.kernel_inputs import chunk_supported, kernel_log_returns, supported
 from simengine.params import ModelParams
 from simengine.parts import RunShape, ScenarioModel
 from simengine.policy import PolicyParams
@@ -189,8 +190,6 @@ class _Engine:
         self.policy = policy
         self.kernel = False
         if cfg.use_kernel:
-            from simengine.kernel_inputs import supported
-
             self.kernel = supported(params)
 
     def paths(self, scn: ScenarioModel, draws: Draws, pp: dict) -> tuple:
@@ -216,10 +215,11 @@ class _Engine:
             self.params.structure.stochastic,
             self.params["dynamics"],
             level0=parts["dynamics"].levels(scn, pp["dynamics"]),
+            kernel=self.kernel,
         )
-        if self.kernel:
-            from simengine.kernel_inputs import kernel_log_returns
-
+        if self.kernel and chunk_supported(
+            z.shape[0], scn.n_months, scn.n_steps, len(self.params.assets)
+        ):
             RT, n_jumps = kernel_log_returns(
                 self, scn, draws, pp, policy, tariff, z, len(self.layout.series)
             )

@@ -102,3 +102,27 @@ def test_sum_orders_match_numpy_on_this_machine():
         strided = np.asarray(rng.standard_normal((200, 3, K + 1)))[..., list(range(K))]
         seq = np.stack([rows(_seq_dot, x[p : p + 1], strided[p])[0] for p in range(200)])
         assert np.array_equal(seq, np.einsum("pk,pnk->pn", x[:200], strided))
+
+
+@pytest.mark.parametrize(
+    ("n_paths", "changes"),
+    [
+        (1, {}),  # one path: numpy's matmul is a gemv, the chunk takes the numpy route
+        (4097, {}),  # the last block has one path
+    ],
+)
+def test_unit_axes_same_numbers(monkeypatch, n_paths, changes):
+    spec = simengine.load_scenario(SCENARIOS / "fed_cut_september.yaml").with_overrides(**changes)
+    out = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv("SIMENGINE_KERNEL", flag)
+        out.append(simengine.simulate(spec, n_paths=n_paths, seed=5).summary())
+    assert out[1].equals(out[0])
+
+
+def test_chunks_with_a_unit_axis_take_the_numpy_route():
+    from simengine.kernel_inputs import chunk_supported
+
+    assert chunk_supported(2, 2, 2, 2)
+    for shape in [(1, 6, 6, 2), (100, 1, 6, 2), (100, 6, 1, 2), (100, 6, 6, 1)]:
+        assert not chunk_supported(*shape)
