@@ -318,3 +318,25 @@ def var_month(z, m, z0, u, base, gap, p_before, neutral, g_idx, growth, rho, lev
             if ecm:
                 drive = drive + rho[dr, i] * level[p, i]
             z[p, m, i] = _dot(prev, A[da, i], mode) + drive
+
+
+@njit(cache=True, nogil=True)
+def t_scale_into(view, w, numerator, finite):
+    """Student-t scaling of the normals ``view`` (n, T, k) in place, as :func:`simengine.rng._t_scale`.
+
+    Notes
+    -----
+    ``e_{p,t} = n_{p,t} sqrt((nu - 2) / W_{p,t})`` with ``W`` (half, T) the chi-square draws and
+    ``numerator`` (half, 1) ``= nu - 2``; path ``p >= half`` (the antithetic mirror) reuses row
+    ``p - half``; paths with infinite ``nu`` keep their normals (scale 1).
+    """
+    n, T, k = view.shape
+    half = w.shape[0]
+    for p in range(n):
+        src = p if p < half else p - half
+        if not finite[src]:
+            continue
+        for t in range(T):
+            s = np.sqrt(numerator[src, 0] / w[src, t])
+            for j in range(k):
+                view[p, t, j] = view[p, t, j] * s

@@ -273,7 +273,7 @@ class _Engine:
 
     def run_blocks(self, first_block: int, n_blocks: int) -> list[Accumulators]:
         """Simulate whole blocks; return each scenario's statistics of them."""
-        draws = draw_blocks(self.root, first_block, n_blocks, self.plan)
+        draws = draw_blocks(self.root, first_block, n_blocks, self.plan, self.kernel)
         pp = _PerPath(self.params, draws.param_draw if self.params.n_draws > 1 else None)
         accs, ref = [], None
         for i, scn in enumerate(self.scenarios):

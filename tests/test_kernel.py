@@ -24,7 +24,7 @@ def _paths(spec, method: str | None, kernel: bool, n_blocks: int = 2, seed: int 
         [model], params, RunConfig(4096 * n_blocks, seed, kernel=kernel), packaged_policy(params)
     )
     assert engine.kernel is kernel
-    draws = draw_blocks(engine.root, 0, n_blocks, engine.plan)
+    draws = draw_blocks(engine.root, 0, n_blocks, engine.plan, kernel)
     pp = _PerPath(params, draws.param_draw if params.n_draws > 1 else None)
     return engine.paths(model, draws, pp)
 
@@ -126,3 +126,20 @@ def test_chunks_with_a_unit_axis_take_the_numpy_route():
     assert chunk_supported(2, 2, 2, 2)
     for shape in [(1, 6, 6, 2), (100, 1, 6, 2), (100, 6, 1, 2), (100, 6, 6, 1)]:
         assert not chunk_supported(*shape)
+
+
+@pytest.mark.parametrize("antithetic", [False, True])
+@pytest.mark.parametrize("nu", [(5.0,), (4.0, np.inf, 7.0), (np.inf,)])
+def test_student_t_scaling_in_the_kernel_draws_the_same_numbers(antithetic, nu):
+    from simengine.rng import DrawPlan, Kind, Stream, root_seed
+
+    streams = (
+        Stream("factor", Kind.FACTOR, "student_t", (6, 4), Kind.FACTOR_CHI2, nu),
+        Stream("asset", Kind.ASSET, "student_t", (9, 2), Kind.ASSET_CHI2, nu),
+    )
+    plan = DrawPlan(3 * 4096 + 5, streams, len(nu), antithetic)
+    ref = draw_blocks(root_seed(4), 1, 3, plan)
+    got = draw_blocks(root_seed(4), 1, 3, plan, kernel=True)
+    assert np.array_equal(ref.param_draw, got.param_draw)
+    for name in ("factor", "asset"):
+        assert np.array_equal(ref[name], got[name]), name
