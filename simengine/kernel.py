@@ -340,3 +340,38 @@ def t_scale_into(view, w, numerator, finite):
             s = np.sqrt(numerator[src, 0] / w[src, t])
             for j in range(k):
                 view[p, t, j] = view[p, t, j] * s
+
+
+@njit(cache=True, nogil=True)
+def var_propagate(z0, shocks, exog, A, chol, rho, level, pin_mask, pin_value, out):
+    """The monthly VAR(1) of :func:`simengine.parts.dynamics.propagate` for every path.
+
+    Notes
+    -----
+    ``z_m = (A z_{m-1} + rho S_{m-1}) + (chol eps_m + b_m)``, ``S_m = S_{m-1} + z_m``, pinned
+    values overwrite ``z_m[k]``; ``level`` (m, K) holds ``S`` (updated in place; empty without
+    error correction). The contractions follow numpy's orders as in :func:`var_month`.
+    """
+    n, M, K = shocks.shape
+    mode_a = LANES if A.shape[0] > 1 else FMA
+    mode_c = LANES if chol.shape[0] > 1 else FMA
+    ecm = level.shape[0] > 0
+    u = np.empty(K)
+    for p in range(n):
+        da, dc, de = _row(A.shape[0], p), _row(chol.shape[0], p), _row(exog.shape[0], p)
+        dr = _row(rho.shape[0], p)
+        for t in range(M):
+            prev = z0[_row(z0.shape[0], p)] if t == 0 else out[p, t - 1]
+            for i in range(K):
+                u[i] = _dot(shocks[p, t], chol[dc, i], mode_c) + exog[de, t, i]
+            for i in range(K):
+                step = _dot(prev, A[da, i], mode_a)
+                if ecm:
+                    step = step + rho[dr, i] * level[p, i]
+                out[p, t, i] = step + u[i]
+            for i in range(K):
+                if pin_mask[t, i]:
+                    out[p, t, i] = pin_value[t, i]
+                if ecm:
+                    level[p, i] = level[p, i] + out[p, t, i]
+    return out

@@ -143,3 +143,27 @@ def test_student_t_scaling_in_the_kernel_draws_the_same_numbers(antithetic, nu):
     assert np.array_equal(ref.param_draw, got.param_draw)
     for name in ("factor", "asset"):
         assert np.array_equal(ref[name], got[name]), name
+
+
+@pytest.mark.parametrize("per_path", [False, True])
+@pytest.mark.parametrize("n_factors", [4, 5])
+def test_var_propagate_in_the_kernel_equals_numpy(per_path, n_factors):
+    from types import SimpleNamespace
+
+    from simengine.parts.dynamics import propagate
+
+    rng = np.random.default_rng(n_factors)
+    n, M, K = 3000, 12, n_factors
+    D = n if per_path else 1
+    p = SimpleNamespace(
+        A=0.3 * rng.standard_normal((D, K, K)),
+        chol=np.tril(rng.standard_normal((D, K, K))),
+        rho=0.01 * rng.standard_normal((D, K)),
+    )
+    pins = np.zeros((M, K), bool)
+    pins[3, 1] = True
+    scn = SimpleNamespace(pin_mask=pins, pin_value=np.full((M, K), 0.5))
+    args = (rng.standard_normal((1, K)), rng.standard_normal((n, M, K)))
+    exog, level0 = rng.standard_normal((1, M, K)), rng.standard_normal((1, K))
+    ref = propagate(*args, exog, p, scn, level0)
+    assert np.array_equal(propagate(*args, exog, p, scn, level0, kernel=True), ref)
