@@ -122,7 +122,7 @@ def _kernel_month(fi: FactorInputs, z, m: int, u, p_before, g_idx: int, growth, 
         np.ascontiguousarray(p_before, dtype=float),
         arr(fi.neutral, 1),
         g_idx,
-        np.ascontiguousarray(np.broadcast_to(growth, (z.shape[0],)), dtype=float),
+        np.array(np.broadcast_to(growth, (z.shape[0],)), dtype=float),  # writable: one signature
         arr(fi.rho, 2) if level is not None else np.zeros((1, K)),
         level if level is not None else np.zeros((0, K)),
         fi.A,
@@ -234,6 +234,7 @@ def simulate_factors(
     draw: np.ndarray | None = None,
     yield_levels: tuple[tuple[tuple[int, float], ...], float] | None = None,
     state_var: np.ndarray | None = None,
+    xbar_draw: np.ndarray | None = None,
 ) -> PolicyFactors:
     """Propagate factors and policy together; condition on ``extra`` and on the decisions.
 
@@ -252,15 +253,23 @@ def simulate_factors(
         Inputs for :func:`expected_state` (default ``fi``).
     draw : ndarray (n,), optional
         Parameter draw of each path when ``A``/``chol`` have one entry per draw.
+    xbar_draw : ndarray (n,), optional
+        Each path's posterior draw when ``xbar_base`` has one row per draw (not per path): the
+        expected state is then computed once per draw and gathered (the same numbers).
     """
     n, M, K = eps.shape
     # the market's expectations and the conditioning use the policy part with every channel on:
     # switching a channel off (attribution) changes how the economy maps to prices, not which
     # economy the scenario's information selects
     full = run_args | {"params": replace(run_args["params"], off=frozenset())}
-    xbar = expected_state(xbar_base or fi, full, fi.A.shape[0] if fi.A.shape[0] > 1 else 1)
-    if xbar.shape[0] > 1 and draw is not None:
-        xbar = xbar[draw]
+    if xbar_draw is not None:  # per posterior draw (xbar_base has one row per draw), gathered
+        assert xbar_base is not None
+        base_args = full | {"z0": xbar_base.z0}
+        xbar = expected_state(xbar_base, base_args, xbar_base.A.shape[0])[xbar_draw]
+    else:
+        xbar = expected_state(xbar_base or fi, full, fi.A.shape[0] if fi.A.shape[0] > 1 else 1)
+        if xbar.shape[0] > 1 and draw is not None:
+            xbar = xbar[draw]
     if state_var is None:
         state_var = state_variance(
             run_args["plan"], run_args["params"].reaction, fi.A, fi.chol, fi.factor_index, M
@@ -337,6 +346,27 @@ def _all_conditions(
     )
 
 
+def _expected_inputs(scn, dyn, neutral, level0, index, common: dict, kernel: bool) -> FactorInputs:
+    """:class:`FactorInputs` of the market's expected state with one row per posterior draw
+    (``dyn``, ``neutral``, ``level0`` per draw), built as :func:`policy_factor_paths` builds
+    the per-path ones."""
+    from simengine.parts.dynamics import unconditional_mean
+
+    k_g = index["growth"]
+    gap = dyn.g.copy()
+    gap[:, k_g] = 0.0
+    start_gap = np.zeros_like(dyn.g)
+    start_gap[:, k_g] = dyn.g[:, k_g] * (scn.policy0 - neutral)
+    z0 = scn.z0[None] if scn.z0 is not None else unconditional_mean(dyn.A, dyn.c)
+    per_draw = dict(z0=z0, A=dyn.A, chol=dyn.chol, gap=gap, neutral=neutral, level0=level0)
+    return FactorInputs(
+        base=_base_drive(scn, dyn, None, None, start_gap),
+        pin_mask=np.zeros_like(scn.pin_mask),
+        pin_value=scn.pin_value,
+        **(common | per_draw | {"rho": getattr(dyn, "rho", None), "kernel": kernel}),
+    )
+
+
 def _base_drive(scn, pp, tariff, structural: bool | None, start_gap: np.ndarray) -> np.ndarray:
     """``c + g_growth (p_0 - n) + m dtau + (I - A) shift + shock``: the drive without the
     policy terms that move with the path (·, M, K)."""
@@ -373,6 +403,7 @@ def policy_factor_paths(
     model_dyn=None,
     level0=None,
     kernel: bool = False,
+    by_draw: tuple | None = None,
 ):
     """Policy and factor paths of one scenario for a chunk of paths (the engine's entry point).
 
@@ -402,6 +433,10 @@ def policy_factor_paths(
         (the second pass re-propagates with the error correction).
     kernel : bool
         Each month's VAR step by :func:`simengine.kernel.var_month` (bit-identical to numpy).
+    by_draw : (ndarray (m,), ndarray (D,), ndarray (D, K)), optional
+        Posterior draws (``dyn`` per path, ``model_dyn`` per draw): each path's draw, the
+        neutral rate and the start levels per draw. The market's expected state is then
+        computed once per draw instead of once per path (the same numbers, gathered).
 
     Returns
     -------
@@ -453,6 +488,10 @@ def policy_factor_paths(
         pin_value=scn.pin_value,
         **common,
     )
+    xbar_draw = None
+    if by_draw is not None and model_dyn is not None and dyn.A.shape[0] > 1:
+        xbar_draw, neutral_d, level0_d = by_draw
+        expected = _expected_inputs(scn, model_dyn, neutral_d, level0_d, index, common, kernel)
     run_args = dict(
         plan=plan_from_scenario(scn),
         params=policy,
@@ -475,6 +514,7 @@ def policy_factor_paths(
         draw,
         (scn.yield_2y_pins, y0) if conditional else None,
         state_var,
+        xbar_draw,
     )
     T = scn.n_steps
     ann_s, rep_s = out.run.dy2_step(T)

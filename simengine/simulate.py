@@ -216,6 +216,7 @@ class _Engine:
             self.params["dynamics"],
             level0=parts["dynamics"].levels(scn, pp["dynamics"]),
             kernel=self.kernel,
+            by_draw=self._by_draw(scn, draws) if self.kernel else None,
         )
         if self.kernel and chunk_supported(
             z.shape[0], scn.n_months, scn.n_steps, len(self.params.assets)
@@ -229,6 +230,15 @@ class _Engine:
         _check_returns(RT, f"cumulative returns of scenario {scn.name!r}")
         # factors are reported per step: the values of the month each step ends in
         return RT, policy.level_step, tariff.level_step, z[:, scn.grid.step_month], n_jumps
+
+    def _by_draw(self, scn: ScenarioModel, draws: Draws) -> tuple | None:
+        """Each path's posterior draw, the neutral rate and the start levels per draw (the
+        policy loop's expected state is computed per draw); ``None`` for point parameters."""
+        if self.params.n_draws == 1:
+            return None
+        dyn = self.params["dynamics"]
+        levels = self.params.parts["dynamics"].levels(scn, dyn)
+        return draws.param_draw, self.params["policy"].neutral, levels
 
     def _numpy_returns(self, scn: ScenarioModel, draws: Draws, pp: Any, policy, tariff, z) -> tuple:
         """The reference route of :meth:`paths` after the factors: the parts in numpy."""
