@@ -375,3 +375,60 @@ def var_propagate(z0, shocks, exog, A, chol, rho, level, pin_mask, pin_value, ou
                 if ecm:
                     level[p, i] = level[p, i] + out[p, t, i]
     return out
+
+
+@njit(cache=True, nogil=True)
+def quantised_sums(x, scale, square, over_rows):
+    """Exact sums of ``rint(x scale)`` (``square``: ``rint((x scale)^2)``) as int64.
+
+    ``x`` (r, c): sums over the rows (c,) when ``over_rows``, else over the columns (r,).
+    The same integers as :func:`simengine.stats.quantised_sum` (every term is an integer,
+    ``rint`` of a power-of-two multiple, and int64 sums are exact in any order).
+    """
+    r, c = x.shape
+    out = np.zeros(c if over_rows else r, np.int64)
+    for i in range(r):
+        acc = 0
+        for j in range(c):
+            v = x[i, j] * scale
+            if square:
+                v = v * v
+            q = np.int64(np.rint(v))
+            if over_rows:
+                out[j] += q
+            else:
+                acc += q
+        if not over_rows:
+            out[i] = acc
+    return out
+
+
+@njit(cache=True, nogil=True)
+def histogram_rows(z, values, z_max, per_unit, n_bins, weight_scale):
+    """Per-row histogram counts (rows, n_bins + 2) and exact per-bin sums of ``values``.
+
+    The bin of ``z`` is ``clip(floor((z + z_max) per_unit), -1, n_bins) + 1``, each operation
+    as :meth:`simengine.stats.BinGrid.index_from_z` rounds it; the sums add
+    ``rint(value weight_scale)`` in the order ``np.bincount`` does (row by row, in path order).
+    ``values`` with no rows: counts only (the sums come back empty).
+    """
+    rows, m = z.shape
+    size = n_bins + 2
+    counts = np.zeros((rows, size), np.int64)
+    with_sums = values.shape[0] > 0
+    sums = np.zeros((rows if with_sums else 0, size))
+    top = float(n_bins)
+    for r in range(rows):
+        for j in range(m):
+            f = np.floor((z[r, j] + z_max) * per_unit)
+            if f != f:
+                raise ValueError("NaN in a histogram's values")
+            if f < -1.0:
+                f = -1.0
+            elif f > top:
+                f = top
+            b = np.int64(f) + 1
+            counts[r, b] += 1
+            if with_sums:
+                sums[r, b] += np.rint(values[r, j] * weight_scale)
+    return counts, sums

@@ -167,3 +167,33 @@ def test_var_propagate_in_the_kernel_equals_numpy(per_path, n_factors):
     exog, level0 = rng.standard_normal((1, M, K)), rng.standard_normal((1, K))
     ref = propagate(*args, exog, p, scn, level0)
     assert np.array_equal(propagate(*args, exog, p, scn, level0, kernel=True), ref)
+
+
+@pytest.mark.parametrize(("shape", "axis"), [((3, 25, 5000), -1), ((5000, 25, 4), 0), ((5, 7), 1)])
+@pytest.mark.parametrize("square", [False, True])
+def test_compiled_quantised_sums_are_the_numpy_integers(shape, axis, square):
+    from simengine import stats
+
+    x = np.random.default_rng(2).standard_normal(shape) * 3.0
+    x.flat[:4] = [0.5 / 2**24, 1.5 / 2**24, -2.5 / 2**24, -99.99]  # rint ties to even
+    q = stats.quantise_sq(x) if square else stats.quantise(x)
+    got = stats.quantised_sum(x, axis, square=square)
+    assert got.dtype == np.int64
+    assert np.array_equal(got, q.sum(axis=axis))
+
+
+def test_compiled_histogram_is_the_numpy_one():
+    from simengine import stats
+    from simengine.statistics.histograms import histogram
+
+    x = np.random.default_rng(3).standard_normal((6, 20000)) * 0.3
+    x[0, :3] = [1e9, -1e9, 0.0]  # overflow, underflow and the centre bins
+    for grid in (stats.FINE, stats.COARSE):
+        z = grid.transform(x)
+        offset = (np.arange(6, dtype=np.float64) * grid.size)[:, None]
+        flat = grid.index_from_z(z, offset).ravel()
+        counts, sums = histogram(grid, z, x)
+        assert np.array_equal(counts, np.bincount(flat, minlength=6 * grid.size).reshape(6, -1))
+        assert np.array_equal(sums, stats.bincount_exact(flat, x, 6 * grid.size).reshape(6, -1))
+        with pytest.raises(ValueError, match="NaN"):
+            histogram(grid, np.full((1, 3), np.nan))
