@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,26 @@ def bench_spec(frequency: str = "monthly", horizon: str | None = None) -> Any:
     changes: dict[str, Any] = {"model": str(bench_model_path()), "frequency": frequency}
     if horizon is not None:
         changes["horizon"] = horizon
+        changes |= _bench_calendar(date.fromisoformat(horizon))
     return simengine.load_scenario(SCENARIO).with_overrides(**changes)
+
+
+def _bench_calendar(horizon: date) -> dict[str, Any]:
+    """``fomc_calendar`` for a horizon past the built-in FOMC calendar (benchmark only).
+
+    The long-horizon rows time the engine per step, which does not depend on the meeting days:
+    after the built-in calendar's last year its month-days are repeated each year. These are
+    not the Fed's dates; no result of these runs is read as a forecast.
+    """
+    from simengine.calendar import FOMC_CALENDAR_END, FOMC_DECISION_DATES
+
+    if horizon <= FOMC_CALENDAR_END:
+        return {}
+    last = [d for d in FOMC_DECISION_DATES if d.year == FOMC_CALENDAR_END.year]
+    later = [
+        d.replace(year=y) for y in range(FOMC_CALENDAR_END.year + 1, horizon.year + 1) for d in last
+    ]
+    return {"fomc_calendar": (*FOMC_DECISION_DATES, *later)}
 
 
 def engine_run(spec: Any, n_paths: int, threads: int = 1, seed: int = 1) -> Any:
@@ -98,7 +118,7 @@ def engine_run(spec: Any, n_paths: int, threads: int = 1, seed: int = 1) -> Any:
     import simengine
 
     result = simengine.simulate(spec, n_paths=n_paths, seed=seed, threads=threads)
-    return result.summary()
+    return result.summary(wide=True)
 
 
 def engine_plan(spec: Any, n_paths: int, seed: int = 1) -> tuple[Any, np.random.SeedSequence]:

@@ -62,6 +62,20 @@ def block_parts(n_blocks: int, slots: int) -> list[tuple[int, int]]:
     return parts
 
 
+def _run_part(first_block: int, n_blocks: int, run: tuple) -> list[Accumulators]:
+    """One task: :func:`~simengine.simulate.run_block_range` of ``run`` = (scenarios, params,
+    cfg, policy), with the per-block arrays cut to the part.
+
+    The per-block states span the whole run (zero outside the part), megabytes per part at 1e9
+    paths; the client pads them back (:meth:`Accumulators.pad_blocks`) before merging.
+    """
+    scenarios, params, cfg, policy = run
+    accs = run_block_range(scenarios, params, cfg, first_block, n_blocks, policy)
+    for acc in accs:
+        acc.trim_blocks(first_block, n_blocks)
+    return accs
+
+
 def run_on_cluster(
     scenarios: Sequence[ScenarioModel],
     params: ModelParams,
@@ -108,8 +122,9 @@ def run_on_cluster(
     with client:
         slots = max(sum(client.nthreads().values()), 1)
         models, pars, pol = client.scatter([tuple(scenarios), params, policy], broadcast=True)
+        run = (models, pars, part_cfg, pol)  # Dask resolves the scattered futures in the tuple
         futures = {
-            client.submit(run_block_range, models, pars, part_cfg, b0, nb, pol, pure=False): (
+            client.submit(_run_part, b0, nb, run, pure=False): (
                 b0,
                 nb,
             )
@@ -118,8 +133,10 @@ def run_on_cluster(
         total: list[Accumulators] | None = None
         done = 0
         for future in as_completed(list(futures)):
-            futures.pop(future)
+            b0, _ = futures.pop(future)
             accs = future.result()
+            for acc in accs:
+                acc.pad_blocks(b0, n_blocks)
             if total is None:
                 total = accs
             else:

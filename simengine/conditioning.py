@@ -9,13 +9,19 @@ the draw is exact; it needs no loop over paths.
 
 Notation (months ``m = 0 .. M-1``, factors ``k = 0 .. K-1``)::
 
-    z_m = A z_{m-1} + b_m + C eps_m,    eps_m ~ N(0, I_K)
+    z_m = A z_{m-1} + D S_{m-1} + b_m + C eps_m,   S_m = S_{m-1} + z_m,   eps_m ~ N(0, w_m I_K)
 
-Stacking ``eps`` (M K) the path is affine in the innovations, ``z = mu + Phi eps`` with the
-block lower-triangular impulse matrix ``Phi[m, i] = A^{m-i} C`` (``i <= m``). Conditions are
-linear: on the path, ``R z = r`` (pins, levels, sums), and on the innovations in factor units,
-``S (C eps) = s`` (a shock of a given size that the rest of the system learns from). Both become
-``G eps = h`` with ``G = [R Phi; S C_blk]``.
+``D = diag(rho)`` is the error correction of the factors modelled as levels (credit: its
+monthly change reverts on the lagged spread level ``S``; ``rho = 0``: a plain VAR) and
+``w_m`` the variance of month ``m``'s shocks (the volatility state's ratio for the factor
+innovations; 1 without one). Stacking ``eps`` (M K) the path is affine in the innovations,
+``z = mu + Phi eps`` with the block lower-triangular impulse matrix ``Phi[m, i] = H_{m-i} C``:
+``H_h`` is the response of ``z`` to a unit impulse ``h`` months before, from the companion form
+``(z, S)_m = [[A, D], [A, I + D]] (z, S)_{m-1} + [I; I] (b_m + C eps_m)`` (``H_h = A^h`` when
+``D = 0``). Conditions are linear: on the path, ``R z = r`` (pins, levels, sums), and on the
+innovations in factor units, ``S (C eps) = s`` (a shock of a given size that the rest of the
+system learns from). Both become ``G eps = h`` with ``G = [R Phi; S C_blk]``; with
+``Omega = Cov(eps) = diag(w) (x) I_K`` the conditional law is exact for Gaussian shocks.
 """
 
 from __future__ import annotations
@@ -71,22 +77,35 @@ class Conditions:
         return int(self.path_weights.shape[0] + self.innovation_weights.shape[0])
 
 
-def impulse_matrix(A: np.ndarray, C: np.ndarray, n_months: int) -> np.ndarray:
+def impulse_matrix(
+    A: np.ndarray, C: np.ndarray, n_months: int, rho: np.ndarray | None = None
+) -> np.ndarray:
     """``Phi`` with ``z = mu + Phi eps``: shape (..., M K, M K) for ``A``, ``C`` of shape (..., K, K).
+
+    ``rho`` (..., K), optional: error correction on the lagged levels (module notes).
 
     Notes
     -----
-    ``Phi[m, i] = A^{m-i} C`` for ``i <= m`` and 0 above the block diagonal.
+    ``Phi[m, i] = H_{m-i} C`` for ``i <= m`` and 0 above the block diagonal, with
+    ``H_0 = I``, ``H_{h+1} = A H_h + D L_h``, ``L_h = L_{h-1} + H_h`` (``L_{-1} = 0``): the
+    responses of the changes ``z`` and of the levels ``S``. ``H_h = A^h`` when ``rho`` is 0.
     """
     K = A.shape[-1]
     lead = np.broadcast_shapes(A.shape[:-2], C.shape[:-2])
+    if rho is not None:
+        lead = np.broadcast_shapes(lead, np.shape(rho)[:-1])
     phi = np.zeros((*lead, n_months * K, n_months * K))
-    block = np.broadcast_to(C, (*lead, K, K)).copy()  # A^h C
+    H = np.broadcast_to(np.eye(K), (*lead, K, K)).copy()  # response of z, h months on
+    L = H.copy()  # response of the levels S
     for h in range(n_months):
+        block = H @ C
         for i in range(n_months - h):
             m = i + h
             phi[..., m * K : (m + 1) * K, i * K : (i + 1) * K] = block
-        block = A @ block
+        H = A @ H
+        if rho is not None:
+            H = H + np.asarray(rho)[..., :, None] * L
+        L = L + H
     return phi
 
 
@@ -169,15 +188,34 @@ class ConditionedDraw:
         return eps + d_eps.reshape(shape), z + d_z.reshape(shape)
 
 
-def prepare(cond: Conditions, A: np.ndarray, C: np.ndarray) -> ConditionedDraw:
+def _omega(var_scale: np.ndarray | None, n_months: int, n_factors: int) -> np.ndarray:
+    """Diagonal of ``Omega = Cov(eps)`` (..., M K) from the monthly variances ``w`` (..., M)."""
+    if var_scale is None:
+        return np.ones((1, n_months * n_factors))
+    w = np.asarray(var_scale, dtype=np.float64)
+    return np.repeat(np.atleast_2d(w), n_factors, axis=-1)
+
+
+def prepare(
+    cond: Conditions,
+    A: np.ndarray,
+    C: np.ndarray,
+    rho: np.ndarray | None = None,
+    var_scale: np.ndarray | None = None,
+) -> ConditionedDraw:
     """Build the projection for ``cond`` under VAR matrices ``A``, ``C`` of shape (D, K, K).
+
+    ``rho`` (D, K): error correction on the lagged levels (``None``: none); ``var_scale``
+    (D, M): the variance ``w_m`` of month ``m``'s shocks ``eps_m`` (``None``: 1). A per-path
+    factor common to every month (the volatility state's level ``L``) cancels and is left out.
 
     Notes
     -----
-    With ``eps ~ N(0, I)`` and conditions ``G eps = h``, the conditional law is
-    ``N(P h, I - P G)`` with ``P = G' (G G')^{-1}``; ``eps + P (h - G eps)`` is an exact draw
-    from it (the projection of an unconditional draw onto the constraint set). For Student-t
-    innovations the same map gives the right conditional mean and an approximate spread.
+    With ``eps ~ N(0, Omega)`` and conditions ``G eps = h``, the conditional law is
+    ``N(P h, Omega - P G Omega)`` with ``P = Omega G' (G Omega G')^{-1}``;
+    ``eps + P (h - G eps)`` is an exact draw from it (the projection of an unconditional draw
+    onto the constraint set). For Student-t innovations the same map gives the right
+    conditional mean and an approximate spread.
 
     Raises
     ------
@@ -185,30 +223,38 @@ def prepare(cond: Conditions, A: np.ndarray, C: np.ndarray) -> ConditionedDraw:
         If the conditions are linearly dependent (rank-deficient ``G``).
     """
     _, M, K = cond.path_weights.shape
-    phi = impulse_matrix(A, C, M)
+    phi = impulse_matrix(A, C, M, rho)
     G = _constraint_matrix(cond, phi, C)
     _check_rank(G, cond.labels)
-    P = np.swapaxes(np.linalg.solve(G @ np.swapaxes(G, -1, -2), G), -1, -2)
+    omega_Gt = _omega(var_scale, M, K)[..., :, None] * np.swapaxes(G, -1, -2)  # Omega G'
+    P = np.swapaxes(np.linalg.solve(G @ omega_Gt, np.swapaxes(omega_Gt, -1, -2)), -1, -2)
     return ConditionedDraw(G=G, P=P, phi_P=phi @ P, n_months=M, n_factors=K)
 
 
 def conditional_moments(
-    mu: np.ndarray, A: np.ndarray, C: np.ndarray, cond: Conditions
+    mu: np.ndarray,
+    A: np.ndarray,
+    C: np.ndarray,
+    cond: Conditions,
+    rho: np.ndarray | None = None,
+    var_scale: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Analytic mean (M, K) and covariance (M K, M K) of a Gaussian VAR path given ``cond``.
 
     Computed the textbook way on the path (not on the innovations): with
-    ``Sigma = Cov(z) = Phi Phi'`` and ``g`` the conditions as a linear map of ``z`` and ``eps``,
-    ``E[z | g = t] = mu + Cov(z, g) Var(g)^{-1} (t - E g)``,
+    ``Sigma = Cov(z) = Phi Omega Phi'`` and ``g`` the conditions as a linear map of ``z`` and
+    ``eps``, ``E[z | g = t] = mu + Cov(z, g) Var(g)^{-1} (t - E g)``,
     ``Cov(z | g) = Sigma - Cov(z, g) Var(g)^{-1} Cov(g, z)``. ``mu`` (M, K) is the path with
-    zero innovations; point parameters only (``A``, ``C`` of shape (K, K)); shared targets.
+    zero innovations; point parameters only (``A``, ``C`` of shape (K, K), ``rho`` (K,),
+    ``var_scale`` (M,)); shared targets.
     """
     M, K = mu.shape
-    phi = impulse_matrix(A, C, M)
+    half = np.sqrt(_omega(var_scale, M, K)[0])  # eps = Omega^(1/2) e with e ~ N(0, I)
+    phi = impulse_matrix(A, C, M, rho) * half
     q1 = cond.path_weights.shape[0]
     R = cond.path_weights.reshape(q1, -1)
-    # the conditions as linear maps of eps: path rows through Phi, innovation rows through C
-    S = np.einsum("qmk,kj->qmj", cond.innovation_weights, C).reshape(-1, M * K)
+    # the conditions as linear maps of e: path rows through Phi, innovation rows through C
+    S = np.einsum("qmk,kj->qmj", cond.innovation_weights, C).reshape(-1, M * K) * half
     g_of_eps = np.vstack([R @ phi, S])
     mean_g = np.concatenate([R @ mu.ravel(), np.zeros(S.shape[0])])
     target = np.concatenate(

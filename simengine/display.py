@@ -1,9 +1,11 @@
 """How results and comparisons show themselves in a terminal and in a notebook.
 
-``repr(result)`` is a few readable lines with a compact table (median, 5%, 95%, P(loss) per
-scenario and series); ``result._repr_html_()`` is the same table as HTML with a small inline
-fan chart (each scenario's median and 50% band). Scenarios: :mod:`simengine.spec.show`. The
-classes call these functions from thin methods, so this module holds the formatting alone.
+``repr(result)`` is a few readable lines with the compact summary (``result.summary()``:
+median, 5%, 95%, P(loss), mean per scenario and series, shown in %) and, for a comparison,
+the compact difference table (``difference_summary()``, in pp); ``result._repr_html_()`` is
+the same tables as HTML with a small inline fan chart (each scenario's median and 50% band).
+Scenarios: :mod:`simengine.spec.show`. The classes call these functions from thin methods,
+so this module holds the formatting alone.
 """
 
 from __future__ import annotations
@@ -16,16 +18,43 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
     from simengine.results import SimulationResult
 
-__all__ = ["compact_table", "result_html", "result_text"]
+__all__ = ["compact_differences", "compact_table", "result_html", "result_text"]
 
-COMPACT = ("median", "q05", "q95", "prob_loss")
-HEADERS = {"median": "median", "q05": "5%", "q95": "95%", "prob_loss": "P(loss)"}
+HEADERS = {
+    "median": "median",
+    "q05": "5%",
+    "q95": "95%",
+    "prob_loss": "P(loss)",
+    "prob_positive": "P(higher)",
+    "mean": "mean",
+}
+
+
+SUMMARY_CAPTION = "return to the horizon, % (P(loss): % of paths losing)"
+DIFFERENCE_CAPTION = "difference from {ref}, path by path, pp (P(higher): % of paths higher)"
+
+
+#: Size (inches) of the inline fan chart: room for the y label above a legend of 8 lines.
+FAN_FIGSIZE = (6.4, 3.8)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (fractions) in % (returns) or pp (differences), short headers."""
+    return (frame * 100.0).rename(columns=HEADERS).round(2)
 
 
 def compact_table(result: SimulationResult) -> pd.DataFrame:
-    """Median, 5%, 95% and P(loss) of the return to the horizon, in %, per scenario and series."""
-    frame = result.summary()[list(COMPACT)] * 100.0
-    return frame.rename(columns={k: f"{v} (%)" for k, v in HEADERS.items()}).round(2)
+    """``result.summary()`` (median, 5%, 95%, P(loss), mean) in %, per scenario and series."""
+    return _shown(result.summary())
+
+
+def compact_differences(result: SimulationResult) -> pd.DataFrame:
+    """``result.difference_summary()`` in pp (P(higher): share of paths ending higher, %)."""
+    return _shown(result.difference_summary())
 
 
 def _run_line(result: SimulationResult) -> str:
@@ -43,24 +72,26 @@ def result_text(result: SimulationResult) -> str:
     """A readable multi-line repr: what was run, then the compact table (and differences)."""
     kind = type(result).__name__
     names = ", ".join(result.scenarios)
-    lines = [f"<{kind}: {names}>", _run_line(result), ""]
+    lines = [f"<{kind}: {names}>", _run_line(result), "", SUMMARY_CAPTION + ":"]
     lines.append(compact_table(result).to_string())
     if hasattr(result, "difference_summary"):
-        diffs = result.difference_summary()[["median", "q05", "q95", "prob_positive"]] * 100.0
-        lines += ["", f"difference from {result.reference}, path by path (pp):"]
-        lines.append(diffs.round(2).to_string())
-    lines += ["", "summary(), levels(), quantile_paths(), plot.fan() for more"]
+        lines += ["", DIFFERENCE_CAPTION.format(ref=result.reference) + ":"]
+        lines.append(compact_differences(result).to_string())
+    lines += [
+        "",
+        "summary(wide=True): every statistic; levels(), quantile_paths(), plot.median_fans()",
+    ]
     return "\n".join(lines)
 
 
 def _fan_png(result: SimulationResult) -> bytes | None:
     """A small fan chart of the first asset: each scenario's median with its 50% band."""
     try:
+        from simengine.plot_base import figure_to_png
         from simengine.plot_grid import median_fans
-        from simengine.plotting import figure_to_png
 
         series = next(s for s in result.series if s != "pair")
-        fig = median_fans(result, series, figsize=(6.0, 2.8))
+        fig = median_fans(result, series, figsize=FAN_FIGSIZE)
         return figure_to_png(fig, dpi=72)
     except Exception:  # a notebook display must never fail on a chart
         return None
@@ -74,13 +105,13 @@ def result_html(result: SimulationResult) -> str:
         f"<div><strong>{html.escape(type(result).__name__)}</strong>: "
         f"{html.escape(', '.join(result.scenarios))}<br><small>{html.escape(_run_line(result))}"
         "</small>",
+        f"<p>{html.escape(_sentence(SUMMARY_CAPTION))}</p>",
         compact_table(result).to_html(border=0),
     ]
     if hasattr(result, "difference_summary"):
-        diffs = result.difference_summary()[["median", "q05", "q95", "prob_positive"]] * 100.0
+        caption = _sentence(DIFFERENCE_CAPTION.format(ref=result.reference))
         parts.append(
-            f"<p>Difference from <strong>{html.escape(result.reference)}</strong>, path by "
-            "path (pp)</p>" + diffs.round(2).to_html(border=0)
+            f"<p>{html.escape(caption)}</p>" + compact_differences(result).to_html(border=0)
         )
     png = _fan_png(result)
     if png is not None:

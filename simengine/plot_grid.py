@@ -4,7 +4,8 @@
 legend below the chart; :func:`fan_grid` draws one small panel per scenario on shared axes,
 with the reference scenario's median in grey in every panel; :func:`heatmap` shows one
 statistic over two sweep axes (a batch report's cut timing x size, tariff x growth).
-matplotlib is imported inside the functions, as in :mod:`simengine.plotting`.
+matplotlib is imported inside the functions. Built on :mod:`simengine.plot_base` only;
+:mod:`simengine.plotting` uses these charts for the ``--plot`` set of a comparison.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simengine.plotting import (
+from simengine.plot_base import (
     _axes,
     _check_series,
     _date_axis,
@@ -59,8 +60,8 @@ def median_fans(
 ) -> Figure:
     """Each scenario's median path with one band, on one chart (legend below the axes).
 
-    With more than two scenarios only the first (the reference) has a shaded band; the
-    others' bands are thin lines in their colour and style, so the chart does not turn murky.
+    Only the first scenario (the reference) has a shaded band; the others' bands are thin
+    lines in their colour and style, so overlapping bands never turn murky.
 
     Parameters
     ----------
@@ -84,12 +85,15 @@ def median_fans(
     for i, name in enumerate(names):
         st = style(i)
         lo, hi = (_curve(q, name, p, start_level) for p in band)
-        if i == 0 or len(names) <= 2:  # more overlapping bands turn murky: the reference's
+        if i == 0:  # overlapping shaded bands turn murky: only the reference's is shaded
             ax.fill_between(times, lo, hi, color=st.color, alpha=0.15, lw=0,
                             label=f"{cover} band: {name}")  # fmt: skip
         else:
             for edge in (lo, hi):
                 ax.plot(times, edge, color=st.color, ls=st.linestyle, lw=0.7, alpha=0.8)
+            if i == 1:  # one legend entry explains every thin line
+                whose = f"{name}'s" if len(names) == 2 else "the others'"
+                ax.plot([], [], color="0.35", lw=0.7, label=f"thin lines: {whose} {cover} band")
         ax.plot(times, _curve(q, name, 0.5, start_level), color=st.color, ls=st.linestyle,
                 lw=2.0, label=f"median: {name}")  # fmt: skip
     ax.axhline(start_level if start_level is not None else 0.0, color="0.4", lw=0.8, ls=":")
@@ -159,6 +163,8 @@ def fan_panels(
         ax.grid(True, color="0.88", linewidth=0.5)
         _date_axis(ax)
         ax.tick_params(labelsize="x-small")
+        if k + ncols >= len(data):  # nothing drawn below: this panel shows the dates
+            ax.xaxis.set_tick_params(labelbottom=True)
     res = panels[0][1]
     fig.supylabel(_ylabel(res, series, ref_level), fontsize="small")
     ref_title = titles[0] if titles else ref_name

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simengine.exceptions import SimengineError
-from simengine.plotting import OKABE_ITO, _axes, _wrap
+from simengine.plot_base import OKABE_ITO, _axes, _wrap
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

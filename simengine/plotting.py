@@ -1,6 +1,8 @@
 """Pictures of simulation results: fan charts, densities, differences, pair trade, tornado.
 
-matplotlib is imported inside the functions (``import simengine`` stays light); without a
+Styles, matplotlib setup and labels live in :mod:`simengine.plot_base`; charts of many
+scenarios at once (median fans, small multiples) in :mod:`simengine.plot_grid`, which this
+module uses for the ``--plot`` set of a comparison. matplotlib is imported inside the functions (``import simengine`` stays light); without a
 display the Agg backend is used. Every function takes an optional ``ax`` and returns the
 figure. Colours follow the Okabe-Ito palette (safe for colour-blind readers) and every
 scenario also gets its own line style (and hatching for filled areas), so the charts read in
@@ -12,12 +14,7 @@ Use them through a result (``res.plot.fan()``, ``cmp.plot.difference()``) or dir
 
 from __future__ import annotations
 
-import io
-import json
-import os
-import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +23,22 @@ import numpy as np
 from simengine import stats
 from simengine.exceptions import SimengineError
 from simengine.io import atomic_write, check_can_write
+from simengine.plot_base import (
+    BANDS,
+    OKABE_ITO,
+    _axes,
+    _check_series,
+    _date_axis,
+    _fan_data,
+    _finish,
+    _horizon,
+    _select,
+    _terminal,
+    figure_to_png,
+    series_label,
+    style,
+)
+from simengine.plot_grid import fan_grid, median_fans
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -39,180 +52,19 @@ __all__ = [
     "density",
     "difference",
     "fan",
+    "fan_grid",
     "figure_to_png",
+    "median_fans",
     "pair",
     "save_plots",
+    "series_label",
+    "style",
     "tornado",
     "variance_split",
     "waterfall",
 ]
 
-#: Okabe & Ito (2008) colour-blind-safe palette, ordered for contrast on white (yellow last).
-OKABE_ITO: tuple[str, ...] = (
-    "#0072B2",  # blue
-    "#D55E00",  # vermillion
-    "#009E73",  # bluish green
-    "#CC79A7",  # reddish purple
-    "#E69F00",  # orange
-    "#56B4E9",  # sky blue
-    "#000000",  # black
-    "#F0E442",  # yellow
-)
-LINESTYLES: tuple[Any, ...] = (
-    "-",
-    "--",
-    "-.",
-    ":",
-    (0, (5, 1)),
-    (0, (3, 1, 1, 1, 1, 1)),
-    (0, (1, 1)),
-    (0, (8, 2, 2, 2)),
-)
-HATCHES: tuple[str, ...] = ("", "//", "\\\\", "xx", "..", "++", "--", "oo")
-#: (coverage, lower, upper) of the fan bands, widest first.
-BANDS: tuple[tuple[float, float, float], ...] = (
-    (0.95, 0.025, 0.975),
-    (0.80, 0.10, 0.90),
-    (0.50, 0.25, 0.75),
-)
-FAN_QUANTILES: tuple[float, ...] = (0.025, 0.10, 0.25, 0.5, 0.75, 0.90, 0.975)
 MAX_FAN_SCENARIOS = 6  # more overlaid fans than this are unreadable
-FIGSIZE = (8.0, 4.5)
-
-
-@dataclass(frozen=True)
-class Style:
-    """Colour, line style and hatch of the i-th scenario."""
-
-    color: str
-    linestyle: Any
-    hatch: str
-
-
-def style(i: int) -> Style:
-    """The style of the ``i``-th scenario (cycles after eight)."""
-    return Style(OKABE_ITO[i % 8], LINESTYLES[i % 8], HATCHES[i % 8])
-
-
-# --------------------------------------------------------------------------- matplotlib setup
-
-
-def _no_display() -> bool:
-    if sys.platform.startswith(("win", "darwin")):
-        return False
-    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def _pyplot():  # the matplotlib.pyplot module
-    """Import pyplot, choosing Agg when there is no display and no backend was chosen."""
-    import matplotlib
-
-    chosen = getattr(matplotlib.rcParams, "_get_backend_or_none", lambda: "unknown")()
-    if chosen is None and "MPLBACKEND" not in os.environ and _no_display():
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _axes(ax: Axes | None, figsize: tuple[float, float] = FIGSIZE) -> tuple[Figure, Axes]:
-    if ax is not None:
-        return ax.figure, ax
-    fig, new = _pyplot().subplots(figsize=figsize, layout="constrained")
-    return fig, new
-
-
-def _date_axis(ax: Axes) -> None:
-    import matplotlib.dates as mdates
-
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-
-
-def _wrap(text: str, ax: Axes) -> str:
-    """``text`` broken into lines that fit the axes' width at the current font size.
-
-    A character of a sans-serif font is about 0.55 em wide; the axes take about 80% of the
-    figure's width, so a label wider than that is wrapped instead of clipped.
-    """
-    import textwrap
-
-    import matplotlib
-
-    size = float(matplotlib.rcParams["font.size"])
-    width = max(20, int(0.8 * ax.figure.get_figwidth() * 72.0 / (0.55 * size)))
-    if len(text) <= width:
-        return text
-    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False))
-
-
-def _finish(ax: Axes, title: str, legend: bool = True) -> None:
-    """Title, grid, and a legend below the plot area, so it never covers the data."""
-    ax.set_title(_wrap(title, ax), loc="left", fontsize="medium")
-    ax.set_xlabel(_wrap(ax.get_xlabel(), ax))
-    ax.grid(True, color="0.85", linewidth=0.6)
-    ax.set_axisbelow(True)
-    handles, labels = ax.get_legend_handles_labels()
-    if not (legend and handles):
-        return
-    fig = ax.figure
-    if len(fig.axes) == 1 and type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine":
-        # below the x label, outside the axes: the legend never covers a curve
-        ncols = 1 if len(handles) > 3 or max(map(len, labels)) > 40 else len(handles)
-        fig.legend(handles, labels, loc="outside lower left", fontsize="small", frameon=False,
-                   ncols=ncols)  # fmt: skip
-    else:  # the caller's own layout: let matplotlib find the emptiest corner
-        ax.legend(fontsize="small", frameon=False, loc="best")
-
-
-# --------------------------------------------------------------------------- result helpers
-
-
-def _labels(result: SimulationResult) -> dict[str, str]:
-    labels = json.loads(result.attrs.get("labels", "{}"))
-    if "pair" in result.series and {"small_cap", "large_cap"} <= set(labels):
-        labels["pair"] = f"long {labels['large_cap']} / short {labels['small_cap']}"
-    return labels
-
-
-def series_label(result: SimulationResult, series: str) -> str:
-    """Human name of a series (``Russell 2000``), or the series name itself."""
-    return _labels(result).get(series, series)
-
-
-def _check_series(result: SimulationResult, series: str) -> None:
-    if series not in result.series:
-        raise SimengineError(
-            f"unknown series {series!r}; this result has {', '.join(result.series)}"
-        )
-
-
-def _select(result: SimulationResult, scenarios: Sequence[str] | str | None) -> list[str]:
-    if scenarios is None:
-        return list(result.scenarios)
-    names = [scenarios] if isinstance(scenarios, str) else list(scenarios)
-    unknown = [n for n in names if n not in result.scenarios]
-    if unknown:
-        raise SimengineError(
-            f"unknown scenario(s) {unknown}; this result has {', '.join(result.scenarios)}"
-        )
-    return names
-
-
-def _start_date(result: SimulationResult) -> np.datetime64 | None:
-    specs = result.specs
-    start = specs.get(result.scenarios[0], {}).get("start") if specs else None
-    return np.datetime64(str(start)[:10], "ns") if start else None
-
-
-def _horizon(result: SimulationResult) -> str:
-    return str(result.dataset["time"].values[-1])[:10]
-
-
-def _terminal(result: SimulationResult, var: str) -> np.ndarray:
-    """Terminal FINE histogram counts ``var`` (scenario, series, bin) as a numpy array."""
-    return result.dataset[var].values
 
 
 def hist_density(
@@ -275,19 +127,6 @@ def _smooth_for(n_paths: int) -> float:
 # --------------------------------------------------------------------------- fan chart
 
 
-def _fan_data(
-    result: SimulationResult, series: str, levels: bool
-) -> tuple[np.ndarray, Any, float | None]:
-    q = result.quantile_paths(FAN_QUANTILES).sel(series=series)
-    start_level = json.loads(result.attrs.get("start_levels", "{}")).get(series) if levels else None
-    times = q["time"].values
-    start = _start_date(result)
-    if start is not None and start < times[0]:
-        times = np.concatenate([[start], times])
-        q = q.pad(time=(1, 0), constant_values=0.0)
-    return times, q, start_level
-
-
 def fan(
     result: SimulationResult,
     series: str = "small_cap",
@@ -306,7 +145,9 @@ def fan(
         Index levels (index points) from the scenario's start level; when the series has no
         start level (``pair``), or ``levels=False``, cumulative returns in %.
     scenarios : str or list of str, optional
-        Scenarios to overlay (default all; at most six are drawn).
+        Scenarios to overlay (default all; at most six are drawn). For several scenarios,
+        :func:`simengine.plot_grid.median_fans` (medians with one band each) and
+        :func:`simengine.plot_grid.fan_grid` (small multiples) read better.
     ax : matplotlib Axes, optional
 
     Returns
@@ -580,9 +421,9 @@ def variance_split(result: SimulationResult, ax: Axes | None = None) -> Figure:
     Notes
     -----
     ``Var R = E_theta Var(R | theta) + Var_theta E(R | theta)``; the parameter share is the
-    second term over the total (``summary()["param_var_share"]``).
+    second term over the total (``summary(wide=True)["param_var_share"]``).
     """
-    share = result.summary()["param_var_share"] * 100.0
+    share = result.summary(wide=True)["param_var_share"] * 100.0
     single = len(result.scenarios) == 1
     names = [se if single else f"{sc} · {se}" for sc, se in share.index]
     fig, ax = _axes(ax, (8.0, 1.5 + 0.35 * len(names)))
@@ -644,9 +485,13 @@ def waterfall(
     ax.bar(x[-1], row["total"], color="0.35", alpha=0.9, edgecolor="0.2", lw=0.5)
     for i, v in enumerate([*steps, row["total"]]):
         top = (starts[i] + max(v, 0.0)) if i < len(steps) else max(v, 0.0)
-        ax.annotate(f"{v:+.3f}", (x[i], top), ha="center", va="bottom", fontsize="x-small")
+        text = f"{v:+.3f}" if abs(v) >= 5e-4 else "0"  # no "-0.000" on a channel that is off
+        ax.annotate(text, (x[i], top), ha="center", va="bottom", fontsize="x-small")
     ax.set_xticks(x, [*channels, "total"], rotation=30, ha="right")
     ax.axhline(0.0, color="0.2", lw=0.8)
+    ends = np.concatenate([[0.0, row["total"]], starts, starts + steps])
+    pad = 0.12 * max(float(np.ptp(ends)), 1e-6)  # room for the labels (bars' edges are sticky)
+    ax.set_ylim(float(ends.min()) - pad, float(ends.max()) + pad)
     label = series_label(result, series)
     ax.set_ylabel("pp of cumulative return")
     _finish(ax, f"{label}: {name} minus {result.reference}, by channel", legend=False)
@@ -673,6 +518,18 @@ class PlotAccessor:
     ) -> Figure:
         """Fan chart; see :func:`simengine.plotting.fan`."""
         return fan(self._result, series, levels, scenarios, ax)
+
+    def median_fans(
+        self, series: str = "small_cap", scenarios: Sequence[str] | str | None = None
+    ) -> Figure:
+        """Each scenario's median with its 50% band; see :func:`simengine.plot_grid.median_fans`."""
+        return median_fans(self._result, series, scenarios=scenarios)
+
+    def fan_grid(
+        self, series: str = "small_cap", scenarios: Sequence[str] | str | None = None
+    ) -> Figure:
+        """One fan per scenario on shared axes; see :func:`simengine.plot_grid.fan_grid`."""
+        return fan_grid(self._result, series, scenarios)
 
     def density(self, series: str = "small_cap", ax: Axes | None = None) -> Figure:
         """Terminal densities; see :func:`simengine.plotting.density`."""
@@ -703,21 +560,16 @@ class PlotAccessor:
         return waterfall(self._result, series, scenario, ax)
 
 
-def figure_to_png(fig: Figure, dpi: int = 110, close: bool = True) -> bytes:
-    """The figure as PNG bytes (no software metadata), closing it by default."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    if close:
-        _pyplot().close(fig)
-    return buf.getvalue()
-
-
 def standard_plots(result: SimulationResult) -> list[tuple[str, Any]]:
     """The standard set as ``(stem, make_figure)`` pairs (figures are made lazily)."""
     assets = [s for s in result.series if s != "pair"]
     plots: list[tuple[str, Any]] = []
     for s in assets:
-        plots.append((f"fan_{s}", lambda s=s: fan(result, s, levels=True)))
+        if len(result.scenarios) == 1:
+            plots.append((f"fan_{s}", lambda s=s: fan(result, s, levels=True)))
+        else:  # overlaid fans turn murky: medians with one band each, then small multiples
+            plots.append((f"fan_{s}", lambda s=s: median_fans(result, s)))
+            plots.append((f"fan_grid_{s}", lambda s=s: fan_grid(result, s)))
     for s in result.series:
         plots.append((f"density_{s}", lambda s=s: density(result, s)))
     if len(result.scenarios) > 1 and hasattr(result, "difference_summary"):
@@ -753,9 +605,11 @@ def save_plots(
     Returns
     -------
     list of Path
-        The files written: fan charts of index levels, terminal densities, differences from
-        the reference (comparisons), the pair trade, tornado charts and, for Bayesian runs,
-        the variance split.
+        The files written: fan charts of index levels (one scenario: median with 50/80/95%
+        bands; several: ``fan_*`` each scenario's median with its 50% band, ``fan_grid_*``
+        one panel per scenario on shared axes), terminal densities, differences from the
+        reference (comparisons), the pair trade, tornado charts and, for Bayesian runs, the
+        variance split.
 
     Raises
     ------

@@ -92,11 +92,11 @@ def _loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun) -> np.ndarray:
         if fi.pin_mask[m].any():
             k = fi.pin_mask[m]
             z[:, m, k] = fi.pin_value[m, k]
-        for month, level in fi.yield_2y_pins:
+        for month, y2_level in fi.yield_2y_pins:
             if month == m:  # the 2-year level at the end of the month, policy component included
                 r = fi.factor_index["rates"]
                 before = z[:, :m, r].sum(axis=1) + run.dy2_by_month[:, : m + 1].sum(axis=1)
-                z[:, m, r] = level - fi.yield_2y0 - before
+                z[:, m, r] = y2_level - fi.yield_2y0 - before
         prev = z[:, m]
         if level is not None:
             level += prev
@@ -234,6 +234,7 @@ def simulate_factors(
     draw: np.ndarray | None = None,
     yield_levels: tuple[tuple[tuple[int, float], ...], float] | None = None,
     state_var: np.ndarray | None = None,
+    var_scale: np.ndarray | None = None,
     xbar_draw: np.ndarray | None = None,
 ) -> PolicyFactors:
     """Propagate factors and policy together; condition on ``extra`` and on the decisions.
@@ -242,7 +243,7 @@ def simulate_factors(
     ----------
     fi : FactorInputs
     eps : ndarray (n, M, K)
-        Unit-variance innovations.
+        Innovations, variance ``var_scale`` (times a per-path level common to all months).
     run_args : dict
         Arguments of :class:`PolicyRun` except ``n``, ``xbar``.
     extra : Conditions, optional
@@ -253,6 +254,11 @@ def simulate_factors(
         Inputs for :func:`expected_state` (default ``fi``).
     draw : ndarray (n,), optional
         Parameter draw of each path when ``A``/``chol`` have one entry per draw.
+    var_scale : ndarray (1 or n, M), optional
+        Variance of each month's innovations ``eps`` (the volatility state's ratio ``w_m``;
+        ``None``: 1). The conditioning projects in the metric of that covariance, and through
+        the error correction ``fi.rho`` (:func:`simengine.conditioning.prepare`), so linear
+        conditions on the factors hold exactly and the draw is the exact Gaussian conditional.
     xbar_draw : ndarray (n,), optional
         Each path's posterior draw when ``xbar_base`` has one row per draw (not per path): the
         expected state is then computed once per draw and gathered (the same numbers).
@@ -284,7 +290,8 @@ def simulate_factors(
         levels = (*yield_levels, fi.factor_index["rates"])
     cond = _all_conditions(extra, run, xbar, M, K, conditional_decisions, levels)
     if cond is not None and cond.n:
-        proj = prepare(cond, fi.A, fi.chol)
+        ecm = fi.rho if fi.level0 is not None and fi.rho is not None else None
+        proj = prepare(cond, fi.A, fi.chol, ecm, var_scale)
         resid = proj.residual(cond, z, eps, chol_n)
         eps_c, _ = proj.apply(z, eps, resid, draw)
         u = _innovations(eps_c, chol_n)
@@ -402,6 +409,7 @@ def policy_factor_paths(
     factors,
     model_dyn=None,
     level0=None,
+    factor_var=None,
     kernel: bool = False,
     by_draw: tuple | None = None,
 ):
@@ -427,10 +435,13 @@ def policy_factor_paths(
     level0 : ndarray (1 or m, K), optional
         Start levels of the error-correcting factors (``dyn.rho != 0``;
         :meth:`simengine.parts.dynamics.Var1.levels`). The loop adds ``rho S_{m-1}`` to each
-        month's drive, as :func:`simengine.parts.dynamics.propagate` does. The Waggoner-Zha
-        conditioning (conditional-forecast reading) ignores this term: its impulse responses
-        are the VAR's ``A`` alone, so conditions on credit hold approximately when ``rho != 0``
-        (the second pass re-propagates with the error correction).
+        month's drive, as :func:`simengine.parts.dynamics.propagate` does, and the
+        Waggoner-Zha conditioning (conditional-forecast reading) propagates impulses through
+        the same error correction, so conditions on credit hold exactly.
+    factor_var : ndarray (1 or m, M), optional
+        Variance ratio of each month's factor innovations (``draws["factor"]`` are already
+        scaled by its square root; :meth:`simengine.parts.vol_state.VolState.factor_variance`),
+        the covariance the conditioning uses. ``None``: unit variance.
     kernel : bool
         Each month's VAR step by :func:`simengine.kernel.var_month` (bit-identical to numpy).
     by_draw : (ndarray (m,), ndarray (D,), ndarray (D, K)), optional
@@ -514,7 +525,8 @@ def policy_factor_paths(
         draw,
         (scn.yield_2y_pins, y0) if conditional else None,
         state_var,
-        xbar_draw,
+        factor_var,
+        xbar_draw=xbar_draw,
     )
     T = scn.n_steps
     ann_s, rep_s = out.run.dy2_step(T)

@@ -30,7 +30,20 @@ from simengine.statistics import FORMAT, QUANTILES, Accumulators, Layout, Statis
 from simengine.statistics.factors import FactorMeans
 from simengine.statistics.histograms import Quantiles
 
-__all__ = ["QUANTILES", "Comparison", "SimulationResult", "build_dataset", "load_result"]
+__all__ = [
+    "DIFFERENCE_COLUMNS",
+    "QUANTILES",
+    "SUMMARY_COLUMNS",
+    "Comparison",
+    "SimulationResult",
+    "build_dataset",
+    "load_result",
+]
+
+#: What ``summary()`` shows by default (``summary(wide=True)``: every statistic).
+SUMMARY_COLUMNS: tuple[str, ...] = ("median", "q05", "q95", "prob_loss", "mean")
+#: What ``difference_summary()`` shows by default.
+DIFFERENCE_COLUMNS: tuple[str, ...] = ("median", "q05", "q95", "prob_positive")
 
 
 def build_dataset(
@@ -147,19 +160,33 @@ class SimulationResult:
         frame = da.transpose("scenario", "path", "series").to_series().unstack("series")
         return frame[list(self.series)]
 
-    def summary(self, time: int | str | None = None) -> pd.DataFrame:
-        """Statistics per scenario and series at the horizon (or at step ``time``).
+    def summary(self, time: int | str | None = None, *, wide: bool = False) -> pd.DataFrame:
+        """Statistics of the cumulative return per scenario and series, at the horizon (or step ``time``).
 
-        Columns: ``mean, median, std``, quantiles ``q01 .. q99``, ``var_95, var_99`` (loss at the
-        5% / 1% quantile, positive = loss), ``es_95, es_99`` (expected shortfall, positive = loss),
-        ``prob_loss``, ``prob_small_beats_large``, ``prob_squeeze``, ``max_drawdown_median``,
-        ``max_drawdown_p95``, ``param_var_share`` (share of variance from parameter uncertainty,
-        0 for point parameters). Index levels: :meth:`levels`. At another step than the horizon the quantiles come from the
-        coarser per-step histograms and the tail measures are not reported.
+        Parameters
+        ----------
+        time : int or str, optional
+            A step index or a step's end date (``"2025-10-31"``); a date that is not a step end
+            raises :class:`~simengine.exceptions.TimeStepError` naming the nearest ones.
+        wide : bool
+            False (default): the columns of :data:`SUMMARY_COLUMNS`, ``median, q05, q95,
+            prob_loss, mean`` (fractions: 0.031 is +3.1%), which fit a terminal and are what
+            ``repr(result)`` shows in %. True: every statistic, ``mean, median, std``, quantiles
+            ``q01 .. q99``, ``var_95, var_99`` (loss at the 5% / 1% quantile, positive = loss),
+            ``es_95, es_99`` (expected shortfall, positive = loss), ``prob_loss``,
+            ``prob_small_beats_large``, ``prob_squeeze`` (the same in every series of a
+            scenario), ``max_drawdown_median``, ``max_drawdown_p95``, ``param_var_share``
+            (share of variance from parameter uncertainty, 0 for point parameters).
+
+        Notes
+        -----
+        Index levels: :meth:`levels`. At another step than the horizon the quantiles come from
+        the coarser per-step histograms and the tail measures are not reported.
         """
         t = self._time_index(time)
         terminal = t == self._ds.sizes["time"] - 1
-        return self._frame(statistics.summary_columns(self.statistics, self._ds, t, terminal))
+        frame = self._frame(statistics.summary_columns(self.statistics, self._ds, t, terminal))
+        return frame if wide else frame[[c for c in SUMMARY_COLUMNS if c in frame.columns]]
 
     def _frame(self, cols: dict[str, np.ndarray]) -> pd.DataFrame:
         for name, value in cols.items():
@@ -181,7 +208,7 @@ class SimulationResult:
         2025-07-16), then ``mean, q05, q25, median, q75, q95`` of the level at the step.
         """
         levels = json.loads(self._ds.attrs.get("start_levels", "{}"))
-        summary = self.summary(time)
+        summary = self.summary(time, wide=True)
         rows = summary[summary.index.get_level_values("series").isin(list(levels))]
         start = np.array([levels[s] for s in rows.index.get_level_values("series")])
         out = pd.DataFrame({"start_level": start}, index=rows.index)
@@ -253,7 +280,7 @@ class SimulationResult:
     def write_summary(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write :meth:`summary` as CSV or Parquet (by extension), atomically."""
         path = Path(path)
-        frame = self.summary().reset_index()
+        frame = self.summary(wide=True).reset_index()
         for k in ("seed", "spec_hashes", "model_hash", "posterior_hash", "simengine_version"):
             frame[k] = str(self._ds.attrs.get(k, ""))
         with atomic_write(path, overwrite=overwrite) as tmp:
@@ -271,11 +298,16 @@ class Comparison(SimulationResult):
     def reference(self) -> str:
         return self.scenarios[0]
 
-    def difference_summary(self) -> pd.DataFrame:
+    def difference_summary(self, *, wide: bool = False) -> pd.DataFrame:
         """Distribution of the path-by-path terminal difference ``scenario - reference``.
 
-        Columns: ``mean, std, q05, q25, median, q75, q95, prob_positive`` (share of paths where the
-        scenario ends higher than the reference on the same shocks).
+        Parameters
+        ----------
+        wide : bool
+            False (default): :data:`DIFFERENCE_COLUMNS`, ``median, q05, q95, prob_positive``
+            (share of paths where the scenario ends higher than the reference on the same
+            shocks). True: ``reference`` (its name), ``mean, std, q05, q25, median, q75,
+            q95, prob_positive``.
         """
         ds = self._ds.isel(scenario=slice(1, None))
         cols = statistics.difference_columns(self.statistics, ds)
@@ -283,6 +315,8 @@ class Comparison(SimulationResult):
             [list(self.scenarios[1:]), list(self.series)], names=["scenario", "series"]
         )
         frame = pd.DataFrame({k: np.asarray(v).ravel() for k, v in cols.items()}, index=idx)
+        if not wide:
+            return frame[[c for c in DIFFERENCE_COLUMNS if c in frame.columns]]
         frame.insert(0, "reference", self.reference)
         return frame
 

@@ -215,6 +215,7 @@ class _Engine:
             self.params.structure.stochastic,
             self.params["dynamics"],
             level0=parts["dynamics"].levels(scn, pp["dynamics"]),
+            factor_var=parts["residuals"].factor_variance(scn, pp["residuals"]),
             kernel=self.kernel,
             by_draw=self._by_draw(scn, draws) if self.kernel else None,
         )

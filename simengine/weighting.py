@@ -157,7 +157,7 @@ def _mixture(result: Comparison, weights: Mapping[str, float]) -> pd.DataFrame:
     prob = (w * counts / counts.sum(axis=-1, keepdims=True)).sum(axis=0)  # (series, bins)
     qs = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
     q = stats.quantile_from_hist(prob, stats.FINE, qs)
-    summary = result.summary()
+    summary = result.summary(wide=True)
     wv = w[:, 0, 0]
     frame = pd.DataFrame(
         {f"q{int(p * 100):02d}": q[:, i] for i, p in enumerate(qs)}, index=list(result.series)

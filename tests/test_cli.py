@@ -138,3 +138,26 @@ def test_validate_reports_ok_and_problems():
 def test_missing_file_is_a_clear_error():
     out = cli("run", "no/such/file.yaml")
     assert out.returncode == 2 and "file.yaml" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_version_prints_the_package_version():
+    from simengine.version import __version__
+
+    out = cli("--version")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"simengine {__version__}"
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly_with_141():
+    """``simengine ... | head``: stdout's reader closes before the output is written; the run
+    ends with 141 (128 + SIGPIPE) and no error text, not 1 with a BrokenPipeError."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simengine", "scenarios", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    proc.stdout.close()  # the reader is gone before the interpreter has even started
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 141, err
+    assert err == b""

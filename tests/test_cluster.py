@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -59,7 +60,7 @@ def test_cluster_run_equals_local_run(scheduler: str) -> None:
     local = simengine.simulate(SEPT, n_paths=n, seed=21, n_sample=64)
     remote = simengine.simulate(SEPT, n_paths=n, seed=21, n_sample=64, scheduler=scheduler)
     _same(local, remote)
-    pd.testing.assert_frame_equal(local.summary(), remote.summary())
+    pd.testing.assert_frame_equal(local.summary(wide=True), remote.summary(wide=True))
 
 
 def test_cluster_comparison_equals_local(scheduler: str) -> None:
@@ -67,7 +68,9 @@ def test_cluster_comparison_equals_local(scheduler: str) -> None:
     local = simengine.compare([SEPT, OCT], n_paths=n, seed=4, threads=2)
     remote = simengine.compare([SEPT, OCT], n_paths=n, seed=4, scheduler=scheduler)
     _same(local, remote)
-    pd.testing.assert_frame_equal(local.difference_summary(), remote.difference_summary())
+    pd.testing.assert_frame_equal(
+        local.difference_summary(wide=True), remote.difference_summary(wide=True)
+    )
 
 
 def test_cli_run_on_scheduler_accepts_scientific_paths(scheduler: str) -> None:
@@ -105,7 +108,8 @@ def test_batch_on_scheduler_equals_serial(scheduler: str, tmp_path: Path) -> Non
     pd.testing.assert_frame_equal(serial.summary, remote.summary)
     for entry in remote.entries:
         assert (
-            simengine.load_result(tmp_path / "remote" / entry["result_file"]).summary() is not None
+            simengine.load_result(tmp_path / "remote" / entry["result_file"]).summary(wide=True)
+            is not None
         )
 
 
@@ -115,3 +119,25 @@ def test_cluster_run_many_parts_equals_local(scheduler: str) -> None:
     local = simengine.simulate(SEPT, n_paths=n, seed=8, threads=2)
     remote = simengine.simulate(SEPT, n_paths=n, seed=8, scheduler=scheduler)
     _same(local, remote)
+
+
+def test_part_ships_only_its_own_blocks_and_pads_back_exactly() -> None:
+    from simengine.cluster import _run_part
+    from simengine.parts import build_scenario
+    from simengine.simulate import RunConfig, run_block_range
+    from simengine.spec import load_scenario
+    from tests.conftest import packaged_policy
+
+    params = simengine.load_model()
+    models = [build_scenario(load_scenario(p), params.structure) for p in (SEPT, OCT)]
+    cfg, policy = RunConfig(6 * BLOCK, 5, n_sample=0), packaged_policy(params)
+    shipped = _run_part(2, 3, (models, params, cfg, policy))
+    local = run_block_range(models, params, cfg, 2, 3, policy)
+    for part, whole in zip(shipped, local, strict=True):
+        assert part.states["differences"]["diff_block_mean"].shape == (3, len(part.layout.series))
+        assert whole.states["differences"]["diff_block_mean"].shape[0] == 6
+        part.pad_blocks(2, 6)
+        for stat, state in whole.states.items():
+            for name, value in state.items():
+                assert np.array_equal(part.states[stat][name], value), (stat, name)
+    assert np.any(local[1].states["differences"]["diff_block_mean"][2:5] != 0)

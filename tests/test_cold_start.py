@@ -66,3 +66,12 @@ def test_help_does_not_load_the_spec_layer() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_validate_of_a_plain_scenario_skips_sweep_models_and_rich_widgets() -> None:
+    light = ("simengine.spec.sweep", "rich.progress", "rich.table")
+    code = _PROBE.format(args=["validate", "scenarios/fed_cut_september.yaml"], heavy=light)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

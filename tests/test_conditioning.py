@@ -40,6 +40,29 @@ def _conditions() -> Conditions:
     )
 
 
+def _assert_conditions_hold(z_c, eps_c, C, propagated) -> None:
+    """The three conditions of :func:`_conditions` hold on every path, and the conditioned
+    path is the propagation of the conditioned innovations."""
+    assert np.allclose(z_c[:, 2, 0], 1.0, atol=1e-9)
+    assert np.allclose(z_c[:, :5, 1].sum(axis=1), -0.5, atol=1e-9)
+    assert np.allclose(eps_c[:, 3] @ C[2], 0.8, atol=1e-9)
+    np.testing.assert_allclose(propagated, z_c, atol=1e-9)
+
+
+def _moments_check(z_c: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> tuple[bool, bool]:
+    """Sample mean and covariance within 5 standard errors of the closed form (pinned cells,
+    zero variance: 1e-9), as (mean ok, covariance ok)."""
+    n = z_c.shape[0]
+    flat = z_c.reshape(n, -1)
+    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    free = sd > 1e-8
+    err = np.abs(flat.mean(axis=0) - mean.ravel())
+    mean_ok = bool(np.all(err[free] < 5 * sd[free] / np.sqrt(n)) and np.all(err[~free] < 1e-9))
+    se_cov = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov**2) / n)
+    cov_ok = bool(np.all(np.abs(np.cov(flat.T) - cov) < 5 * se_cov + 1e-9))
+    return mean_ok, cov_ok
+
+
 def test_impulse_matrix_matches_a_propagation() -> None:
     A, C, _ = _var()
     eps = np.random.default_rng(2).standard_normal((5, M, K))
@@ -64,22 +87,11 @@ def test_conditional_draws_match_the_closed_form() -> None:
     proj = prepare(cond, A[None], C[None])
     eps_c, z_c = proj.apply(z, eps, proj.residual(cond, z, eps, C[None]))
     # the conditions hold on every path, and the conditioned path is the propagated eps_c
-    assert np.allclose(z_c[:, 2, 0], 1.0, atol=1e-9)
-    assert np.allclose(z_c[:, :5, 1].sum(axis=1), -0.5, atol=1e-9)
-    assert np.allclose(eps_c[:, 3] @ C[2], 0.8, atol=1e-9)
-    np.testing.assert_allclose(_propagate(A, C, b, eps_c), z_c, atol=1e-9)
+    _assert_conditions_hold(z_c, eps_c, C, _propagate(A, C, b, eps_c))
 
     mu = _propagate(A, C, b, np.zeros((1, M, K)))[0]
     mean, cov = conditional_moments(mu, A, C, cond)
-    flat = z_c.reshape(n, -1)
-    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    free = sd > 1e-8  # pinned cells have zero variance
-    err = np.abs(flat.mean(axis=0) - mean.ravel())
-    assert np.all(err[free] < 5 * sd[free] / np.sqrt(n))
-    assert np.all(err[~free] < 1e-9)
-    sample_cov = np.cov(flat.T)
-    se_cov = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov**2) / n)
-    assert np.all(np.abs(sample_cov - cov) < 5 * se_cov + 1e-9)
+    assert _moments_check(z_c, mean, cov) == (True, True)
     # the conditioning moved the other factors in the shock month (through the covariance)
     assert abs(mean[3, 0] - mu[3, 0]) > 0.05
 
@@ -106,3 +118,90 @@ def test_dependent_conditions_are_an_error() -> None:
     cond = Conditions(w, np.array([1.0, 2.0]), np.zeros((0, M, K)), np.zeros(0), ("a", "b"))
     with pytest.raises(SimulationError, match="not independent"):
         prepare(cond, A[None], C[None])
+
+
+RHO = np.array([0.0, 0.0, -0.25])  # factor 2 error-corrects on its level (credit-like)
+W = np.array([4.0, 2.5, 1.5, 1.0, 0.7, 0.6])  # shock variance by month (a volatility state)
+
+
+def _propagate_ecm(A, C, b, eps, rho=RHO) -> np.ndarray:
+    """Plain loop with error correction: z_m = A z_{m-1} + rho S_{m-1} + b_m + C eps_m,
+    S_m = S_{m-1} + z_m, z_{-1} = S_{-1} = 0 (independent of the module)."""
+    z = np.zeros_like(eps)
+    prev = np.zeros((eps.shape[0], K))
+    level = np.zeros((eps.shape[0], K))
+    for m in range(M):
+        prev = prev @ A.T + rho * level + b[m] + eps[:, m] @ C.T
+        level = level + prev
+        z[:, m] = prev
+    return z
+
+
+def test_impulse_matrix_propagates_through_the_error_correction() -> None:
+    A, C, _ = _var()
+    eps = np.random.default_rng(5).standard_normal((5, M, K))
+    z = _propagate_ecm(A, C, np.zeros((M, K)), eps)
+    phi = impulse_matrix(A, C, M, RHO)
+    np.testing.assert_allclose(eps.reshape(5, -1) @ phi.T, z.reshape(5, -1), atol=1e-12)
+    # the error correction matters: A's powers alone miss it by far more than round-off
+    assert np.abs(eps.reshape(5, -1) @ impulse_matrix(A, C, M).T - z.reshape(5, -1)).max() > 0.1
+
+
+def test_conditioning_is_exact_with_error_correction_and_scaled_shocks() -> None:
+    """Shocks with month-varying variance ``W`` and an error-correcting factor: the conditions
+    hold exactly on every path and the conditioned paths have the closed-form Gaussian
+    conditional moments. The projection that ignores the error correction breaks the
+    conditions; the one in the unit metric gets the conditional spread wrong."""
+    A, C, b = _var()
+    cond = _conditions()
+    n = 40_000
+    eps = np.random.default_rng(6).standard_normal((n, M, K)) * np.sqrt(W)[None, :, None]
+    z = _propagate_ecm(A, C, b, eps)
+    proj = prepare(cond, A[None], C[None], RHO[None], W[None])
+    eps_c, z_c = proj.apply(z, eps, proj.residual(cond, z, eps, C[None]))
+    _assert_conditions_hold(z_c, eps_c, C, _propagate_ecm(A, C, b, eps_c))
+    mu = _propagate_ecm(A, C, b, np.zeros((1, M, K)))[0]
+    mean, cov = conditional_moments(mu, A, C, cond, RHO, W)
+    assert _moments_check(z_c, mean, cov) == (True, True)
+
+    # old behaviour 1: impulses through A alone; re-propagated with the error correction the
+    # conditions no longer hold
+    old = prepare(cond, A[None], C[None])
+    eps_o, _ = old.apply(z, eps, old.residual(cond, z, eps, C[None]))
+    z_o = _propagate_ecm(A, C, b, eps_o)
+    assert np.abs(z_o[:, :5, 1].sum(axis=1) + 0.5).max() > 1e-3
+    # old behaviour 2: the scaled shocks treated as unit-variance (right path, wrong metric)
+    unit = prepare(cond, A[None], C[None], RHO[None])
+    _, z_u = unit.apply(z, eps, unit.residual(cond, z, eps, C[None]))
+    assert np.allclose(z_u[:, :5, 1].sum(axis=1), -0.5, atol=1e-9)
+    assert _moments_check(z_u, mean, cov) != (True, True)
+
+
+def test_no_conditions_is_empty() -> None:
+    cond = Conditions.empty(M, K)
+    assert cond.n == 0 and cond.labels == ()
+    assert cond.path_weights.shape == cond.innovation_weights.shape == (0, M, K)
+    assert cond.path_target.shape == cond.innovation_target.shape == (0,)
+
+
+def test_analytic_moments_equal_the_projection_of_the_mean_path() -> None:
+    """Two shocks and two path conditions: ``E[z | G eps = h] = mu + Phi P h`` and
+    ``Cov = Phi (I - P G) Phi'`` (the projection of :func:`prepare`), exactly."""
+    A, C, b = _var(5)
+    path_w = np.zeros((2, M, K))
+    path_w[0, 4, 1] = 1.0
+    path_w[1, :3, 0] = 1.0
+    innov_w = np.zeros((2, M, K))
+    innov_w[0, 1, 2] = 1.0
+    innov_w[1, 3, 0] = 1.0
+    cond = Conditions(path_w, np.array([0.4, -0.2]), innov_w, np.array([0.8, -0.3]))
+    mu = _propagate(A, C, b, np.zeros((1, M, K)))[0]
+    mean, cov = conditional_moments(mu, A, C, cond)
+    proj = prepare(cond, A[None], C[None])
+    eps0 = np.zeros((1, M, K))
+    _, z_c = proj.apply(mu[None], eps0, proj.residual(cond, mu[None], eps0, C[None]))
+    np.testing.assert_allclose(mean, z_c[0], atol=1e-10)
+    phi = impulse_matrix(A, C, M)
+    eye = np.eye(M * K)
+    np.testing.assert_allclose(cov, phi @ (eye - proj.P[0] @ proj.G[0]) @ phi.T, atol=1e-10)
+    assert mean[4, 1] == pytest.approx(0.4) and mean[:3, 0].sum() == pytest.approx(-0.2)

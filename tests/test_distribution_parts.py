@@ -33,7 +33,7 @@ def _base(drop: tuple[str, ...] = (), **initial_changes) -> simengine.ScenarioSp
 
 
 def _summary(spec, n: int = N, seed: int = 3):
-    return simengine.simulate(spec, n_paths=n, seed=seed).summary().loc[spec.name]
+    return simengine.simulate(spec, n_paths=n, seed=seed).summary(wide=True).loc[spec.name]
 
 
 # ----------------------------------------------------------------------------- volatility
@@ -71,8 +71,10 @@ def test_without_a_vix_the_residual_part_is_the_constant_volatility_one(tmp_path
     path = tmp_path / "constant.yaml"
     path.write_text(yaml.safe_dump(model, sort_keys=False))  # keep the asset order
     spec = _base(REALISED, vix=None)
-    a = simengine.simulate(spec, n_paths=4096, seed=5).summary()
-    b = simengine.simulate(spec.with_overrides(model=str(path)), n_paths=4096, seed=5).summary()
+    a = simengine.simulate(spec, n_paths=4096, seed=5).summary(wide=True)
+    b = simengine.simulate(spec.with_overrides(model=str(path)), n_paths=4096, seed=5).summary(
+        wide=True
+    )
     np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
 
 
@@ -145,7 +147,9 @@ def test_credit_level_changes_factor_paths_but_not_prices() -> None:
     credit_high = high.factor_mean().sel(factor="credit").values
     assert (credit_low > 0).all() and (credit_high < 0).all()  # back towards ~5.2%
     np.testing.assert_allclose(
-        low.summary()["mean"].to_numpy(), high.summary()["mean"].to_numpy(), atol=1e-12
+        low.summary(wide=True)["mean"].to_numpy(),
+        high.summary(wide=True)["mean"].to_numpy(),
+        atol=1e-12,
     )
 
 

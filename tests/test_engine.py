@@ -235,7 +235,7 @@ def test_identical_scenarios_have_zero_difference():
     a = _spec()
     b = a.with_overrides(name="same-again")
     cmp = simengine.compare([a, b], n_paths=2 * BLOCK, seed=3)
-    diff = cmp.difference_summary()
+    diff = cmp.difference_summary(wide=True)
     assert (diff[["mean", "std", "q05", "q95"]].abs().to_numpy() == 0).all()
     _equal_datasets(
         cmp.dataset.isel(scenario=[0]),
@@ -258,11 +258,11 @@ def test_timing_of_a_cut_changes_where_the_year_ends():
     a = simengine.load_scenario(SCENARIOS / "fed_cut_september.yaml")
     b = simengine.load_scenario(SCENARIOS / "fed_cut_october.yaml")
     cmp = simengine.compare([a, b], n_paths=2 * BLOCK, seed=1)
-    summary = cmp.summary()
+    summary = cmp.summary(wide=True)
     assert (
         summary.loc[(a.name, "small_cap"), "median"] >= summary.loc[(b.name, "small_cap"), "median"]
     )
-    diff = cmp.difference_summary().loc[b.name]
+    diff = cmp.difference_summary(wide=True).loc[b.name]
     assert diff.loc["small_cap", "median"] < 0
     assert abs(diff.loc["small_cap", "median"]) > abs(diff.loc["large_cap", "median"])
 
@@ -273,7 +273,7 @@ def test_timing_of_a_cut_changes_where_the_year_ends():
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_scenario_file_runs(path):
     res = simengine.simulate(path, n_paths=BLOCK, seed=1)
-    summary = res.summary()
+    summary = res.summary(wide=True)
     assert np.isfinite(summary.to_numpy()).all()
     assert set(summary.index.get_level_values("series")) == {"small_cap", "large_cap", "pair"}
     assert (summary["q05"] <= summary["median"]).all() and (
@@ -285,7 +285,7 @@ def test_every_scenario_file_runs(path):
 def test_summary_statistics_are_consistent_with_sample_paths():
     res = simengine.simulate(_spec(), n_paths=BLOCK, seed=2, n_sample=BLOCK)
     terminal = res.dataset["sample_returns"].values[0, :, -1, :]  # every path kept
-    summary = res.summary().loc[res.scenarios[0]]
+    summary = res.summary(wide=True).loc[res.scenarios[0]]
     np.testing.assert_allclose(summary["mean"], terminal.mean(axis=0), atol=1e-7)
     np.testing.assert_allclose(summary["std"], terminal.std(axis=0, ddof=1), rtol=1e-5)
     np.testing.assert_allclose(summary["median"], np.median(terminal, axis=0), atol=5e-4)
@@ -299,7 +299,7 @@ def test_save_load_round_trip_and_tamper_detection(tmp_path):
     path = res.to_netcdf(tmp_path / "cmp.nc")
     back = simengine.load_result(path)
     assert isinstance(back, simengine.Comparison)
-    assert back.summary().equals(res.summary())
+    assert back.summary(wide=True).equals(res.summary(wide=True))
     assert back.attrs["spec_hashes"] == res.attrs["spec_hashes"]
     with pytest.raises(simengine.SimengineError, match="already exists"):
         res.to_netcdf(path)
@@ -382,7 +382,7 @@ def test_parameter_draws_give_a_variance_share():
         dates=scn.grid.dates,
         attrs={},
     )
-    share = SimulationResult(ds).summary()["param_var_share"]
+    share = SimulationResult(ds).summary(wide=True)["param_var_share"]
     assert share.loc[(scn.name, "large_cap")] < 0.01
     assert (
         0.05 < share.loc[(scn.name, "small_cap")] < 1 and 0.05 < share.loc[(scn.name, "pair")] < 1

@@ -196,7 +196,7 @@ def test_no_nan_reaches_a_summary() -> None:
         np.errstate(divide="ignore", invalid="ignore"),
         pytest.raises(NumericalError, match="summary column 'mean' has NaN/inf"),
     ):
-        SimulationResult(ds).summary()
+        SimulationResult(ds).summary(wide=True)
 
 
 def test_absurd_shock_is_rejected_at_its_line(tmp_path: Path) -> None:

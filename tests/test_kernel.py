@@ -57,7 +57,7 @@ def test_kernel_equals_numpy_weekly():
 
 def _summary(spec, monkeypatch, kernel: str, **kw):
     monkeypatch.setenv("SIMENGINE_KERNEL", kernel)
-    return simengine.simulate(spec, n_paths=3 * 4096 + 100, seed=11, **kw).summary()
+    return simengine.simulate(spec, n_paths=3 * 4096 + 100, seed=11, **kw).summary(wide=True)
 
 
 def test_whole_run_same_numbers_on_both_routes_and_chunkings(monkeypatch):
@@ -116,7 +116,7 @@ def test_unit_axes_same_numbers(monkeypatch, n_paths, changes):
     out = []
     for flag in ("0", "1"):
         monkeypatch.setenv("SIMENGINE_KERNEL", flag)
-        out.append(simengine.simulate(spec, n_paths=n_paths, seed=5).summary())
+        out.append(simengine.simulate(spec, n_paths=n_paths, seed=5).summary(wide=True))
     assert out[1].equals(out[0])
 
 

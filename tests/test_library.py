@@ -91,6 +91,11 @@ def test_cli_scenarios_list_and_copy(tmp_path):
     assert copied.returncode == 0, copied.stderr
     ran = cli("run", "fed_cut_september.yaml", "--paths", "4096", cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
+    # a second scenario shares the base: the identical copy is left alone and said so
+    again = cli("scenarios", "copy", "fed_cut_october", str(tmp_path))
+    assert again.returncode == 0, again.stderr
+    assert f"wrote {tmp_path / 'fed_cut_october.yaml'}" in again.stderr
+    assert f"already there {tmp_path / 'base_2025h2.yaml'}" in again.stderr
 
 
 # --------------------------------------------------------------------------- data folders

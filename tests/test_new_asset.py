@@ -88,7 +88,7 @@ def test_third_asset_needs_only_the_model_file(shared_data: Path, tmp_path: Path
     )
     res = simengine.simulate(spec, n_paths=8192, seed=5, n_sample=4096)
     assert list(res.series) == ["small_cap", "large_cap", NEW, "pair"]
-    summary = res.summary().loc["base-2025h2"]
+    summary = res.summary(wide=True).loc["base-2025h2"]
     # the broad index is less volatile than the Nasdaq-100 and moves with it
     assert summary.loc[NEW, "std"] < summary.loc["large_cap", "std"]
     paths = res.dataset["sample_returns"].values[0, :, -1]  # (path, series) at the horizon
@@ -97,5 +97,5 @@ def test_third_asset_needs_only_the_model_file(shared_data: Path, tmp_path: Path
     # residual draws are laid out differently)
     base = simengine.simulate(spec.with_overrides(assets=("small_cap", "large_cap")), 8192, 5)
     assert summary.loc["pair", "mean"] == pytest.approx(
-        base.summary().loc[("base-2025h2", "pair"), "mean"], abs=0.02
+        base.summary(wide=True).loc[("base-2025h2", "pair"), "mean"], abs=0.02
     )

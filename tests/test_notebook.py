@@ -34,9 +34,41 @@ def test_result_repr_shows_the_run_and_a_compact_table(cmp):
     text = repr(cmp)
     assert text.startswith("<Comparison: fed-cut-september, fed-cut-october>")
     assert "5,000 paths per scenario, seed 3" in text
-    assert "median (%)" in text and "P(loss) (%)" in text
+    assert "return to the horizon, %" in text and "P(loss)" in text and "P(higher)" in text
     assert "difference from fed-cut-september" in text
     assert max(map(len, text.splitlines())) <= 100
+
+
+def test_summary_is_compact_and_wide_on_request(cmp):
+    compact, wide = cmp.summary(), cmp.summary(wide=True)
+    assert tuple(compact.columns) == simengine.results.SUMMARY_COLUMNS
+    assert len(wide.columns) >= 18 and {"es_95", "param_var_share", "std"} <= set(wide.columns)
+    pd.testing.assert_frame_equal(compact, wide[list(compact.columns)])
+    diffs, wide_diffs = cmp.difference_summary(), cmp.difference_summary(wide=True)
+    assert tuple(diffs.columns) == simengine.results.DIFFERENCE_COLUMNS
+    assert "reference" in wide_diffs.columns and "reference" not in diffs.columns
+    # pandas' own repr in an 80-column terminal shows every compact column, untruncated
+    with pd.option_context("display.width", 80, "display.max_columns", 0):
+        for frame in (compact, diffs, cmp.summary(time="2025-10-31")):
+            text = repr(frame)
+            assert "..." not in text and "columns]" not in text, text
+            assert max(map(len, text.splitlines())) <= 80
+
+
+def test_text_and_html_reprs_show_the_summary_numbers(cmp):
+    text, page = repr(cmp), cmp._repr_html_()
+    summary = cmp.summary()
+    for name, series in [("fed-cut-september", "small_cap"), ("fed-cut-october", "pair")]:
+        for col in summary.columns:
+            shown = f"{100 * summary.loc[(name, series), col]:.2f}"
+            assert shown in text and f"<td>{shown}</td>" in page, (name, series, col)
+    diff = cmp.difference_summary().loc[("fed-cut-october", "large_cap")]
+    for col in diff.index:
+        shown = f"{100 * diff[col]:.2f}"
+        assert shown in text and f"<td>{shown}</td>" in page, col
+    headers = ["median", "5%", "95%", "P(loss)", "mean", "P(higher)"]
+    assert all(f"<th>{h}</th>" in page and h in text for h in headers)
+    assert "<p>Return to the horizon, % (P(loss):" in page and "(P(higher):" in page
 
 
 def test_result_html_has_table_and_inline_fan(cmp):
@@ -49,7 +81,7 @@ def test_terminal_returns_are_every_path_and_agree_with_the_summary(cmp):
     paths = cmp.terminal_returns()
     assert paths.shape == (2 * 5000, 3)
     assert list(paths.columns) == ["small_cap", "large_cap", "pair"]
-    summary = cmp.summary()
+    summary = cmp.summary(wide=True)
     for name in cmp.scenarios:
         mean = paths.loc[name].mean()
         np.testing.assert_allclose(mean, summary.loc[name, "mean"], atol=1e-9)
@@ -77,15 +109,15 @@ def test_same_numbers_with_and_without_keeping_paths(cmp):
         seed=3,
         chunk_size=4096,
     )
-    pd.testing.assert_frame_equal(again.summary(), cmp.summary())
+    pd.testing.assert_frame_equal(again.summary(wide=True), cmp.summary(wide=True))
 
 
 def test_a_date_that_is_not_a_step_end_is_an_error(cmp):
     with pytest.raises(TimeStepError, match="2025-09-30 or 2025-10-31"):
-        cmp.summary(time="2025-10-15")
-    assert cmp.summary(time="2025-10-31").shape[0] == 6
+        cmp.summary(time="2025-10-15", wide=True)
+    assert cmp.summary(time="2025-10-31", wide=True).shape[0] == 6
     with pytest.raises(TimeStepError, match="after the horizon"):
-        cmp.summary(time="2026-01-31")
+        cmp.summary(time="2026-01-31", wide=True)
 
 
 def test_weigh_and_report_are_python_functions(tmp_path):

@@ -129,8 +129,8 @@ def test_a_new_residual_part_plugs_in_without_engine_changes(tmp_path: Path, mon
     ds_new, ds_old = new.dataset, old.dataset
     np.testing.assert_array_equal(ds_new["sample_factors"].values, ds_old["sample_factors"].values)
     assert not np.array_equal(ds_new["sample_returns"].values, ds_old["sample_returns"].values)
-    std_new = new.summary()["std"].to_numpy()
-    np.testing.assert_allclose(std_new, old.summary()["std"].to_numpy(), rtol=0.1)
+    std_new = new.summary(wide=True)["std"].to_numpy()
+    np.testing.assert_allclose(std_new, old.summary(wide=True)["std"].to_numpy(), rtol=0.1)
 
 
 def test_a_new_factor_needs_only_the_model_file(tmp_path: Path) -> None:
@@ -150,6 +150,6 @@ def test_a_new_factor_needs_only_the_model_file(tmp_path: Path) -> None:
     dollar = res.factor_mean().sel(factor="dollar").values.ravel()
     np.testing.assert_allclose(dollar[2:4], [5.0, 1.5], atol=0.1)  # shock, then 0.3 x shock
     # same draws, the shock alone: large caps lose beta x cumulative shock, small caps nothing
-    diff = res.summary()["mean"].to_numpy() - calm.summary()["mean"].to_numpy()
+    diff = res.summary(wide=True)["mean"].to_numpy() - calm.summary(wide=True)["mean"].to_numpy()
     assert diff[0] == pytest.approx(0.0, abs=1e-12)
     assert -0.09 < diff[1] < -0.05  # about exp(-0.01 x 7.1) - 1 on the mean return

@@ -184,6 +184,76 @@ def test_save_plots_writes_the_standard_set(cmp, tmp_path):
         plotting.save_plots(cmp, tmp_path)
 
 
+def test_png_set_of_a_comparison_has_medians_with_one_band_and_small_multiples(cmp, single):
+    plots = dict(plotting.standard_plots(cmp))
+    assert {"fan_small_cap", "fan_grid_small_cap", "fan_large_cap", "fan_grid_large_cap"} <= set(
+        plots
+    )
+    ax = plots["fan_small_cap"]().axes[0]
+    # no overlaid 50/80/95% fans: only the reference's band is shaded, one median per scenario
+    assert len(ax.collections) == 1
+    medians = [t for t in _legend(ax) if t.startswith("median: ")]
+    assert medians == [f"median: {name}" for name in cmp.scenarios]
+    assert any("thin lines" in t for t in _legend(ax))
+    two = plotting.median_fans(cmp, "small_cap", scenarios=list(cmp.scenarios[:2])).axes[0]
+    assert len(two.collections) == 1  # two shaded bands overlap murky too: the reference's only
+    grid = plots["fan_grid_small_cap"]()
+    panels = [a for a in grid.axes if a.get_visible()]
+    assert [a.get_title(loc="left") for a in panels] == list(cmp.scenarios)
+    # two columns: the top-right panel has nothing below it, so it shows its own dates
+    two = [a for a in plotting.fan_grid(cmp, "small_cap", ncols=2).axes if a.get_visible()]
+    two[0].figure.canvas.draw()
+    dated = [any(t.get_text() for t in a.get_xticklabels()) for a in two]
+    assert dated == [False, True, True]
+    # a single scenario keeps its full fan (three bands)
+    single_plots = dict(plotting.standard_plots(single))
+    assert "fan_grid_small_cap" not in single_plots
+    assert len(single_plots["fan_small_cap"]().axes[0].collections) == 3
+
+
+def _outside(fig) -> list[str]:
+    """Text and legends of ``fig`` that stick out of the figure (clipped in the PNG)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    artists = [*fig.legends, *fig.texts]
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        # an axis' tight box: its drawn tick labels and its label
+        artists += [ax.title, ax._left_title, ax.xaxis, ax.yaxis, *ax.texts]
+        if ax.get_legend():
+            artists.append(ax.get_legend())
+    bad = []
+    for artist in artists:
+        if hasattr(artist, "get_text") and not artist.get_text():
+            continue
+        is_axis = isinstance(artist, matplotlib.axis.Axis)
+        box = artist.get_tightbbox(renderer) if is_axis else artist.get_window_extent(renderer)
+        if box is None:
+            continue
+        if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1:
+            bad.append(getattr(artist, "get_text", lambda a=artist: type(a).__name__)())
+    return bad
+
+
+@pytest.mark.parametrize("font_size", [10.0, 12.5])  # matplotlib's default; the report's
+def test_no_chart_of_the_png_set_clips_a_label_or_a_legend(cmp, single, font_size):
+    with matplotlib.rc_context({"font.size": font_size}):
+        extra = [("variance_split", lambda: plotting.variance_split(cmp))]  # Bayesian runs
+        charts = [*plotting.standard_plots(cmp), *plotting.standard_plots(single), *extra]
+        for stem, make in charts:
+            fig = make()
+            assert _outside(fig) == [], stem
+            plt.close(fig)
+
+
+def test_the_notebook_fan_chart_clips_nothing(cmp):
+    from simengine.display import FAN_FIGSIZE
+
+    assert _outside(plotting.median_fans(cmp, "small_cap", figsize=FAN_FIGSIZE)) == []
+
+
 def test_save_plots_overwrites_only_when_asked(cmp, tmp_path, monkeypatch):
     one = [("pair", lambda: plotting.pair(cmp))]
     monkeypatch.setattr(plotting, "standard_plots", lambda result: one)

@@ -148,6 +148,8 @@ def test_bayesian_report_shows_the_variance_split(single):
     joined = " ".join(page.text)
     assert "variance from parameters" in joined
     assert_self_contained(text)
+    # the assumptions name the method the run used, not the scenario file's default
+    assert "/ bayesian" in joined and "/ monte_carlo" not in joined
 
 
 # --------------------------------------------------------------------------- batch store
@@ -160,7 +162,7 @@ def store(tmp_path_factory) -> Path:
     for i, name in enumerate(NAMES):
         res = simengine.simulate(_spec(name), n_paths=N_PATHS, seed=3, n_sample=8)
         write_checksum(res.to_netcdf(root / "results" / f"{res.scenarios[0]}.nc"))
-        frame = res.summary().reset_index()
+        frame = res.summary(wide=True).reset_index()
         frame["cut_month"] = ["sep", "oct"][i]
         frames.append(frame)
     pd.concat(frames, ignore_index=True).to_parquet(root / "summary.parquet", index=False)
@@ -168,7 +170,8 @@ def store(tmp_path_factory) -> Path:
         {"id": name, "name": name, "status": "done", "result_file": f"results/{name}.nc"}
         for name in ("fed-cut-september", "tariff-escalation")
     ]
-    manifest = {"name": "test-batch", "n_scenarios": 2, "scenarios": entries}
+    settings = {"n_paths": N_PATHS, "seed": 3}
+    manifest = {"name": "test-batch", "n_scenarios": 2, "settings": settings, "scenarios": entries}
     (root / "manifest.json").write_text(json.dumps(manifest))
     return root
 
@@ -183,7 +186,15 @@ def test_store_report_lists_every_scenario(store):
     assert "Russell 2000 median" in joined
     assert len(page.images) == 1  # the results' fans as small multiples in one figure
     assert "test-batch" in joined
+    assert f"n_paths={N_PATHS}, seed=3" in joined and "2 items" in joined  # manifest, readable
     assert_self_contained(text)
+
+
+def test_a_difference_that_rounds_to_zero_shows_no_sign():
+    from simengine.report.result import pp
+
+    assert pp(-1e-7) == pp(1e-7) == "0.00pp"
+    assert pp(-0.0021) == "-0.21pp" and pp(0.0021) == "+0.21pp"
 
 
 def test_store_report_limits_the_number_of_charts(store):

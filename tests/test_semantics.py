@@ -36,6 +36,11 @@ def test_a_list_replaces_the_base_list_and_validate_says_so(tmp_path):
     out = cli("validate", str(path))
     assert out.returncode == 0, out.stderr
     assert "replaces the 1 item(s)" in out.stdout
+    # the report wraps with its indent, no trailing blanks, dates whole
+    report = out.stdout.splitlines()[1:]
+    assert len(report) >= 4 and all(line.startswith("   ") for line in report), out.stdout
+    assert all(line == line.rstrip() for line in report)
+    assert "2025-09-17" in out.stdout and "2025-12-10" in out.stdout
 
 
 def test_key_plus_appends_to_the_base_list(tmp_path):

@@ -234,7 +234,7 @@ def test_extends_missing_file(tmp_path: Path) -> None:
     [
         ("horizon: 2036-12-31\n", "horizon", "SIMENGINE_MAX_HORIZON_YEARS"),
         ("horizon: 2025-07-01\n", "horizon", "not after start"),
-        ("horizon: 2027-03-31\n", "fomc_calendar", "past the end of the built-in FOMC calendar"),
+        ("horizon: 2027-03-31\n", "horizon", "past the end of the built-in FOMC calendar"),
         ("frequency: hourly\n", "frequency", "expected one of monthly, weekly, daily"),
         ("paths: 200000000\n", "paths", "SIMENGINE_MAX_PATHS"),
         ("paths: '1000'\n", "paths", "expected a whole number"),

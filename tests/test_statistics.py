@@ -87,7 +87,7 @@ def test_drawdown_quantiles_match_the_paths(full_sample):
     Catches: dropping the normalisation (asset quantiles move by several percent)."""
     res = full_sample
     paths = res.dataset["sample_returns"].values[0]  # (path, time, series)
-    summary = res.summary().loc[res.scenarios[0]]
+    summary = res.summary(wide=True).loc[res.scenarios[0]]
     for j, name in enumerate(res.series):
         dd = _path_drawdown(paths[:, :, j], name == "pair")
         for col, q in (("max_drawdown_median", 0.5), ("max_drawdown_p95", 0.95)):
@@ -108,7 +108,7 @@ def test_small_beats_large_is_the_share_of_paths_where_small_ends_higher(full_sa
     small, large = res.series.index("small_cap"), res.series.index("large_cap")
     for t in (2, paths.shape[1] - 1):
         expected = np.mean(paths[:, t, small] > paths[:, t, large])
-        got = res.summary(time=t)["prob_small_beats_large"].to_numpy()
+        got = res.summary(time=t, wide=True)["prob_small_beats_large"].to_numpy()
         np.testing.assert_array_equal(got, expected)
         assert 0.05 < expected < 0.95  # a non-trivial probability: inversion would change it
 
@@ -116,9 +116,9 @@ def test_small_beats_large_is_the_share_of_paths_where_small_ends_higher(full_sa
 def test_loss_and_event_probabilities_count_paths(full_sample):
     res = full_sample
     paths = res.dataset["sample_returns"].values[0]
-    summary = res.summary(time=3)
+    summary = res.summary(time=3, wide=True)
     np.testing.assert_array_equal(summary["prob_loss"].to_numpy(), (paths[:, 3] < 0).mean(axis=0))
-    squeeze = res.summary()["prob_squeeze"].to_numpy()
+    squeeze = res.summary(wide=True)["prob_squeeze"].to_numpy()
     assert (squeeze == squeeze[0]).all() and 0 <= squeeze[0] <= 1
 
 
@@ -153,7 +153,7 @@ def test_comparisons_and_events_come_from_the_layout_not_asset_names():
     np.testing.assert_allclose(dd[0], _path_drawdown(R[0].T, portfolio=False))
     ds = build_dataset([acc], scenario_names=["s"], dates=np.arange(4).astype("M8[D]"), attrs={})
     res = SimulationResult(ds)
-    cols = list(res.summary().columns)
+    cols = list(res.summary(wide=True).columns)
     assert "prob_y_over_x" in cols and "prob_storm" in cols
     assert "prob_small_beats_large" not in cols
     assert Layout.from_dataset(ds) == layout
@@ -187,7 +187,7 @@ def test_param_var_share_is_zero_without_parameter_uncertainty():
     res = _result(
         run_scenarios([scn], draws, RunConfig(4 * BLOCK, 1), policy=packaged_policy(draws)), scn
     )
-    share = res.summary()["param_var_share"].to_numpy()
+    share = res.summary(wide=True)["param_var_share"].to_numpy()
     assert (share < 1e-3).all() and (share >= 0).all(), share
     # per-draw sums add up exactly (integers) to the all-path sums at the horizon
     ds = res.dataset
@@ -229,7 +229,7 @@ def test_weekly_grid_has_the_monthly_factor_flow_path_by_path():
 
 
 def test_summary_columns_keep_their_order_and_formats(full_sample):
-    cols = list(full_sample.summary().columns)
+    cols = list(full_sample.summary(wide=True).columns)
     assert cols[:3] == ["mean", "median", "std"]
     assert cols[-6:] == [
         "prob_loss",
@@ -239,7 +239,7 @@ def test_summary_columns_keep_their_order_and_formats(full_sample):
         "max_drawdown_p95",
         "param_var_share",
     ]
-    mid = list(full_sample.summary(time=2).columns)
+    mid = list(full_sample.summary(time=2, wide=True).columns)
     assert "var_95" not in mid and "max_drawdown_p95" not in mid and mid[:3] == cols[:3]
     formats = column_formats(full_sample.statistics)
     assert formats["prob_loss"] == "percent" and set(formats.values()) <= {"percent", "number"}
@@ -264,9 +264,9 @@ def test_states_merge_exactly_in_any_grouping():
 
 def test_old_results_without_a_layout_stamp_still_summarise(full_sample):
     ds = full_sample.dataset
-    before = full_sample.summary()
+    before = full_sample.summary(wide=True)
     del ds.attrs["layout"]
-    after = SimulationResult(ds).summary()
+    after = SimulationResult(ds).summary(wide=True)
     assert after.equals(before)
     assert Layout.from_dataset(ds) == statistics_layout(simengine.load_model())
 
@@ -330,11 +330,11 @@ def test_a_new_statistic_plugs_in_with_one_class(monkeypatch):
     monkeypatch.setattr(engine, "default_statistics", statistics.default_statistics)
     res = simengine.simulate(_spec(), n_paths=2 * BLOCK, seed=1, chunk_size=BLOCK, n_sample=0)
     full = simengine.simulate(_spec(), n_paths=2 * BLOCK, seed=1, n_sample=2 * BLOCK)
-    best = res.summary()["best"].to_numpy()
+    best = res.summary(wide=True)["best"].to_numpy()
     direct = full.dataset["sample_returns"].values[0, :, -1, :].max(axis=0)
     np.testing.assert_allclose(best, direct, atol=2**-24)
     assert list(summary_columns(res.statistics, res.dataset, 0, False)) == list(
-        res.summary(time=0).columns
+        res.summary(time=0, wide=True).columns
     )
 
 
@@ -358,10 +358,10 @@ def test_difference_summary_matches_the_path_by_path_differences():
     )
     kept = cmp.dataset["sample_returns"].values[:, :, -1, :]  # (scenario, path, series)
     diff = kept[1] - kept[0]
-    frame = cmp.difference_summary().xs(cmp.scenarios[1], level="scenario")
+    frame = cmp.difference_summary(wide=True).xs(cmp.scenarios[1], level="scenario")
     full = (
         simengine.compare([_spec(), _spec("fed_no_cut")], n_paths=BLOCK, seed=4, n_sample=BLOCK)
-        .difference_summary()
+        .difference_summary(wide=True)
         .xs(cmp.scenarios[1], level="scenario")
     )
     assert (frame["reference"] == cmp.reference).all()
@@ -441,7 +441,7 @@ def test_a_single_asset_run_has_no_pair_and_no_comparison():
     res = _result(
         run_scenarios([scn], params, RunConfig(BLOCK, 1), policy=packaged_policy(params)), scn
     )
-    summary = res.summary()
+    summary = res.summary(wide=True)
     assert res.series == ("large_cap",)
     assert "prob_small_beats_large" not in summary and "prob_squeeze" in summary
 
@@ -450,7 +450,7 @@ def test_value_at_risk_and_expected_shortfall_match_the_paths(full_sample):
     """VaR = minus the 5% / 1% quantile, ES = minus the mean of the worst 5% / 1% of paths."""
     res = full_sample
     terminal = res.dataset["sample_returns"].values[0, :, -1, :]
-    summary = res.summary().loc[res.scenarios[0]]
+    summary = res.summary(wide=True).loc[res.scenarios[0]]
     worst = np.sort(terminal, axis=0)
     for level, alpha in ((95, 0.05), (99, 0.01)):
         var = -np.quantile(terminal, alpha, axis=0, method="inverted_cdf")

@@ -39,6 +39,7 @@ FACTORS = ("rates", "growth", "inflation", "credit")
 ASSETS = ("small_cap", "large_cap")
 N = 1 << 16
 Z_TOL = 4.5
+RATES_NEWS_BETA = -0.05
 DEFAULT = yaml.safe_load(default_model_path().read_text())
 
 
@@ -61,6 +62,12 @@ def gaussian_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
     model["dynamics"]["innovation_dof"] = None
     model["residuals"]["dof"] = None
     model["squeeze"]["base_intensity"] = 0.0
+    # a larger loading on rates news than fitted (-0.017, -0.007), so that the 2-year policy
+    # component (news in rates) moves the fomc_surprise case's mean by many Monte Carlo
+    # standard errors: an engine that leaves it out of the news fails (checked below); the
+    # announcement response psi = total - beta.rates keeps the event-study total
+    for a in ASSETS:
+        model["assets"][a]["beta"]["rates"] = RATES_NEWS_BETA
     path = tmp_path_factory.mktemp("model") / "gaussian.yaml"
     path.write_text(yaml.safe_dump(model))
     return path, model
@@ -91,9 +98,9 @@ CASES: dict[str, dict[str, Any]] = {
     "shock": {"shocks": [{"factor": "credit", "date": "2025-10-15", "size": 1.0}]},
     "fomc_surprise": {
         "fomc": [
-            {"meeting": "2025-09-17", "change_bp": -25},
-            {"meeting": "2025-10-29", "change_bp": 0},
-            {"meeting": "2025-12-10", "change_bp": 0},
+            {"meeting": "2025-09-17", "change_bp": -50},
+            {"meeting": "2025-10-29", "change_bp": -25},
+            {"meeting": "2025-12-10", "change_bp": -25},
         ],
         "market_pricing": [{"fomc": "2025-09-17", "expected_bp": -10}],
     },
@@ -161,7 +168,9 @@ def _policy_chain(case: dict[str, Any], T: int = 5) -> tuple[np.ndarray, np.ndar
     return dy2, change
 
 
-def closed_form(model: dict[str, Any], case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def closed_form(
+    model: dict[str, Any], case: dict[str, Any], policy_news: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact mean and variance of the cumulative log return of each asset (linear Gaussian).
 
     Every random quantity is a linear map of the unit innovations ``eps`` (factor shocks and
@@ -170,7 +179,8 @@ def closed_form(model: dict[str, Any], case: dict[str, Any]) -> tuple[np.ndarray
     The model of the default file: credit error-corrects on its level ``S``, returns load on
     factor *news* (each month's value less what the month before predicts), tariff surprises
     move prices with a share reversing (:func:`_reversal`); no VIX in the scenario, so the
-    volatility state is at its long-run level (ratio 1, no mixing).
+    volatility state is at its long-run level (ratio 1, no mixing). ``policy_news=False``
+    leaves the 2-year policy component out of rates news (a wrong model, for sensitivity).
     """
     dyn, T, K, Na, dt = model["dynamics"], 5, 4, len(ASSETS), 1.0 / 12.0
     A = np.array([_vec(dyn["ar"].get(f)) for f in FACTORS])
@@ -222,7 +232,7 @@ def closed_form(model: dict[str, Any], case: dict[str, Any]) -> tuple[np.ndarray
             if tt == t:
                 zm[k], Z[k] = v, 0.0
         news_m, news_c = zm - known_m, Z - known_c
-        news_m[0] += dy2[t]  # the policy component of the 2-year change is news
+        news_m[0] += dy2[t] * policy_news  # the policy component of the 2-year change is news
         level_m, level_c = level_m + zm, level_c + Z
         for i, a in enumerate(assets):
             Cm[i] += (
@@ -265,7 +275,9 @@ def _lognormal(m: float, v: float) -> dict[str, float]:
 def test_monte_carlo_matches_closed_form(name: str, gaussian_model: tuple[Path, dict]) -> None:
     path, model = gaussian_model
     m, v = closed_form(model, CASES[name])
-    summary = api.simulate(_spec(CASES[name], path), n_paths=N, seed=7).summary().loc["gauss"]
+    summary = (
+        api.simulate(_spec(CASES[name], path), n_paths=N, seed=7).summary(wide=True).loc["gauss"]
+    )
     for i, asset in enumerate(ASSETS):
         row, ln = summary.loc[asset], _lognormal(m[i], v[i])
         assert abs(row["mean"] - ln["mean"]) < Z_TOL * ln["std"] / np.sqrt(N), (name, asset)
@@ -287,6 +299,12 @@ def test_overlays_move_the_closed_form_as_expected(gaussian_model: tuple[Path, d
     # it removes the rates shock but also its covariance with credit)
     assert (closed_form(model, CASES["tariff_step"])[0] < base_m).all()  # tariffs hurt
     assert (closed_form(model, CASES["fomc_surprise"])[0] > base_m).all()  # surprise cut helps
+    # the 2-year policy component in rates news moves the fomc_surprise mean by more than 10
+    # Monte Carlo tolerances, so an engine that leaves it out fails the closed-form test
+    m, v = closed_form(model, CASES["fomc_surprise"])
+    without = closed_form(model, CASES["fomc_surprise"], policy_news=False)[0]
+    tolerance = Z_TOL * np.sqrt(v) / np.sqrt(N)  # log scale, about the simple-return one
+    assert (np.abs(m - without) > 10 * tolerance).all(), (m - without) / tolerance
     np.testing.assert_allclose(closed_form(model, CASES["shock"])[1], base_v)  # mean only
 
 
@@ -302,7 +320,7 @@ def test_error_shrinks_at_the_one_over_root_n_rate(gaussian_model: tuple[Path, d
     def rmse(n: int) -> float:
         errs = [
             api.simulate(spec, n_paths=n, seed=100 + k)
-            .summary()
+            .summary(wide=True)
             .loc[("gauss", "small_cap"), "mean"]
             - truth
             for k in range(32)
@@ -385,7 +403,9 @@ def test_std_and_quantile_errors_shrink_at_the_one_over_root_n_rate(
         raw = np.zeros((RATE_SEEDS, len(ASSETS), len(RATE_STATS)))
         scale = np.zeros((len(ASSETS), len(RATE_STATS)))
         for k in range(RATE_SEEDS):
-            summary = api.simulate(spec, n_paths=n, seed=500 + k, antithetic=False).summary()
+            summary = api.simulate(spec, n_paths=n, seed=500 + k, antithetic=False).summary(
+                wide=True
+            )
             for i, asset in enumerate(ASSETS):
                 truth = _closed_form_stats(m[i], v[i], n)
                 for j, col in enumerate(RATE_STATS):

@@ -42,7 +42,7 @@ def test_observed_decision_rules_out_a_scenario():
     assert out.table.loc["july-cut", "posterior"] == 0.0
     assert out.table.loc["july-cut", "loglik"] == -np.inf
     # the mixture is then the surviving scenario's distribution
-    med = out.comparison.summary().loc[("fed-no-cut", "small_cap"), "median"]
+    med = out.comparison.summary(wide=True).loc[("fed-no-cut", "small_cap"), "median"]
     assert out.mixture.loc["small_cap", "median"] == pytest.approx(med, abs=1e-9)
 
 

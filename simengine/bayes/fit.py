@@ -65,13 +65,18 @@ def compiled_model(model, key: str | None = None):
 
     Notes
     -----
-    Nothing is cached across processes beyond PyTensor's own on-disk numba cache
-    (``pytensor.config.numba__cache``, in ``base_compiledir/numba``), which stores its per-op
-    kernels: nutpie's ``cfunc`` wrappers close over run-time pointers ("dynamic globals"),
-    which numba refuses to cache, and the compiled model holds function pointers, so it cannot
-    be pickled.
+    Across processes, PyTensor's on-disk numba cache (``pytensor.config.numba__cache``, in
+    ``base_compiledir/numba``) stores the per-op kernels and, once
+    :func:`~simengine.bayes.numba_cache.register_cacheable_psi` has made its digamma cacheable,
+    the whole compiled log-density graph. nutpie's two ``cfunc`` wrappers around it are
+    compiled in every process: their numba cache key depends on run-time objects, so it never
+    hits, and the compiled model holds function pointers, so it cannot be pickled.
     """
     import nutpie
+
+    from simengine.bayes.numba_cache import register_cacheable_psi
+
+    register_cacheable_psi()
 
     if key is None:
         return nutpie.compile_pymc_model(model)

@@ -49,7 +49,21 @@ _register()
 _DEBUG_FLAG = "--debug"
 
 
-def _debug(ctx_debug: bool = typer.Option(False, _DEBUG_FLAG, help="Show tracebacks.")) -> None:
+def _show_version(value: bool) -> None:
+    if value:
+        from simengine.version import __version__
+
+        typer.echo(f"simengine {__version__}")
+        raise typer.Exit()
+
+
+def _debug(
+    ctx_debug: bool = typer.Option(False, _DEBUG_FLAG, help="Show tracebacks."),
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", is_eager=True,
+        callback=_show_version,
+    ),
+) -> None:  # fmt: skip
     """Macro scenario simulation (see ``simengine COMMAND --help``)."""
 
 
@@ -99,6 +113,16 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _quiet_broken_pipe() -> None:
+    """Exit 141 (128 + SIGPIPE) without a message when stdout's reader has gone away; stdout
+    is pointed at /dev/null first so that the interpreter's final flush cannot fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(141)
+
+
 def _show_warnings_as_lines() -> None:
     """simengine's warnings as one ``warning: ...`` line each (no source line echoed)."""
     import warnings
@@ -123,7 +147,8 @@ def main() -> None:
 
     Exit status: 0 success; 2 bad input (a file, a value, an option); 1 an environment problem
     (disk full, permissions, cluster unreachable, out of memory) or a failed batch scenario;
-    130 interrupted. Unexpected errors print one line and a hint; ``--debug`` shows the
+    130 interrupted; 141 the reader of the output went away (``simengine ... | head``), silently,
+    as for any Unix tool killed by SIGPIPE. Unexpected errors print one line and a hint; ``--debug`` shows the
     traceback.
     """
     from simengine.exceptions import SimengineError
@@ -144,6 +169,8 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(1)
+    except BrokenPipeError:  # a write outside rich's console (rich's own: cli.common._Console)
+        _quiet_broken_pipe()
     except Exception as exc:
         if isinstance(exc, _click_exceptions()):
             exc.show()

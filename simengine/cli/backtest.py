@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from simengine.cli.common import console, err_console, progress_bar
 
@@ -17,6 +16,8 @@ WHO = {"model": "model", "random_walk": "RW", "vix_random_walk": "VIX-RW"}
 
 
 def _print(summary, failed: dict[str, str], horizon: int) -> None:
+    from rich.table import Table  # here, not at start-up
+
     table = Table(
         title=f"Backtest: {horizon}-month cumulative log returns (model vs random walks)",
         title_justify="left",

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from simengine.cli.common import console, err_console
 
@@ -60,6 +58,14 @@ ForceOpt = Annotated[
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Any]:
     """A ``progress(counts)`` callback drawing a rich bar over scenarios (on stderr)."""
+    from rich.progress import (  # here, not at start-up
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     bar = Progress(
         TextColumn("scenarios"),
         BarColumn(),
@@ -90,6 +96,8 @@ def _pct(x: float) -> str:
 
 
 def _print_extremes(result: Any) -> None:
+    from rich.table import Table  # here, not at start-up
+
     table = Table(title="best and worst scenario per series (return to the horizon)")
     for col in ("series", "statistic", "best", "", "worst", " "):
         numeric = col.strip() == ""
@@ -107,6 +115,8 @@ def _print_extremes(result: Any) -> None:
 
 
 def _print_failures(result: Any) -> None:
+    from rich.table import Table  # here, not at start-up
+
     table = Table(title=f"{len(result.failed)} scenario(s) failed", title_style="bold red")
     table.add_column("scenario")
     table.add_column("source")

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 __all__ = ["console", "err_console", "progress_bar"]
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _Console(Console):
+    """rich's console, except that a reader who went away (``simengine ... | head``) ends the
+    process with 141 (128 + SIGPIPE) like any Unix tool, not rich's 1."""
+
+    def on_broken_pipe(self) -> None:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(141)
+
+
+console = _Console()
+err_console = _Console(stderr=True)
 SHOW_AFTER_S = 1.0
 
 
@@ -34,6 +47,14 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator:
                 return
             if done >= total:
                 return
+            from rich.progress import (  # here: start-up of commands without a bar
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
             bar = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from simengine.exceptions import OutputExistsError, SimengineError
 
@@ -45,6 +44,8 @@ def _print_summary(table, out: Path, console: Console) -> None:
         console.print("[yellow]the last period is incomplete (kept because --end asked for it)[/]")
     if meta.get("forward_filled"):
         console.print(f"forward-filled monthly series: {', '.join(meta['forward_filled'])}")
+    from rich.table import Table  # here, not at start-up
+
     grid = Table("column", "count", "missing", "first", "last")
     for name, row in table.summary().iterrows():
         first = row["first"].date() if row["first"] is not None else "-"
@@ -104,6 +105,8 @@ def check(
 
     index_roles = {a.name for a in default_structure().assets}
     checks = check_data_folder(data_dir, data_sources(), index_roles)
+    from rich.table import Table
+
     grid = Table("file", "status", "rows", "first", "last", "expected columns")
     for c in checks:
         status = "[green]ok[/]" if c.ok else f"[red]{c.problem}[/]"

@@ -117,7 +117,7 @@ def result_json(result: Any) -> dict[str, Any]:
     """
     attrs = result.attrs
     hashes = json.loads(attrs.get("spec_hashes", "{}"))
-    summary = _frame_dict(result.summary())
+    summary = _frame_dict(result.summary(wide=True))
     doc: dict[str, Any] = {
         "simengine_version": attrs.get("simengine_version"),
         "method": attrs.get("method"),
@@ -133,7 +133,7 @@ def result_json(result: Any) -> dict[str, Any]:
         },
     }
     if hasattr(result, "difference_summary"):
-        diffs = result.difference_summary()
+        diffs = result.difference_summary(wide=True)
         doc["reference"] = result.reference
         doc["differences"] = _frame_dict(diffs.drop(columns="reference"))
         if result.has_attribution:
@@ -192,11 +192,11 @@ def _csv_frame(result: Any) -> pd.DataFrame:
 
     from simengine.cli.tables import tidy_columns
 
-    summary = result.summary()
+    summary = result.summary(wide=True)
     frame = summary[tidy_columns(list(summary.columns))].reset_index()
     frame.insert(0, "kind", "summary")
     if hasattr(result, "difference_summary"):
-        diffs = result.difference_summary().reset_index()
+        diffs = result.difference_summary(wide=True).reset_index()
         diffs.insert(0, "kind", "difference")
         frame = pd.concat([frame, diffs], ignore_index=True)
     return frame
@@ -315,7 +315,7 @@ def _save(result: Any, out: Path | None, stem: str, force: bool, plot: Path | No
             from simengine.io import atomic_write
 
             with atomic_write(paths[2], overwrite=force) as tmp:
-                result.difference_summary().reset_index().to_csv(tmp, index=False)
+                result.difference_summary(wide=True).reset_index().to_csv(tmp, index=False)
         err_console.print("wrote " + ", ".join(map(str, paths)))
     if plot is not None:
         from simengine.plotting import save_plots
@@ -430,6 +430,17 @@ ExplainOpt = Annotated[
 ]
 
 
+def _print_indented(text: str) -> None:
+    """One line of ``validate``'s report, indented by 3 also where it wraps (no markup)."""
+    import textwrap
+
+    width = max(40, console.width)
+    lines = textwrap.wrap(text, width, initial_indent="   ", subsequent_indent="   ",
+                          break_on_hyphens=False, break_long_words=False)  # fmt: skip
+    for line in lines:  # dates and file paths stay whole
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 def validate(files: Files, explain: ExplainOpt = False) -> None:
     """Check scenario (and sweep) files: schema, dates, meetings, and assets against the model.
 
@@ -452,14 +463,16 @@ def validate(files: Files, explain: ExplainOpt = False) -> None:
                 grid = TimeGrid(spec.start, spec.horizon, spec.frequency)
                 console.print(
                     f"[green]ok[/] {f}: {spec.name} ({grid.n_steps} {spec.frequency} steps "
-                    f"{spec.start}..{spec.horizon})\n   FOMC meetings: {meetings_line(spec)}",
+                    f"{spec.start}..{spec.horizon})",
                     highlight=False,
+                    soft_wrap=True,  # the path stays whole
                 )
+                _print_indented(f"FOMC meetings: {meetings_line(spec)}")
                 for warning in scenario_warnings(spec):
                     err_console.print(f"[yellow]warning:[/] {warning.format()}", highlight=False)
             if len(specs) == 1 and specs[0].source is not None:
                 for note in list_notes(f):
-                    console.print(f"   note: {note}", highlight=False)
+                    _print_indented(f"note: {note}")
                 if explain:
                     typer.echo(explain_file(f))
         except SpecError as err:
@@ -469,13 +482,13 @@ def validate(files: Files, explain: ExplainOpt = False) -> None:
 
 
 def _expand(path: Path) -> list[Any]:
-    from simengine.spec import load_scenario
+    from simengine.spec.loader import is_sweep_file, load_scenario
 
-    try:
-        from simengine.spec.sweep import expand_sweep, is_sweep_file
-    except ImportError:
-        return [load_scenario(path)]
-    return list(expand_sweep(path)) if is_sweep_file(path) else [load_scenario(path)]
+    if not is_sweep_file(path):
+        return [load_scenario(path)]  # without importing the sweep models (start-up time)
+    from simengine.spec.sweep import expand_sweep
+
+    return list(expand_sweep(path))
 
 
 def register(app: typer.Typer) -> None:

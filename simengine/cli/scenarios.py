@@ -48,15 +48,18 @@ def copy(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Copy a library scenario and the files it extends into DEST, ready to run and edit."""
-    from simengine.spec.library import copy_scenario
+    from simengine.spec.library import copy_plan, copy_scenario, is_copied
 
+    already = {target for source, target in copy_plan(name, dest) if is_copied(source, target)}
     written = copy_scenario(name, dest, overwrite=force)
     for path in written:
-        err_console.print(f"wrote {path}")
+        status = "already there" if path in already else "wrote"
+        err_console.print(f"{status} {path}", soft_wrap=True, highlight=False)  # paths whole
     if written[0].parent.name == "sweeps":  # its base is one folder up: run from DEST
-        console.print(f"run it: cd {dest} && simengine batch sweeps/{written[0].name} --out runs")
+        command = f"cd {dest} && simengine batch sweeps/{written[0].name} --out runs"
     else:
-        console.print(f"run it: simengine run {written[0]}")
+        command = f"simengine run {written[0]}"
+    console.print(f"run it: {command}", soft_wrap=True, highlight=False)  # copy-pasteable
 
 
 def register(app: typer.Typer) -> None:

@@ -113,7 +113,7 @@ def split_cross(rows: Any) -> tuple[Any, str]:
 def print_result(console: Console, result: Any, header: str) -> None:
     """Every table of a run or comparison: returns, index levels, differences."""
     console.print(header, highlight=False)
-    summary = result.summary()
+    summary = result.summary(wide=True)
     split = {name: _split(summary, name) for name in result.scenarios}
     formats = _formats(result)
     print_frames(
@@ -132,7 +132,7 @@ def print_result(console: Console, result: Any, header: str) -> None:
             percent=False,
         )
     if hasattr(result, "difference_summary"):
-        diffs = result.difference_summary().drop(columns="reference")
+        diffs = result.difference_summary(wide=True).drop(columns="reference")
         print_frames(
             console,
             f"Difference from {result.reference}, path by path (same shocks)",

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from simengine.cli.common import console, progress_bar
 from simengine.cli.run import FormatOpt, OutputFormat, PathsOpt, SeedOpt, load_all
@@ -64,6 +63,8 @@ def weigh(
     if fmt is OutputFormat.csv:
         typer.echo(out.table.to_csv(), nl=False)
         return
+    from rich.table import Table  # here, not at start-up
+
     table = Table(
         "scenario",
         "prior",

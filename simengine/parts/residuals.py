@@ -142,6 +142,11 @@ class StudentT(Part):
         """Scale of the factor innovations per month (m, M); ``None``: constant volatility."""
         return None
 
+    def factor_variance(self, scn: Any, p: StudentTParams) -> np.ndarray | None:
+        """Variance ratio of the factor innovations per month shared by every path (D, M),
+        without a per-path level; ``None``: constant volatility."""
+        return None
+
     def add(
         self, r: np.ndarray, draws: Any, dt: np.ndarray, p: StudentTParams, scn: Any = None
     ) -> None:

@@ -225,13 +225,17 @@ class VolState(StudentT):
         v = variance_ratio(p.a_int, p.a_vix, p.a_smear, p.a_mean, vix, n_months, p.a_rv, rvs)
         return np.swapaxes(v, -1, -2)
 
-    def factor_scale(self, scn: Any, draws: Any, p: VolStateParams) -> np.ndarray | None:
-        """``sqrt(w_k L)`` (m|D, M) for the factor innovations; ``None`` without a VIX."""
+    def factor_variance(self, scn: Any, p: VolStateParams) -> np.ndarray | None:
+        """``w_k`` (D, M): the factor innovations' variance ratio; ``None`` without a VIX."""
         vix = vix_state(scn)
         if vix is None:
             return None
-        w = variance_ratio(p.m_int, p.m_vix, p.m_smear, p.m_mean, vix, scn.n_months)
-        return np.sqrt(w * self.level(scn, draws, p))
+        return variance_ratio(p.m_int, p.m_vix, p.m_smear, p.m_mean, vix, scn.n_months)
+
+    def factor_scale(self, scn: Any, draws: Any, p: VolStateParams) -> np.ndarray | None:
+        """``sqrt(w_k L)`` (m|D, M) for the factor innovations; ``None`` without a VIX."""
+        w = self.factor_variance(scn, p)
+        return None if w is None else np.sqrt(w * self.level(scn, draws, p))
 
     def add(
         self, r: np.ndarray, draws: Any, dt: np.ndarray, p: VolStateParams, scn: Any = None

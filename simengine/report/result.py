@@ -65,7 +65,8 @@ def share(x: float) -> str:
 
 
 def pp(x: float) -> str:
-    return f"{100 * x:+.2f}pp"
+    text = f"{100 * x:+.2f}pp"
+    return "0.00pp" if text in ("+0.00pp", "-0.00pp") else text  # a channel that is off
 
 
 def points(x: float) -> str:
@@ -105,11 +106,13 @@ def _scenarios_section(result: SimulationResult) -> str:
     )
     if not specs:
         return intro + '<p class="note">The result does not carry its scenario specs.</p>'
-    return intro + assumptions_table(specs, names)
+    method = result.attrs.get("method")  # the run's method (--method) overrides the file's
+    shown = {k: {**v, "method": method or v.get("method")} for k, v in specs.items()}
+    return intro + assumptions_table(shown, names)
 
 
 def _summary_section(result: SimulationResult) -> str:
-    summary = result.summary()
+    summary = result.summary(wide=True)
     bayes = result.attrs.get("method") == "bayesian"
     risk = [*RISK_COLUMNS, "param_var_share"] if bayes else list(RISK_COLUMNS)
     risk = [c for c in risk if c in summary.columns]  # comparisons exist only for their assets
@@ -157,8 +160,6 @@ def _fans_section(result: SimulationResult, dpi: int) -> str:
     others = (
         " The reference's band is shaded; the other scenarios' bands are thin lines in their "
         "colour."
-        if len(result.scenarios) > 2
-        else ""
     )
     parts = [
         "<p>Each scenario's median index level with its 50% band (half of the paths are "
@@ -197,7 +198,7 @@ def _densities_section(result: SimulationResult, dpi: int) -> str:
 def _differences_section(result: Any, dpi: int) -> str:
     from simengine.plotting import difference, tornado
 
-    diffs = result.difference_summary()
+    diffs = result.difference_summary(wide=True)
     parts = [
         f"<p>Path by path, on the same shocks and parameter draws: return under each scenario "
         f"minus the return under <strong>{esc(result.reference)}</strong>, in percentage points. "
@@ -244,7 +245,7 @@ def _pp(columns: tuple[str, ...]) -> dict[str, Callable[[Any], str]]:
 def _pair_section(result: SimulationResult, dpi: int) -> str:
     from simengine.plotting import pair, series_label
 
-    rows = result.summary().xs("pair", level="series")
+    rows = result.summary(wide=True).xs("pair", level="series")
     cols = ["mean", "median", "q05", "q95", "prob_loss", "es_95"]
     text = (
         f"<p>{esc(series_label(result, 'pair'))}: the crowded hedge-fund trade. "
@@ -294,17 +295,19 @@ def _gap_html(result: SimulationResult) -> str:
         )
     except Exception as err:  # informative section: never fail the report
         return f'<p class="note">Bayesian vs point comparison not available: {esc(err)}</p>'
-    first = gap.iloc[0]
+    largest = (gap["bayesian"] - gap["point"]).abs().idxmax()  # the example: the largest gap
+    first = gap.loc[largest]
     cols = list(gap.columns)
     text = (
         "<h3>Why the Bayesian numbers differ from point-parameter runs</h3><p>A Monte Carlo run "
         "uses the point estimates of the model file; a Bayesian run gives each path a posterior "
         f"draw. Three runs on the same {n:,} paths separate the two reasons. For "
-        f"{esc(gap.index[0][0])}, {esc(gap.index[0][1])}: the mean return is "
+        f"{esc(largest[0])}, {esc(largest[1])} (the largest difference): the mean return is "
         f"{100 * first['point']:+.2f}% with point parameters, {100 * first.iloc[1]:+.2f}% with "
-        f"every parameter at its posterior mean ({100 * first.iloc[3]:+.2f}pp: the posterior is "
-        f"centred elsewhere, see the drift and carry below), and {100 * first['bayesian']:+.2f}% "
-        f"averaging over the draws ({100 * first.iloc[4]:+.2f}pp: parameter uncertainty).</p>"
+        f"every parameter at its posterior mean ({100 * first.iloc[3]:+.2f}pp: posterior means "
+        f"instead of point estimates, see the drift and carry below), and "
+        f"{100 * first['bayesian']:+.2f}% averaging over the draws ({100 * first.iloc[4]:+.2f}pp: "
+        "parameter uncertainty).</p>"
     )
     return (
         text

@@ -161,7 +161,7 @@ def _fallback_table(files: list[Path]) -> pd.DataFrame:
     frames = []
     for path in files:
         try:
-            frames.append(_load_checked(path).summary().reset_index())
+            frames.append(_load_checked(path).summary(wide=True).reset_index())
         except SimengineError:
             continue
     return scenario_table(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
@@ -257,8 +257,10 @@ def _sweep_sections(
 def _manifest_section(directory: Path, manifest: dict) -> str:
     rows: list[tuple[str, Any]] = [("store", str(directory))]
     for key, value in manifest.items():
-        if isinstance(value, dict | list):
-            rows.append((key, f"{len(value)} entries"))
+        if isinstance(value, dict) and all(not isinstance(v, dict | list) for v in value.values()):
+            rows.append((key, ", ".join(f"{k}={v}" for k, v in value.items())))
+        elif isinstance(value, dict | list):
+            rows.append((key, f"{len(value)} {'item' if len(value) == 1 else 'items'}"))
         else:
             rows.append((key, value))
     return kv_table(rows, code=True)

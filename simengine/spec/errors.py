@@ -41,7 +41,7 @@ MULTI_ERROR_TYPE = "simengine_multi"
 _MAX_SHOWN = 60
 
 
-def custom_error(message: str, hint: str = "") -> PydanticCustomError:
+def custom_error(message: str, hint: str = "", sibling: str = "") -> PydanticCustomError:
     """Build a pydantic error carrying a simengine message and hint.
 
     Parameters
@@ -50,13 +50,18 @@ def custom_error(message: str, hint: str = "") -> PydanticCustomError:
         What is wrong (received / expected).
     hint : str, optional
         What to do instead.
+    sibling : str, optional
+        Report the problem at this neighbouring field instead of the one being validated (a
+        cross-field check whose cause the user wrote elsewhere: the ``horizon`` line for a
+        missing ``fomc_calendar``).
 
     Returns
     -------
     PydanticCustomError
         Raise it from a validator; :func:`issues_from_validation_error` unpacks it.
     """
-    return PydanticCustomError(ERROR_TYPE, "{message}", {"message": message, "hint": hint})
+    ctx = {"message": message, "hint": hint, "sibling": sibling}
+    return PydanticCustomError(ERROR_TYPE, "{message}", ctx)
 
 
 def multi_error(problems: Sequence[tuple[Loc, str, str]]) -> PydanticCustomError:
@@ -285,6 +290,8 @@ def issues_from_validation_error(
         if err["type"] == MULTI_ERROR_TYPE:
             parts = [(loc + tuple(rel), msg, hint) for rel, msg, hint in ctx["problems"]]
         elif err["type"] == ERROR_TYPE:
+            if ctx.get("sibling"):
+                loc = (*loc[:-1], ctx["sibling"])
             parts = [(loc, ctx["message"], ctx.get("hint", ""))]
         else:
             parts = [(loc, *_message(err, loc[len(prefix) :], root))]

@@ -19,7 +19,9 @@ from simengine.exceptions import SimengineError, SpecError
 
 __all__ = [
     "LibraryEntry",
+    "copy_plan",
     "copy_scenario",
+    "is_copied",
     "is_library_name",
     "library_dir",
     "library_file",
@@ -150,7 +152,8 @@ def copy_scenario(
     Returns
     -------
     list of Path
-        The files written, the requested one first.
+        The scenario's files in ``dest``, the requested one first (copied, or left as they
+        were when already identical).
 
     Raises
     ------
@@ -161,6 +164,22 @@ def copy_scenario(
     """
     from simengine.io import atomic_write, check_can_write
 
+    pairs = copy_plan(name, dest)
+    todo = [(f, t) for f, t in pairs if not is_copied(f, t)]
+    for _, target in todo:
+        check_can_write(target, overwrite)
+    for f, target in todo:
+        with atomic_write(target, overwrite=overwrite) as tmp:
+            shutil.copyfile(f, tmp)
+    return [t for _, t in pairs]
+
+
+def copy_plan(name: str, dest: str | os.PathLike[str] = ".") -> list[tuple[Path, Path]]:
+    """``(library file, target in dest)`` for a scenario and every file it extends.
+
+    What :func:`copy_scenario` copies (a target already identical to its source is left
+    alone; :func:`is_copied` tells which).
+    """
     source = library_file(name)
     if source is None:
         from simengine.spec.errors import did_you_mean
@@ -173,17 +192,10 @@ def copy_scenario(
     outside = [f for f in files if root not in f.parents]
     if outside:
         raise SimengineError(f"library file {outside[0]} is outside the library folder")
-    targets = [Path(dest) / f.relative_to(root) for f in files]
-    todo = [(f, t) for f, t in zip(files, targets, strict=True) if not _same_content(f, t)]
-    for _, target in todo:
-        check_can_write(target, overwrite)
-    for f, target in todo:
-        with atomic_write(target, overwrite=overwrite) as tmp:
-            shutil.copyfile(f, tmp)
-    return targets
+    return [(f, Path(dest) / f.relative_to(root)) for f in files]
 
 
-def _same_content(source: Path, target: Path) -> bool:
+def is_copied(source: Path, target: Path) -> bool:
     """True when ``target`` already holds exactly ``source`` (copying it again is a no-op)."""
     return target.is_file() and target.read_bytes() == source.read_bytes()
 

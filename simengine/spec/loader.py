@@ -24,6 +24,7 @@ from simengine.spec.yaml_io import LineMap, load_yaml_mapping, load_yaml_mapping
 
 __all__ = [
     "MAX_EXTENDS_DEPTH",
+    "is_sweep_file",
     "load_merged_mapping",
     "load_scenario",
     "load_scenario_text",
@@ -33,6 +34,19 @@ __all__ = [
 
 MAX_EXTENDS_DEPTH = 16
 _PATH_KEYS = ("model", "posterior")
+
+
+def is_sweep_file(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a readable YAML mapping whose top-level keys include ``sweep``.
+
+    Here rather than in :mod:`simengine.spec.sweep` so that checking a plain scenario does not
+    import the sweep models (``validate`` start-up).
+    """
+    try:
+        data, _ = load_yaml_mapping(path)
+    except SpecError:
+        return False
+    return "sweep" in data
 
 
 def load_scenario(path: str | os.PathLike[str]) -> ScenarioSpec:

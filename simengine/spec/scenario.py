@@ -421,8 +421,8 @@ class ScenarioSpec(_Part):
         horizon = info.data.get("horizon")
         if value is None and horizon is not None:
             problem = calendar_end_problem(horizon)
-            if problem is not None:
-                raise custom_error(*problem)
+            if problem is not None:  # reported at the horizon: that is the line to change
+                raise custom_error(*problem, sibling="horizon")
         return value
 
     @field_validator("assets")

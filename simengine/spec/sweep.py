@@ -72,7 +72,7 @@ from simengine.spec.errors import (
     locate,
 )
 from simengine.spec.fields import limit
-from simengine.spec.loader import resolve_extends
+from simengine.spec.loader import is_sweep_file, resolve_extends
 from simengine.spec.merge import drop_below, merge_located
 from simengine.spec.scenario import ScenarioSpec
 from simengine.spec.yaml_io import LineMap, load_yaml_mapping
@@ -234,15 +234,6 @@ class SweepVariant:
     fields: dict[str, Any]
     label: str
     sweep: str
-
-
-def is_sweep_file(path: str | os.PathLike[str]) -> bool:
-    """True when ``path`` is a readable YAML mapping whose top-level keys include ``sweep``."""
-    try:
-        data, _ = load_yaml_mapping(path)
-    except SpecError:
-        return False
-    return "sweep" in data
 
 
 def expand_sweep(path: str | os.PathLike[str]) -> list[ScenarioSpec]:

@@ -5,6 +5,11 @@ tag (no ``!!python/...``, no ``!!binary``), limits aliases and the size of the e
 document (so an alias bomb fails fast with bounded memory), rejects duplicate keys, large,
 empty, binary and non-UTF-8 files, and leaves dates as text so that the scenario models can
 insist on ISO ``YYYY-MM-DD``. Problems come back as one :class:`SpecError`.
+
+When PyYAML has libyaml, a document is parsed first with libyaml's parser (about ten times
+faster: the model file is read on every start-up) and the same resolvers and checks; if that
+finds any problem the document is parsed again by the pure-Python loader, which reports it, so
+the messages and line numbers do not depend on libyaml.
 """
 
 from __future__ import annotations
@@ -100,6 +105,31 @@ for _tag, _rx in _NUMBER_RESOLVERS:
 _Loader.add_constructor(_INT, _Loader.construct_decimal_int)
 _Loader.add_constructor(AMBIGUOUS_NUMBER, yaml.SafeLoader.construct_scalar)
 
+try:
+    from yaml.cyaml import CParser as _CParser
+except ImportError:  # PyYAML built without libyaml
+    _CParser = None
+
+
+def _fast_loader() -> type | None:
+    """libyaml's parser with :class:`_Loader`'s resolvers and constructors (None: no libyaml)."""
+    if _CParser is None:
+        return None
+
+    class _FastLoader(_CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+        yaml_constructors = _Loader.yaml_constructors
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    return _FastLoader
+
+
+_FAST_LOADER = _fast_loader()
+
 
 class _TooLarge(Exception):
     """The expanded document exceeds MAX_NODES (``args[0]``: line where it happened)."""
@@ -190,12 +220,31 @@ def _decode(raw: bytes, shown: str, limit: int) -> str:
         ) from None
 
 
-def _scan(text: str, shown: str) -> list[Issue]:
-    """Token pass: explicit tags and alias count, before anything is built."""
+_OPEN = (
+    yaml.BlockMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.FlowSequenceStartToken,
+)
+_CLOSE = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+_FAST_MAX_DEPTH = 64
+"""Deeper documents go to the pure-Python loader: libyaml's composer recurses in C, unguarded."""
+
+
+def _scan(text: str, shown: str, loader: type = _Loader) -> list[Issue]:
+    """Token pass: explicit tags and alias count, before anything is built.
+
+    With the libyaml loader, nesting deeper than ``_FAST_MAX_DEPTH`` is also an issue (the
+    caller then parses again with the pure-Python loader, which bounds recursion).
+    """
     issues: list[Issue] = []
-    aliases = 0
+    aliases = depth = 0
     try:
-        for token in yaml.scan(text, Loader=_Loader):
+        for token in yaml.scan(text, Loader=loader):
+            if loader is not _Loader:
+                depth += isinstance(token, _OPEN) - isinstance(token, _CLOSE)
+                if depth > _FAST_MAX_DEPTH:
+                    return [Issue(shown, _line(token), "", "nested deeper than the fast parser")]
             if isinstance(token, yaml.TagToken):
                 handle, suffix = token.value
                 tag = f"{handle or ''}{suffix}"
@@ -302,7 +351,7 @@ class _Builder:
             self._issue(node, path, "mapping keys must be plain names or numbers", "")
             return None
         key = self.loader.construct_object(node)
-        if key == "<<" and node.style is None:
+        if key == "<<" and not node.style:  # plain: None (PyYAML) or "" (libyaml)
             self._issue(
                 node, path, "YAML merge keys (<<) are not supported", "use extends: to inherit"
             )
@@ -344,10 +393,20 @@ def load_yaml_mapping_text(text: str, shown: str = "<string>") -> tuple[dict[str
         _decode(text.encode("utf-8", "surrogatepass"), shown, _max_bytes())
     if "\x00" in text:
         raise SpecError([Issue(shown, None, "", "binary text (contains NUL characters)")])
-    issues = _scan(text, shown)
+    if _FAST_LOADER is not None:
+        try:
+            return _parse(text, shown, _FAST_LOADER)
+        except SpecError:
+            pass  # the pure-Python loader below reports it, with its messages and lines
+    return _parse(text, shown, _Loader)
+
+
+def _parse(text: str, shown: str, loader_cls: type) -> tuple[dict[str, Any], LineMap]:
+    """Scan, compose and build ``text`` with one loader class; every problem as SpecError."""
+    issues = _scan(text, shown, loader_cls)
     if issues:
         raise SpecError(issues)
-    loader = _Loader(text)
+    loader = loader_cls(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -83,6 +83,32 @@ class Accumulators:
         for s in self.statistics:
             self.states[s.name] = s.merge(self.states[s.name], other.states[s.name])
 
+    def _block_variables(self) -> list[tuple[str, str]]:
+        """(statistic, variable) of every state array indexed by random-number block first."""
+        return [
+            (s.name, v.name)
+            for s in self.statistics
+            for v in s.variables
+            if v.dims[:1] == ("block",)
+        ]
+
+    def trim_blocks(self, first: int, count: int) -> None:
+        """Keep only blocks ``first .. first + count - 1`` of the per-block arrays (in place).
+
+        Per-block states are zero outside a part's own blocks, so a part of a cluster run ships
+        its blocks only; :meth:`pad_blocks` restores the run's length before :meth:`merge`.
+        """
+        for stat, name in self._block_variables():
+            self.states[stat][name] = self.states[stat][name][first : first + count].copy()
+
+    def pad_blocks(self, first: int, n_blocks: int) -> None:
+        """Undo :meth:`trim_blocks`: per-block arrays of all ``n_blocks``, zero outside the part."""
+        for stat, name in self._block_variables():
+            part = self.states[stat][name]
+            full = np.zeros((n_blocks, *part.shape[1:]), part.dtype)
+            full[first : first + part.shape[0]] = part
+            self.states[stat][name] = full
+
     @property
     def layout(self) -> Layout:
         """The layout the statistics were built for."""

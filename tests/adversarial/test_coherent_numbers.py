@@ -51,7 +51,7 @@ def scenarios(draw) -> str:
 
 
 def _check(result) -> None:
-    summary, levels = result.summary(), result.levels()
+    summary, levels = result.summary(wide=True), result.levels()
     ds = result.dataset
     assets = [s for s in result.series if s != "pair"]
     q = summary[QUANTILE_COLUMNS].to_numpy()

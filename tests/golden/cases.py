@@ -95,7 +95,7 @@ def render_api() -> str:
         "factors": [str(f) for f in res.factor_mean().coords["factor"].values],
         "levels": res.levels().to_dict(orient="split"),
         "quantile_paths": res.quantile_paths().values.tolist(),
-        "summary_mid": res.summary(time=5).to_dict(orient="split"),
+        "summary_mid": res.summary(time=5, wide=True).to_dict(orient="split"),
     }
     return json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n"
 
