@@ -1,23 +1,31 @@
-"""The fused per-chunk kernel: factor news, asset means, residuals, jumps and compounding.
+"""The compiled (numba) kernels of the engine, each bit-identical to the numpy route.
 
-After the policy part and the factor dynamics have produced the monthly factor paths ``z``
-(:mod:`simengine.policy_paths`, numpy), one compiled loop over the paths computes each path's
-cumulative log returns in series-major layout, without the (paths, steps, assets)
-temporaries of the numpy route (:meth:`simengine.simulate._Engine.paths` with
-``RunConfig(kernel=False)``, the reference). numpy then takes ``expm1`` and the portfolios.
+* :func:`block_log_returns`: after the policy part and the factor loop have produced the
+  monthly factor paths ``z``, one loop over the chunk's paths computes factor news, asset means
+  (loadings on the sparse month weights, carry, tariff and announcement terms), residuals
+  (Student-t, volatility-state scaled), the jumps' addition and the cumulative log returns,
+  series-major, without the (paths, steps, assets) temporaries of the numpy route
+  (:meth:`simengine.simulate._Engine.paths` with ``RunConfig(kernel=False)``, the reference);
+  numpy then takes ``expm1`` and the portfolios;
+* :func:`var_month`: the VAR's month step inside the policy loop (:func:`simengine.policy_paths._loop`);
+* :func:`var_propagate`: :func:`simengine.parts.dynamics.propagate`;
+* :func:`t_scale_into`: the Student-t scaling of the draws (:func:`simengine.rng.draw_blocks`);
+* :func:`quantised_sums`, :func:`histogram_rows`: the exact sums and histograms of the
+  statistics (:mod:`simengine.stats`, :mod:`simengine.statistics.histograms`).
 
 What stays numpy, and why:
 
 * the draws (:mod:`simengine.rng`: numpy's generators define the streams);
-* the policy part and the factor VAR loop, including the Waggoner-Zha projection of a
+* the policy part's decisions, pins and the Waggoner-Zha projection of a
   ``reading: conditional_forecast`` scenario (:mod:`simengine.policy_paths`,
   :mod:`simengine.conditioning`): meeting decisions use scipy's normal CDF and ``np.interp``,
-  whose numba counterparts round differently;
+  whose numba counterparts round differently (only the VAR step of the month loop is here);
 * everything that takes ``exp``/``log`` (the volatility-state ratios, the path's variance level,
   the tariff-reversal kernel, the squeeze jumps): numba's libm differs from numpy's in a few
   percent of values, so these are computed once per chunk (or per posterior draw) in numpy and
   passed in;
-* ``expm1`` of the cumulative returns (numpy's, for the same reason).
+* ``expm1`` of the cumulative returns and the statistics' ``arcsinh`` (numpy's, for the same
+  reason).
 
 Bit-identity with the reference. Every sum is evaluated in the reference's order:
 
@@ -45,7 +53,15 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["LANE_LENGTHS", "block_log_returns"]
+__all__ = [
+    "LANE_LENGTHS",
+    "block_log_returns",
+    "histogram_rows",
+    "quantised_sums",
+    "t_scale_into",
+    "var_month",
+    "var_propagate",
+]
 
 LANE_LENGTHS = (1, 2, 4, 6)
 """Contraction lengths for which :func:`_lane_dot` reproduces ``np.einsum``."""
@@ -172,6 +188,7 @@ def _block(
     jump,
     out,
 ):
+    """The loop of :func:`block_log_returns` (its arguments unpacked; see there)."""
     n, M, K = z.shape
     T, N = eps.shape[1], eps.shape[2]
     # per-path loadings: numpy's einsum on the strided beta[..., z_columns] adds in order
