@@ -381,8 +381,10 @@ def test_worker_killed_mid_batch_does_not_hang_and_resume_completes(tmp_path: Pa
     sweep = _sweep(tmp_path, "15, 20, 25, 30")
     out = tmp_path / "out"
     code = "from simengine.cli import main; main()"
+    # 400,000 paths: the workers are still busy a second after they appear (40,000 finished
+    # before the kill on a fast engine, and os.kill raised ProcessLookupError)
     args = [sys.executable, "-c", code, "batch", str(sweep), "--out", str(out), "-w", "2",
-            "-n", "40000", "-s", "4"]  # fmt: skip
+            "-n", "400000", "-s", "4"]  # fmt: skip
     env = {**os.environ, "COLUMNS": "300"}
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     end, killed = time.monotonic() + 120, None
