@@ -4,7 +4,8 @@ Simulates ``scenarios/base_2025h2.yaml`` with the packaged default model, then a
 part's contribution switched off at a time, on common random numbers: cumulative log returns
 are additive in the parts, so each difference of mean log returns is that part's contribution
 (exactly, path by path, not a Monte Carlo difference). Parts: drift (``mu``), carry
-(``kappa``, the policy rate above neutral), the announcement effect of policy surprises,
+(``kappa``, the policy rate above neutral), the policy part's channels (announcement,
+repricing of the expected path, growth channel: :data:`simengine.policy.CHANNELS`),
 factor news other than credit, credit news, tariffs (loading and reversal), squeeze jumps (off
 in the base; also shown with ``positioning.squeeze: true``), and the residual. Prints a table in
 percent of mean log return, and the mean simple return for reference.
@@ -24,20 +25,22 @@ import numpy as np
 
 import simengine
 from simengine.parts import build_scenario
+from simengine.policy import CHANNELS
+from simengine.policy_model import policy_params
 from simengine.simulate import RunConfig, run_scenarios
+from simengine.spec.policy_file import load_policy_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def log_returns(spec, params, n: int, seed: int) -> np.ndarray:
-    """Terminal cumulative log returns (n, N) of the assets."""
+def log_returns(spec, params, n: int, seed: int, policy=None) -> np.ndarray:
+    """Terminal cumulative log returns (n, N) of the assets (``policy``: the policy part's
+    parameters, default the packaged ones)."""
     scn = build_scenario(spec, params.structure)
-    out = []
-    for block in range(0, n, 4096):
-        cfg = RunConfig(4096, seed + block, chunk_size=4096, n_sample=4096)
-        _, samples = run_scenarios([scn], params, cfg)
-        out.append(np.log1p(samples[0][0][:, -1, : len(params.assets)]))
-    return np.concatenate(out)
+    policy = policy or policy_params(load_policy_file(), params)
+    cfg = RunConfig(n, seed, chunk_size=4096, n_sample=n)
+    accs = run_scenarios([scn], params, cfg, policy=policy)
+    return np.log1p(accs[0].variable("sample_returns")[:, -1, : len(params.assets)])
 
 
 def switched_off(params, role: str, **fields) -> object:
@@ -67,9 +70,6 @@ def main() -> None:
     variants = {
         "drift (mu)": switched_off(params, "returns", mu=np.zeros_like(ret.mu)),
         "carry (kappa)": switched_off(params, "returns", kappa=np.zeros_like(ret.kappa)),
-        "policy surprises (announcement)": switched_off(
-            params, "returns", surprise_beta=np.zeros_like(ret.surprise_beta)
-        ),
         "factor news (rates, growth, inflation)": zero_beta(factor_cols),
         "credit news": zero_beta([credit]),
         "tariffs": zero_beta([tariff]),
@@ -78,6 +78,10 @@ def main() -> None:
     rows = {}
     for name, p in variants.items():
         rows[name] = (total - log_returns(spec, p, args.paths, args.seed)).mean(axis=0)
+    no_policy = policy_params(load_policy_file(), params).without(*CHANNELS)
+    rows["policy (announcement, repricing, growth channel)"] = (
+        total - log_returns(spec, params, args.paths, args.seed, no_policy)
+    ).mean(axis=0)
     positioning = spec.positioning.model_dump()
     on = spec.with_overrides(positioning={**positioning, "squeeze": True})
     rows["squeeze jumps (off in the base)"] = np.zeros(len(params.assets))

@@ -407,8 +407,18 @@ def vol_provenance(vol: dict) -> dict:
         "estimate_volatility.py) reverts with one exponential (monthly persistence 0.90 RUT, "
         "0.83 NDX): faster than the direct regressions show (the VIX still carries about "
         "its full weight 6-12 months ahead), and a monthly GJR fit is unstable (persistence "
-        "0.59-0.99 across samples). The direct curves are used; the Bayesian module takes them "
-        "as plug-in estimates (they are fitted on daily data the monthly model does not see).",
+        "0.59-0.99 across samples). The direct curves are used.",
+        "bayes_plug_in": "the Bayesian module (simengine/bayes/model.py) does not estimate the "
+        "curves or mixing_sd: the posterior's draws reuse these point values. Why: they are "
+        "regressions on daily data (realised variance, the VIX) that the monthly likelihood "
+        "does not see; estimating them there would need a latent monthly variance per month "
+        "(stochastic volatility) or a daily likelihood. What it costs: their sampling "
+        "uncertainty is small next to the volatility risk the model already draws. The same "
+        "regression for the next 6 months' realised variance (statsmodels OLS, HAC s.e. with "
+        "6 lags, 1990-01..2025-06) predicts log variance at the base state (VIX 17.16) with a "
+        "standard error of 0.064 (RUT), 0.064 (NDX), 0.067 (S&P 500), against a per-path "
+        "mixing sd of 0.61: adding it would widen the log-variance spread by under 1% "
+        "(sqrt(0.608^2 + 0.067^2) = 0.612).",
         "scale": "v_{a,k} scales asset a's residual variance in month k; the market curve "
         "scales the factor innovations' variance (credit and rates news are more volatile when "
         "the VIX is high), so that total return variance follows the VIX",

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
-from scipy import special, stats
+from scipy import special  # ndtr/ndtri: norm.cdf/ppf bit for bit, without scipy.stats' import
 
 __all__ = [
     "CHANNELS",
@@ -64,7 +64,7 @@ class ReactionFunction:
         """Outcome probabilities, shape ``eta.shape + (len(cuts) + 1,)``."""
         c = self.cuts if cuts is None else cuts
         eta = np.asarray(eta, dtype=float)
-        cdf = special.ndtr(np.asarray(c) - eta[..., None])  # stats.norm.cdf's values, no overhead
+        cdf = special.ndtr(np.asarray(c) - eta[..., None])  # standard normal CDF
         edge = np.ones((*eta.shape, 1))
         return np.diff(np.concatenate([0.0 * edge, cdf, edge], axis=-1), axis=-1)
 
@@ -315,7 +315,7 @@ class PolicyRun:
             return rf.cuts, DECISION_STEPS_PP
         outcomes, probs = priced
         cum = np.clip(np.cumsum(probs)[:-1], 1e-12, 1 - 1e-12)
-        return np.sqrt(1.0 + self.state_var[j]) * stats.norm.ppf(cum), outcomes
+        return np.sqrt(1.0 + self.state_var[j]) * special.ndtri(cum), outcomes  # normal quantile
 
     def _meeting(self, j: int, z: np.ndarray) -> None:
         plan, par, rf = self.plan, self.params, self.params.reaction

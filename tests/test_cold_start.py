@@ -75,3 +75,15 @@ def test_validate_of_a_plain_scenario_skips_sweep_models_and_rich_widgets() -> N
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_a_point_run_does_not_import_scipy_stats() -> None:
+    code = (
+        "import json, sys, simengine\n"
+        "simengine.simulate('scenarios/fed_cut_september.yaml', n_paths=1, seed=0).summary()\n"
+        "print(json.dumps('scipy.stats' in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) is False  # ~0.4 s CPU per process

@@ -126,7 +126,7 @@ def warm_up(jobs: Sequence[Job] = ()) -> None:
             try:
                 load_params_for(spec)
                 if not ran:
-                    simulate(spec, n_paths=1, seed=0).summary()
+                    simulate(spec, n_paths=1, seed=0).summary(wide=True)
                     ran = True
             except SimengineError:
                 pass  # the job itself reports the problem

@@ -75,6 +75,7 @@ def build(
     from simengine.data import build_table, save_table
 
     console = Console()
+    console = console if console.is_terminal else Console(width=160)  # files/pipes: no wrapping
     try:
         if out.exists() and not force:
             raise OutputExistsError(f"{out} exists; pass --force to overwrite it")
