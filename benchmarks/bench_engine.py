@@ -1,11 +1,13 @@
 """asv benchmarks of the Monte Carlo engine: full simulation, random-number floor, threads, memory.
 
+``KernelVsNumpy`` times the fused kernel against the numpy reference route.
 ``time_*`` are timed by asv, ``peakmem_*`` report the peak RSS of the benchmark process. The
 workloads live in :mod:`benchmarks.common` and are shared with ``benchmarks/run.py``.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from benchmarks import common
@@ -29,6 +31,35 @@ class EngineVsFloor:
     def time_floor(self, n_paths: int, frequency: str) -> None:
         """``rng.draw_blocks`` over the same blocks: the random-number floor."""
         common.draw_floor(self.spec, n_paths)
+
+
+class KernelVsNumpy:
+    """The same simulation on the fused kernel (default) and on the numpy reference route."""
+
+    params = ([100_000], ["monthly", "weekly"])
+    param_names = ["n_paths", "frequency"]
+    timeout = 600
+
+    def setup(self, n_paths: int, frequency: str) -> None:
+        self.spec: Any = common.bench_spec(frequency)
+        common.engine_run(self.spec, 4096)
+
+    def _run(self, n_paths: int, flag: str) -> None:
+        before = os.environ.get("SIMENGINE_KERNEL")
+        os.environ["SIMENGINE_KERNEL"] = flag
+        try:
+            common.engine_run(self.spec, n_paths)
+        finally:
+            if before is None:
+                os.environ.pop("SIMENGINE_KERNEL")
+            else:
+                os.environ["SIMENGINE_KERNEL"] = before
+
+    def time_kernel(self, n_paths: int, frequency: str) -> None:
+        self._run(n_paths, "1")
+
+    def time_numpy(self, n_paths: int, frequency: str) -> None:
+        self._run(n_paths, "0")
 
 
 class Threads:

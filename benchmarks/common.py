@@ -325,7 +325,7 @@ def statsmodels_var(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> 
 
 def simengine_var(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> np.ndarray:
     """The same VAR on simengine: shocks from :func:`simengine.rng.draw_blocks`, then
-    :func:`simengine.parts.dynamics.propagate` (chunked like the engine)."""
+    :func:`simengine.parts.dynamics.propagate` on the fused kernel (chunked like the engine)."""
     from types import SimpleNamespace
 
     from simengine.blas import single_threaded_blas
@@ -348,7 +348,7 @@ def simengine_var(results: Any, n_paths: int, n_steps: int, seed: int = 1) -> np
     with single_threaded_blas():  # as inside the engine
         for b0 in range(0, plan.n_blocks, per_chunk):
             draws = draw_blocks(root, b0, min(per_chunk, plan.n_blocks - b0), plan)
-            last = propagate(z0, draws.factor, exog, pp, scn)
+            last = propagate(z0, draws.factor, exog, pp, scn, kernel=True)
     return last
 
 

@@ -102,7 +102,13 @@ class ReactionFunction:
         steps: np.ndarray | None = None,
     ) -> np.ndarray:
         """Decisions (pp) by inverse CDF from uniforms ``u`` (same shape as ``eta``)."""
-        cdf = np.cumsum(self.probabilities(eta, cuts), axis=-1)[..., :-1]
+        return self.draw_from(self.probabilities(eta, cuts), u, steps)
+
+    def draw_from(
+        self, probs: np.ndarray, u: np.ndarray, steps: np.ndarray | None = None
+    ) -> np.ndarray:
+        """:meth:`draw` from the outcome probabilities ``probs`` (:meth:`probabilities`)."""
+        cdf = np.cumsum(probs, axis=-1)[..., :-1]
         grid = DECISION_STEPS_PP if steps is None else steps
         return grid[(u[..., None] > cdf).sum(axis=-1)]
 
@@ -324,7 +330,8 @@ class PolicyRun:
         # rule's mean averaged over states (= target, computed rather than assumed: exact)
         sd = np.sqrt(1.0 + var)
         average = rf.mean_change(delta / sd, cuts / sd, steps)
-        expected_now = self.expected[:, j] + rf.mean_change(eta, cuts, steps) - average
+        probs = rf.probabilities(eta, cuts)  # once for the mean and the draw
+        expected_now = self.expected[:, j] + probs @ steps - average
         if not np.isnan(plan.level_target[j]):
             d = plan.level_target[j] - self._level  # a level pin: whatever change reaches it
         elif not np.isnan(plan.fixed[j]):
@@ -332,7 +339,7 @@ class PolicyRun:
         elif self.expected_only:
             d = self.expected[:, j].copy()
         else:
-            d = rf.draw(eta, self.u[j, : self.n], cuts, steps)
+            d = rf.draw_from(probs, self.u[j, : self.n], steps)
         s = d - (self.expected[:, j] if self.expected_only else expected_now)
         self.decision[:, j], self.surprise[:, j] = d, s
         self._level = self._level + d

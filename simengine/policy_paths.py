@@ -52,6 +52,7 @@ class FactorInputs:
     yield_2y0: float = 0.0
     rho: np.ndarray | None = None
     level0: np.ndarray | None = None
+    kernel: bool = False  # each month's VAR step in the compiled kernel (same numbers)
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,14 @@ def _loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun) -> np.ndarray:
     for m in range(M):
         run.decide(m, z)
         p_before = run.level_month[:, m - 1] if m > 0 else np.full(n, run.p0)
-        drive = u[:, m] + fi.base[:, m] + fi.gap * (p_before - fi.neutral)[:, None]
-        drive[:, g_idx] += run.growth_term(m)
-        if level is not None:
-            drive += fi.rho * level
-        z[:, m] = _step(prev, fi.A) + drive
+        if fi.kernel and n > 1:  # one path: numpy's matmul is a gemv (another order)
+            _kernel_month(fi, z, m, u, p_before, g_idx, run.growth_term(m), level)
+        else:
+            drive = u[:, m] + fi.base[:, m] + fi.gap * (p_before - fi.neutral)[:, None]
+            drive[:, g_idx] += run.growth_term(m)
+            if level is not None:
+                drive += fi.rho * level
+            z[:, m] = _step(prev, fi.A) + drive
         if fi.pin_mask[m].any():
             k = fi.pin_mask[m]
             z[:, m, k] = fi.pin_value[m, k]
@@ -97,6 +101,32 @@ def _loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun) -> np.ndarray:
         if level is not None:
             level += prev
     return z
+
+
+def _kernel_month(fi: FactorInputs, z, m: int, u, p_before, g_idx: int, growth, level) -> None:
+    """The same month step as :func:`_loop`'s numpy lines, by :func:`simengine.kernel.var_month`."""
+    from simengine.kernel import var_month
+
+    def arr(x, ndim: int) -> np.ndarray:
+        x = np.atleast_2d(x) if ndim == 2 else np.atleast_1d(x)
+        return np.ascontiguousarray(x, dtype=float)
+
+    K = z.shape[2]
+    var_month(
+        z,
+        m,
+        arr(fi.z0, 2),
+        u,
+        fi.base,
+        arr(fi.gap, 2),
+        np.ascontiguousarray(p_before, dtype=float),
+        arr(fi.neutral, 1),
+        g_idx,
+        np.array(np.broadcast_to(growth, (z.shape[0],)), dtype=float),  # writable: one signature
+        arr(fi.rho, 2) if level is not None else np.zeros((1, K)),
+        level if level is not None else np.zeros((0, K)),
+        fi.A,
+    )
 
 
 def _run(fi: FactorInputs, run_args: dict, u: np.ndarray, **kw) -> tuple[np.ndarray, PolicyRun]:
@@ -205,6 +235,7 @@ def simulate_factors(
     yield_levels: tuple[tuple[tuple[int, float], ...], float] | None = None,
     state_var: np.ndarray | None = None,
     var_scale: np.ndarray | None = None,
+    xbar_draw: np.ndarray | None = None,
 ) -> PolicyFactors:
     """Propagate factors and policy together; condition on ``extra`` and on the decisions.
 
@@ -228,15 +259,23 @@ def simulate_factors(
         ``None``: 1). The conditioning projects in the metric of that covariance, and through
         the error correction ``fi.rho`` (:func:`simengine.conditioning.prepare`), so linear
         conditions on the factors hold exactly and the draw is the exact Gaussian conditional.
+    xbar_draw : ndarray (n,), optional
+        Each path's posterior draw when ``xbar_base`` has one row per draw (not per path): the
+        expected state is then computed once per draw and gathered (the same numbers).
     """
     n, M, K = eps.shape
     # the market's expectations and the conditioning use the policy part with every channel on:
     # switching a channel off (attribution) changes how the economy maps to prices, not which
     # economy the scenario's information selects
     full = run_args | {"params": replace(run_args["params"], off=frozenset())}
-    xbar = expected_state(xbar_base or fi, full, fi.A.shape[0] if fi.A.shape[0] > 1 else 1)
-    if xbar.shape[0] > 1 and draw is not None:
-        xbar = xbar[draw]
+    if xbar_draw is not None:  # per posterior draw (xbar_base has one row per draw), gathered
+        assert xbar_base is not None
+        base_args = full | {"z0": xbar_base.z0}
+        xbar = expected_state(xbar_base, base_args, xbar_base.A.shape[0])[xbar_draw]
+    else:
+        xbar = expected_state(xbar_base or fi, full, fi.A.shape[0] if fi.A.shape[0] > 1 else 1)
+        if xbar.shape[0] > 1 and draw is not None:
+            xbar = xbar[draw]
     if state_var is None:
         state_var = state_variance(
             run_args["plan"], run_args["params"].reaction, fi.A, fi.chol, fi.factor_index, M
@@ -314,6 +353,27 @@ def _all_conditions(
     )
 
 
+def _expected_inputs(scn, dyn, neutral, level0, index, common: dict, kernel: bool) -> FactorInputs:
+    """:class:`FactorInputs` of the market's expected state with one row per posterior draw
+    (``dyn``, ``neutral``, ``level0`` per draw), built as :func:`policy_factor_paths` builds
+    the per-path ones."""
+    from simengine.parts.dynamics import unconditional_mean
+
+    k_g = index["growth"]
+    gap = dyn.g.copy()
+    gap[:, k_g] = 0.0
+    start_gap = np.zeros_like(dyn.g)
+    start_gap[:, k_g] = dyn.g[:, k_g] * (scn.policy0 - neutral)
+    z0 = scn.z0[None] if scn.z0 is not None else unconditional_mean(dyn.A, dyn.c)
+    per_draw = dict(z0=z0, A=dyn.A, chol=dyn.chol, gap=gap, neutral=neutral, level0=level0)
+    return FactorInputs(
+        base=_base_drive(scn, dyn, None, None, start_gap),
+        pin_mask=np.zeros_like(scn.pin_mask),
+        pin_value=scn.pin_value,
+        **(common | per_draw | {"rho": getattr(dyn, "rho", None), "kernel": kernel}),
+    )
+
+
 def _base_drive(scn, pp, tariff, structural: bool | None, start_gap: np.ndarray) -> np.ndarray:
     """``c + g_growth (p_0 - n) + m dtau + (I - A) shift + shock``: the drive without the
     policy terms that move with the path (·, M, K)."""
@@ -350,6 +410,8 @@ def policy_factor_paths(
     model_dyn=None,
     level0=None,
     factor_var=None,
+    kernel: bool = False,
+    by_draw: tuple | None = None,
 ):
     """Policy and factor paths of one scenario for a chunk of paths (the engine's entry point).
 
@@ -380,6 +442,12 @@ def policy_factor_paths(
         Variance ratio of each month's factor innovations (``draws["factor"]`` are already
         scaled by its square root; :meth:`simengine.parts.vol_state.VolState.factor_variance`),
         the covariance the conditioning uses. ``None``: unit variance.
+    kernel : bool
+        Each month's VAR step by :func:`simengine.kernel.var_month` (bit-identical to numpy).
+    by_draw : (ndarray (m,), ndarray (D,), ndarray (D, K)), optional
+        Posterior draws (``dyn`` per path, ``model_dyn`` per draw): each path's draw, the
+        neutral rate and the start levels per draw. The market's expected state is then
+        computed once per draw instead of once per path (the same numbers, gathered).
 
     Returns
     -------
@@ -413,6 +481,7 @@ def policy_factor_paths(
         factor_index=index,
         rho=rho,
         level0=level0,
+        kernel=kernel,
     )
     no_pins = np.zeros_like(scn.pin_mask)
     y0 = scn.yield_2y0 if scn.yield_2y0 is not None else 0.0
@@ -430,6 +499,10 @@ def policy_factor_paths(
         pin_value=scn.pin_value,
         **common,
     )
+    xbar_draw = None
+    if by_draw is not None and model_dyn is not None and dyn.A.shape[0] > 1:
+        xbar_draw, neutral_d, level0_d = by_draw
+        expected = _expected_inputs(scn, model_dyn, neutral_d, level0_d, index, common, kernel)
     run_args = dict(
         plan=plan_from_scenario(scn),
         params=policy,
@@ -453,6 +526,7 @@ def policy_factor_paths(
         (scn.yield_2y_pins, y0) if conditional else None,
         state_var,
         factor_var,
+        xbar_draw=xbar_draw,
     )
     T = scn.n_steps
     ann_s, rep_s = out.run.dy2_step(T)

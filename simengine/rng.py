@@ -169,13 +169,11 @@ def _uniforms(gen: np.random.Generator, n: int, lead: int | None, anti: bool) ->
     return np.concatenate([base, 1.0 - base[..., : n - half]], axis=-1)
 
 
-def _t_scale(
+def _t_gamma(
     gen: np.random.Generator, nu: np.ndarray, n_steps: int, anti: bool
-) -> np.ndarray | None:
-    """Student-t scales ``sqrt((nu - 2) / W)``, ``W ~ chi2(nu)``, shape (n, T); shared within a pair.
-
-    ``nu`` holds each path's degrees of freedom; ``None`` when every path is Gaussian.
-    """
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``W ~ chi2(nu)`` (half, T), the numerators ``nu - 2`` (half, 1) and the finite-``nu``
+    mask (n,) of :func:`_t_scale`; ``None`` when every path is Gaussian."""
     finite = np.isfinite(nu)
     if not finite.any():
         return None
@@ -187,7 +185,22 @@ def _t_scale(
         w = 2.0 * gen.standard_gamma(float(shape[0, 0]), size=(half, n_steps))
     else:
         w = 2.0 * gen.standard_gamma(np.broadcast_to(shape, (half, n_steps)))
-    scale = np.sqrt((shape * 2.0 - 2.0) / w)
+    return w, shape * 2.0 - 2.0, finite
+
+
+def _t_scale(
+    gen: np.random.Generator, nu: np.ndarray, n_steps: int, anti: bool
+) -> np.ndarray | None:
+    """Student-t scales ``sqrt((nu - 2) / W)``, ``W ~ chi2(nu)``, shape (n, T); shared within a pair.
+
+    ``nu`` holds each path's degrees of freedom; ``None`` when every path is Gaussian.
+    """
+    drawn = _t_gamma(gen, nu, n_steps, anti)
+    if drawn is None:
+        return None
+    w, numerator, finite = drawn
+    n, half = nu.size, w.shape[0]
+    scale = np.sqrt(numerator / w)
     scale[~finite[:half]] = 1.0
     return np.concatenate([scale, scale[: n - half]]) if anti else scale
 
@@ -217,8 +230,10 @@ def _fill(
     rows: slice,
     param_draw: np.ndarray,
     anti: bool,
+    kernel: bool = False,
 ) -> None:
-    """Draw one stream of one block into ``out`` (rows ``rows``)."""
+    """Draw one stream of one block into ``out`` (rows ``rows``; ``kernel``: Student-t scaling
+    by :func:`simengine.kernel.t_scale_into`, the same numbers)."""
     n = rows.stop - rows.start
     gen = _stream(root, block, stream.kind)
     if stream.dist == "uniform_events":
@@ -231,18 +246,26 @@ def _fill(
         if stream.dist == "student_t":
             assert stream.scale_kind is not None
             nu = np.asarray(stream.nu)[param_draw]
-            scale = _t_scale(
-                _stream(root, block, stream.scale_kind),
-                nu,
-                stream.shape[0],
-                anti,
-            )
+            gen = _stream(root, block, stream.scale_kind)
+            if kernel:  # the same scales and products in one compiled pass
+                from simengine.kernel import t_scale_into
+
+                drawn = _t_gamma(gen, nu, stream.shape[0], anti)
+                if drawn is not None:
+                    t_scale_into(view.reshape(n, stream.shape[0], -1), *drawn)
+                return
+            scale = _t_scale(gen, nu, stream.shape[0], anti)
             if scale is not None:
                 view *= scale.reshape(scale.shape + (1,) * (view.ndim - 2))
 
 
 def _draw_block_into(
-    root: np.random.SeedSequence, block: int, plan: DrawPlan, out: Draws, lo: int
+    root: np.random.SeedSequence,
+    block: int,
+    plan: DrawPlan,
+    out: Draws,
+    lo: int,
+    kernel: bool = False,
 ) -> None:
     """Draw block ``block`` into rows ``lo : lo + block_length`` of ``out`` (no concatenation)."""
     n = plan.block_length(block)
@@ -256,13 +279,19 @@ def _draw_block_into(
         param_draw = np.zeros(n, dtype=np.int64)
     out.param_draw[rows] = param_draw
     for stream in plan.streams:
-        _fill(root, block, stream, out.values[stream.name], rows, param_draw, anti)
+        _fill(root, block, stream, out.values[stream.name], rows, param_draw, anti, kernel)
 
 
 def draw_blocks(
-    root: np.random.SeedSequence, first_block: int, n_blocks: int, plan: DrawPlan
+    root: np.random.SeedSequence,
+    first_block: int,
+    n_blocks: int,
+    plan: DrawPlan,
+    kernel: bool = False,
 ) -> Draws:
     """Draws for the whole blocks ``first_block .. first_block + n_blocks - 1``, concatenated.
+
+    ``kernel``: the Student-t scaling in the compiled kernel (the same numbers as numpy's).
 
     Each block is drawn straight into its rows of the output arrays (no per-block copies).
     """
@@ -271,6 +300,6 @@ def draw_blocks(
     out = Draws(np.empty(n, dtype=np.int64), {s.name: _empty(n, s) for s in plan.streams})
     lo = 0
     for b in blocks:
-        _draw_block_into(root, b, plan, out, lo)
+        _draw_block_into(root, b, plan, out, lo, kernel)
         lo += plan.block_length(b)
     return out

@@ -9,6 +9,7 @@ Memory is bounded by the chunk size, not the path count.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ import numpy as np
 from simengine import stats
 from simengine.blas import single_threaded_blas
 from simengine.exceptions import SimulationError
+from simengine.kernel_inputs import chunk_supported, kernel_log_returns, supported
 from simengine.params import ModelParams
 from simengine.parts import RunShape, ScenarioModel
 from simengine.policy import PolicyParams
@@ -60,7 +62,8 @@ def statistics_layout(params: ModelParams) -> Layout:
 @dataclass(frozen=True)
 class RunConfig:
     """How to run: path count, seed, chunking, antithetic pairs, kept sample, worker threads,
-    and whether to keep every path's terminal return (``keep_terminal``)."""
+    whether to keep every path's terminal return (``keep_terminal``) and whether to use the
+    fused kernel (``kernel``; the numbers are the same either way, see :attr:`use_kernel`)."""
 
     n_paths: int
     seed: int | np.random.SeedSequence
@@ -69,6 +72,16 @@ class RunConfig:
     n_sample: int = 200
     threads: int = 1
     keep_terminal: bool = False
+    kernel: bool | None = None
+
+    @property
+    def use_kernel(self) -> bool:
+        """The fused kernel (:mod:`simengine.kernel`) unless ``kernel=False`` or, when
+        ``kernel`` is ``None``, the environment sets ``SIMENGINE_KERNEL=0``; ``False`` runs
+        the numpy reference route."""
+        if self.kernel is not None:
+            return self.kernel
+        return os.environ.get("SIMENGINE_KERNEL", "1") != "0"
 
 
 def _cumulative_returns(
@@ -85,6 +98,13 @@ def _cumulative_returns(
     RT = np.empty((N + len(legs), T, m))
     np.cumsum(r, axis=1, out=r)
     RT[:N] = r.transpose(2, 1, 0)
+    return _compound(RT, N, legs)
+
+
+def _compound(
+    RT: np.ndarray, N: int, legs: Sequence[Sequence[tuple[int, float]]] = ()
+) -> np.ndarray:
+    """``expm1`` of the cumulative log returns ``RT[:N]`` in place, then the portfolio rows."""
     with np.errstate(over="ignore"):  # inf is reported by the overflow guard (NumericalError)
         np.expm1(RT[:N], out=RT[:N])
     for j, portfolio in enumerate(legs):
@@ -168,6 +188,9 @@ class _Engine:
         )
         self.root = root_seed(cfg.seed)
         self.policy = policy
+        self.kernel = False
+        if cfg.use_kernel:
+            self.kernel = supported(params)
 
     def paths(self, scn: ScenarioModel, draws: Draws, pp: dict) -> tuple:
         """Cumulative returns ``RT`` (S, T, m), policy and tariff paths, factors on the steps
@@ -193,7 +216,34 @@ class _Engine:
             self.params["dynamics"],
             level0=parts["dynamics"].levels(scn, pp["dynamics"]),
             factor_var=parts["residuals"].factor_variance(scn, pp["residuals"]),
+            kernel=self.kernel,
+            by_draw=self._by_draw(scn, draws) if self.kernel else None,
         )
+        if self.kernel and chunk_supported(
+            z.shape[0], scn.n_months, scn.n_steps, len(self.params.assets)
+        ):
+            RT, n_jumps = kernel_log_returns(
+                self, scn, draws, pp, policy, tariff, z, len(self.layout.series)
+            )
+            RT = _compound(RT, len(self.params.assets), self.legs)
+        else:
+            RT, n_jumps = self._numpy_returns(scn, draws, pp, policy, tariff, z)
+        _check_returns(RT, f"cumulative returns of scenario {scn.name!r}")
+        # factors are reported per step: the values of the month each step ends in
+        return RT, policy.level_step, tariff.level_step, z[:, scn.grid.step_month], n_jumps
+
+    def _by_draw(self, scn: ScenarioModel, draws: Draws) -> tuple | None:
+        """Each path's posterior draw, the neutral rate and the start levels per draw (the
+        policy loop's expected state is computed per draw); ``None`` for point parameters."""
+        if self.params.n_draws == 1:
+            return None
+        dyn = self.params["dynamics"]
+        levels = self.params.parts["dynamics"].levels(scn, dyn)
+        return draws.param_draw, self.params["policy"].neutral, levels
+
+    def _numpy_returns(self, scn: ScenarioModel, draws: Draws, pp: Any, policy, tariff, z) -> tuple:
+        """The reference route of :meth:`paths` after the factors: the parts in numpy."""
+        parts = self.params.parts
         flows = z
         if getattr(parts["returns"], "loads_on_news", False):
             flows = parts["dynamics"].news(z, scn, pp["dynamics"], policy, tariff)
@@ -203,10 +253,7 @@ class _Engine:
         n_jumps = parts["jumps"].add(
             r, draws, self.dt, pp["jumps"], scn.short_interest_bn, scn.squeeze
         )
-        RT = _cumulative_returns(r, self.legs)
-        _check_returns(RT, f"cumulative returns of scenario {scn.name!r}")
-        # factors are reported per step: the values of the month each step ends in
-        return RT, policy.level_step, tariff.level_step, z[:, scn.grid.step_month], n_jumps
+        return _cumulative_returns(r, self.legs), n_jumps
 
     def accumulate(
         self,
@@ -237,8 +284,8 @@ class _Engine:
 
     def run_blocks(self, first_block: int, n_blocks: int) -> list[Accumulators]:
         """Simulate whole blocks; return each scenario's statistics of them."""
-        draws = draw_blocks(self.root, first_block, n_blocks, self.plan)
-        pp = self.params.per_path(draws.param_draw if self.params.n_draws > 1 else None)
+        draws = draw_blocks(self.root, first_block, n_blocks, self.plan, self.kernel)
+        pp = _PerPath(self.params, draws.param_draw if self.params.n_draws > 1 else None)
         accs, ref = [], None
         for i, scn in enumerate(self.scenarios):
             RT, policy, tariff, z, jumps = self.paths(scn, draws, pp)
@@ -248,6 +295,20 @@ class _Engine:
             if i == 0:
                 ref = RT[:, -1, :]
         return accs
+
+
+class _PerPath(dict):
+    """Each part's parameters for the chunk's paths (:meth:`ModelParams.per_path`), gathered
+    on first use: the fused kernel reads most parts per posterior draw instead."""
+
+    def __init__(self, params: ModelParams, param_draw: np.ndarray | None) -> None:
+        super().__init__()
+        self.params, self.param_draw = params, param_draw
+
+    def __missing__(self, role: str) -> Any:
+        value = self.params.values[role]
+        self[role] = None if value is None else value.take(self.param_draw)
+        return self[role]
 
 
 def _map_bounded(fn: Callable, items: list[int], threads: int) -> Iterator:

@@ -205,3 +205,29 @@ def test_analytic_moments_equal_the_projection_of_the_mean_path() -> None:
     eye = np.eye(M * K)
     np.testing.assert_allclose(cov, phi @ (eye - proj.P[0] @ proj.G[0]) @ phi.T, atol=1e-10)
     assert mean[4, 1] == pytest.approx(0.4) and mean[:3, 0].sum() == pytest.approx(-0.2)
+
+
+def test_dependent_conditions_name_themselves_and_the_fix() -> None:
+    """The message lists the labels (or counts the conditions) and says what to do; a nearly
+    dependent pair (relative singular value 1e-12) is caught, a weakly independent one is not."""
+    A, C, _ = _var()
+    w = np.zeros((2, M, K))
+    w[:, 1, 0] = [1.0, 2.0]
+    empty = (np.zeros((0, M, K)), np.zeros(0))
+    expected = (
+        r"the scenario's conditions \(pin in August, level in August\) are not independent: "
+        r"one of them is implied by the others or contradicts them \(for example a pin and a "
+        r"level pin on the same month, or more conditions in a month than factors\); drop or "
+        r"merge the duplicate"
+    )
+    labelled = Conditions(w, np.zeros(2), *empty, ("pin in August", "level in August"))
+    with pytest.raises(SimulationError, match=expected):
+        prepare(labelled, A[None], C[None])
+    with pytest.raises(SimulationError, match=r"conditions \(2 conditions\) are not independent"):
+        prepare(Conditions(w, np.zeros(2), *empty), A[None], C[None])
+    near = w.copy()
+    near[1, 1, 1] = 1e-13
+    with pytest.raises(SimulationError, match="not independent"):
+        prepare(Conditions(near, np.zeros(2), *empty), A[None], C[None])
+    near[1, 1, 1] = 1e-6
+    assert prepare(Conditions(near, np.zeros(2), *empty), A[None], C[None]).P.shape[-1] == 2

@@ -252,7 +252,8 @@ def _captured(monkeypatch, path):
         return seen["out"]
 
     monkeypatch.setattr(policy_paths, "simulate_factors", spy)
-    _engine_paths(path, 4096)
+    seen["scn"], (seen["paths"], _) = _engine_paths(path, 4096)
+    _captured.last = seen
     return original, seen["args"], seen["out"]
 
 
@@ -313,3 +314,22 @@ def test_the_markets_expected_state_ignores_shocks_and_switched_off_channels(
     off = original(args[0], args[1], run_args, *args[3:])
     np.testing.assert_array_equal(off.run.xbar, out.run.xbar)
     assert not np.array_equal(off.z, out.z)
+
+
+def test_the_engine_gets_the_policy_rate_and_the_two_year_policy_component(
+    monkeypatch, tmp_path
+) -> None:
+    """The returned policy paths carry announcement + repricing as the 2-year surprise (per
+    month and per step) and the policy rate per month; the error correction reaches the loop."""
+    from tests.test_policy import _write
+
+    path = _write(tmp_path, "plain", "reading: structural_shock\n")
+    _, args, out = _captured(monkeypatch, path)
+    seen = _captured.last
+    paths, scn, fi = seen["paths"], seen["scn"], args[0]
+    assert np.any(out.dy2_reprice != 0) and np.any(out.dy2_announce != 0)
+    np.testing.assert_array_equal(paths.surprise_month, out.dy2_announce + out.dy2_reprice)
+    ann, rep = out.run.dy2_step(scn.n_steps)
+    np.testing.assert_array_equal(paths.surprise_step, ann + rep)
+    np.testing.assert_array_equal(paths.level_month, out.run.level_month)
+    assert fi.rho is not None and np.any(fi.rho)  # the credit error correction reaches the loop

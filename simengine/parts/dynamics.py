@@ -223,8 +223,11 @@ def propagate(
     p: Var1Params,
     scn: ScenarioModel,
     level0: np.ndarray | None = None,
+    kernel: bool = False,
 ) -> np.ndarray:
-    """Run the monthly VAR(1) forward.
+    """Run the monthly VAR(1) forward (``kernel``: by :func:`simengine.kernel.var_propagate`,
+    the same numbers; chunks with one path or one month, and per-path parameters with a factor
+    count outside :data:`simengine.kernel.LANE_LENGTHS`, stay numpy).
 
     Parameters
     ----------
@@ -255,6 +258,8 @@ def propagate(
     m, M, K = shocks.shape
     ecm = level0 is not None and bool(np.any(p.rho))
     level = np.broadcast_to(level0, (m, K)).copy() if ecm else None
+    if kernel and m > 1 and M > 1 and _kernel_orders(p, K):
+        return _kernel_propagate(z0, shocks, exog, p, scn, level)
     if p.chol.shape[0] == 1:
         u = shocks @ p.chol[0].T
     else:
@@ -274,6 +279,34 @@ def propagate(
         if level is not None:
             level += prev
     return z
+
+
+def _kernel_orders(p: Var1Params, K: int) -> bool:
+    """Whether the kernel copies numpy's sum orders (per-path einsum: K in LANE_LENGTHS)."""
+    from simengine.kernel import LANE_LENGTHS
+
+    return (p.A.shape[0] == 1 and p.chol.shape[0] == 1) or K in LANE_LENGTHS
+
+
+def _kernel_propagate(z0, shocks, exog, p, scn, level) -> np.ndarray:
+    from simengine.kernel import var_propagate
+
+    def arr(x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x, dtype=float)
+
+    K = shocks.shape[2]
+    return var_propagate(
+        arr(np.atleast_2d(z0)),
+        arr(shocks),
+        arr(exog),
+        arr(p.A),
+        arr(p.chol),
+        arr(p.rho) if level is not None else np.zeros((1, K)),
+        level if level is not None else np.zeros((0, K)),
+        np.ascontiguousarray(scn.pin_mask, dtype=np.bool_),
+        arr(scn.pin_value),
+        np.empty(shocks.shape),
+    )
 
 
 class Var1(Part):

@@ -166,9 +166,17 @@ class FactorLoadings(Part):
         """Mean log returns (m, T, N) (``p``: per-path parameters)."""
         r = self._loadings_and_carry(z, weights, dt, p, policy)
         # then the events, summed left to right in place
-        r += p.beta[:, None, :, self.tariff_column] * tariff.change_step[..., None]
+        shock = self.tariff_shock(dt, p, tariff)
+        if shock is not None:
+            r += p.beta[:, None, :, self.tariff_column] * shock[..., None]
         r += p.surprise_beta[:, None, :] * policy.surprise_step[..., None]
         return r
+
+    def tariff_shock(
+        self, dt: np.ndarray, p: LoadingParams, tariff: EventPaths
+    ) -> np.ndarray | None:
+        """The tariff term the assets' ``beta_tariff`` loads on (m|1, T): each step's change."""
+        return tariff.change_step
 
 
 class NewsSchema(LoadingsSchema):
@@ -236,34 +244,24 @@ class FactorNews(FactorLoadings):
             reversal_rate=np.array([rate]),
         )
 
-    def simulate(
-        self,
-        z: np.ndarray,
-        weights: np.ndarray,
-        dt: np.ndarray,
-        p: NewsParams,
-        policy: EventPaths,
-        tariff: EventPaths,
-    ) -> np.ndarray:
-        """Mean log returns (m, T, N) from factor news ``z`` (m, M, K)."""
-        r = self._loadings_and_carry(z, weights, dt, p, policy)
+    def tariff_shock(self, dt: np.ndarray, p: NewsParams, tariff: EventPaths) -> np.ndarray | None:
+        """``dtau^s_t - R sum_{s <= t} K[t, s] dtau^s_s`` (m|1, T); ``None``: no surprise."""
         surprise = tariff.surprise_step if tariff.surprise_step is not None else tariff.change_step
-        if np.any(surprise):
-            if p.reversal_rate.shape[0] == 1:
-                kernel = reversal_kernel(dt, float(p.reversal_rate[0]))
-                undone = np.einsum("ts,ms->mt", kernel, surprise) * p.reversal_share[:, None]
-            else:  # per-path rates (posterior draws)
-                undone = np.stack(
-                    [
-                        reversal_kernel(dt, float(rate)) @ row * share
-                        for rate, row, share in zip(
-                            p.reversal_rate,
-                            np.broadcast_to(surprise, (p.reversal_rate.size, dt.size)),
-                            p.reversal_share,
-                            strict=True,
-                        )
-                    ]
-                )
-            r += p.beta[:, None, :, self.tariff_column] * (surprise - undone)[..., None]
-        r += p.surprise_beta[:, None, :] * policy.surprise_step[..., None]
-        return r
+        if not np.any(surprise):
+            return None
+        if p.reversal_rate.shape[0] == 1:
+            kernel = reversal_kernel(dt, float(p.reversal_rate[0]))
+            undone = np.einsum("ts,ms->mt", kernel, surprise) * p.reversal_share[:, None]
+        else:  # per-path rates (posterior draws)
+            undone = np.stack(
+                [
+                    reversal_kernel(dt, float(rate)) @ row * share
+                    for rate, row, share in zip(
+                        p.reversal_rate,
+                        np.broadcast_to(surprise, (p.reversal_rate.size, dt.size)),
+                        p.reversal_share,
+                        strict=True,
+                    )
+                ]
+            )
+        return surprise - undone

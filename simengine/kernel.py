@@ -1,0 +1,451 @@
+"""The compiled (numba) kernels of the engine, each bit-identical to the numpy route.
+
+* :func:`block_log_returns`: after the policy part and the factor loop have produced the
+  monthly factor paths ``z``, one loop over the chunk's paths computes factor news, asset means
+  (loadings on the sparse month weights, carry, tariff and announcement terms), residuals
+  (Student-t, volatility-state scaled), the jumps' addition and the cumulative log returns,
+  series-major, without the (paths, steps, assets) temporaries of the numpy route
+  (:meth:`simengine.simulate._Engine.paths` with ``RunConfig(kernel=False)``, the reference);
+  numpy then takes ``expm1`` and the portfolios;
+* :func:`var_month`: the VAR's month step inside the policy loop (:func:`simengine.policy_paths._loop`);
+* :func:`var_propagate`: :func:`simengine.parts.dynamics.propagate`;
+* :func:`t_scale_into`: the Student-t scaling of the draws (:func:`simengine.rng.draw_blocks`);
+* :func:`quantised_sums`, :func:`histogram_rows`: the exact sums and histograms of the
+  statistics (:mod:`simengine.stats`, :mod:`simengine.statistics.histograms`).
+
+What stays numpy, and why:
+
+* the draws (:mod:`simengine.rng`: numpy's generators define the streams);
+* the policy part's decisions, pins and the Waggoner-Zha projection of a
+  ``reading: conditional_forecast`` scenario (:mod:`simengine.policy_paths`,
+  :mod:`simengine.conditioning`): meeting decisions use scipy's normal CDF and ``np.interp``,
+  whose numba counterparts round differently (only the VAR step of the month loop is here);
+* everything that takes ``exp``/``log`` (the volatility-state ratios, the path's variance level,
+  the tariff-reversal kernel, the squeeze jumps): numba's libm differs from numpy's in a few
+  percent of values, so these are computed once per chunk (or per posterior draw) in numpy and
+  passed in;
+* ``expm1`` of the cumulative returns and the statistics' ``arcsinh`` (numpy's, for the same
+  reason).
+
+Bit-identity with the reference. Every sum is evaluated in the reference's order:
+
+* a point-parameter contraction (``x @ B``, OpenBLAS ``dgemm``) is a fused multiply-add chain
+  from zero in index order (:func:`_fma_dot`), which is what OpenBLAS's x86-64 kernels compute
+  for these sizes;
+* a per-path contraction (``np.einsum``, posterior draws) on contiguous operands is numpy's
+  two-lane sum of products: lane sums of the even and odd terms, then their sum
+  (:func:`_lane_dot`), checked for contraction lengths 1, 2, 4 and 6 (:data:`LANE_LENGTHS`;
+  other lengths use the numpy route); on the strided ``beta[..., z_columns]`` einsum adds in
+  index order (:func:`_seq_dot`);
+* element-wise terms are added in the reference's order, one rounding per operation (numba
+  does not contract ``a * b + c`` into an fma unless asked, and ``sqrt`` is exact).
+
+So "bit-identical" holds on the machines where these orders hold (OpenBLAS's ``dgemm`` kernel
+and numpy's SIMD path are chosen at run time from the CPU); ``tests/test_kernel.py`` checks it.
+Posterior draws: the kernel reads each part's parameters per draw (``(D, ...)`` arrays and each
+path's draw index), so nothing is gathered per path for the return, residual and news terms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+__all__ = [
+    "LANE_LENGTHS",
+    "block_log_returns",
+    "histogram_rows",
+    "quantised_sums",
+    "t_scale_into",
+    "var_month",
+    "var_propagate",
+]
+
+LANE_LENGTHS = (1, 2, 4, 6)
+"""Contraction lengths for which :func:`_lane_dot` reproduces ``np.einsum``."""
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """``a * b + c`` with one rounding (LLVM ``llvm.fma.f64``)."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        d = ir.DoubleType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [d], ir.FunctionType(d, [d, d, d]))
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
+@njit(inline="always")
+def _fma_dot(x, y):
+    """``sum_k x_k y_k`` as OpenBLAS's ``dgemm`` forms it: ``acc = fma(x_k, y_k, acc)``, k = 0.."""
+    acc = 0.0
+    for k in range(x.size):
+        acc = _fma(x[k], y[k], acc)
+    return acc
+
+
+@njit(inline="always")
+def _lane_dot(x, y):
+    """``sum_k x_k y_k`` as ``np.einsum`` forms it: two lanes (even, odd k), then their sum."""
+    n = x.size
+    if n == 1:
+        return 0.0 + x[0] * y[0]
+    even = 0.0
+    odd = 0.0
+    for k in range(0, n - 1, 2):
+        even = even + x[k] * y[k]
+        odd = odd + x[k + 1] * y[k + 1]
+    return even + odd
+
+
+@njit(inline="always")
+def _seq_dot(x, y):
+    """``sum_k x_k y_k`` added in index order (``np.einsum`` on a strided operand)."""
+    acc = 0.0
+    for k in range(x.size):
+        acc = acc + x[k] * y[k]
+    return acc
+
+
+FMA, LANES, SEQUENTIAL = 0, 1, 2
+
+
+@njit(inline="always")
+def _dot(x, y, mode):
+    if mode == FMA:
+        return _fma_dot(x, y)
+    if mode == LANES:
+        return _lane_dot(x, y)
+    return _seq_dot(x, y)
+
+
+@njit(inline="always")
+def _row(n_rows, p):
+    """Row of a path-or-shared array: ``p`` when it has one row per path, else 0."""
+    return p if n_rows > 1 else 0
+
+
+@njit(cache=True, nogil=True)
+def _news(z, p, d, args, out, lag, cum):
+    """Factor news of path ``p`` into ``out`` (M, K): ``z_m - E_{m-1}[z_m]`` (``lag``, ``cum``:
+    work buffers (K,)).
+
+    ``known_m = A lag_m + (c + g gap_m) + m priced_m + rho ((S_0 + sum_{i<=m} lag_i) - start)``,
+    each bracket rounded as in :meth:`simengine.parts.dynamics.Var1.news`; ``lag_0 = start``,
+    ``lag_m = z_{m-1}`` less last month's 2-year policy component on rates.
+    """
+    start, A, c, g, mcoef, rho, levels, ecm, surprise_m, k_r, gap_m, k_g, priced = args
+    M, K = z.shape[1], z.shape[2]
+    mode = LANES if A.shape[0] > 1 else FMA
+    da, ds, dl = _row(A.shape[0], d), _row(start.shape[0], d), _row(levels.shape[0], d)
+    gp, tp = _row(gap_m.shape[0], p), _row(priced.shape[0], p)
+    sp = _row(surprise_m.shape[0], p)
+    for m in range(M):
+        for k in range(K):
+            lag[k] = start[ds, k] if m == 0 else z[p, m - 1, k]
+        if m > 0 and k_r >= 0:
+            lag[k_r] = lag[k_r] - surprise_m[sp, m - 1]
+        for k in range(K):
+            cum[k] = lag[k] if m == 0 else cum[k] + lag[k]
+        for i in range(K):
+            known = _dot(lag, A[da, i], mode)
+            gap = gap_m[gp, 0] if i == k_g else gap_m[gp, m]
+            known = known + (c[da, i] + g[da, i] * gap)
+            known = known + mcoef[da, i] * priced[tp, m]
+            if ecm:
+                known = known + rho[da, i] * ((levels[dl, i] + cum[i]) - start[ds, i])
+            out[m, i] = z[p, m, i] - known
+
+
+@njit(cache=True, nogil=True)
+def _block(
+    z,
+    news_on,
+    news_args,
+    draw,
+    w_idx,
+    w_val,
+    mu,
+    kappa,
+    bz,
+    gap_s,
+    dt,
+    tar,
+    beta_t,
+    ann,
+    surprise_s,
+    eps,
+    chol,
+    sigma,
+    ratio,
+    step_month,
+    level,
+    jump,
+    out,
+):
+    """The loop of :func:`block_log_returns` (its arguments unpacked; see there)."""
+    n, M, K = z.shape
+    T, N = eps.shape[1], eps.shape[2]
+    # per-path loadings: numpy's einsum on the strided beta[..., z_columns] adds in order
+    mode_b = SEQUENTIAL if bz.shape[0] > 1 else FMA
+    mode_c = LANES if chol.shape[0] > 1 else FMA
+    per_month = np.empty((M, N))
+    flows = np.empty((M, K))
+    lag, cum = np.empty(K), np.empty(K)
+    acc = np.empty(N)
+    for p in range(n):
+        d = draw[p]
+        if news_on:
+            _news(z, p, d, news_args, flows, lag, cum)
+        else:
+            flows[:, :] = z[p]
+        db = _row(bz.shape[0], d)
+        for m in range(M):
+            for a in range(N):
+                per_month[m, a] = _dot(flows[m], bz[db, a], mode_b)
+        dc, dsg = _row(chol.shape[0], d), _row(sigma.shape[0], d)
+        dm, dbt = _row(mu.shape[0], d), _row(beta_t.shape[0], d)
+        dr = _row(ratio.shape[0], d)
+        gs = _row(gap_s.shape[0], p)
+        ts = _row(tar.shape[0], p)
+        ss = _row(surprise_s.shape[0], p)
+        lv = level[_row(level.shape[0], p)]
+        acc[:] = 0.0
+        for t in range(T):
+            for a in range(N):
+                r = 0.0
+                for j in range(w_idx.shape[1]):
+                    r = r + w_val[t, j] * per_month[w_idx[t, j], a]
+                r = r + (mu[dm, a] - kappa[dm, a] * gap_s[gs, t]) * dt[t]
+                if tar.shape[0] > 0:
+                    r = r + beta_t[dbt, a] * tar[ts, t]
+                r = r + ann[a] * surprise_s[ss, t]
+                resid = _dot(eps[p, t], chol[dc, a], mode_c)
+                scale = ratio[dr, step_month[t], a] * dt[t] * lv
+                r = r + resid * (sigma[dsg, a] * np.sqrt(scale))
+                if jump.shape[0] > 0:
+                    r = r + jump[p, t, a]
+                acc[a] = r if t == 0 else acc[a] + r
+                out[a, t, p] = acc[a]
+    return out
+
+
+def block_log_returns(
+    z: np.ndarray,
+    news: tuple | None,
+    draw: np.ndarray,
+    weights: np.ndarray,
+    returns: dict,
+    residuals: dict,
+    jump: np.ndarray | None,
+    out: np.ndarray,
+) -> np.ndarray:
+    """Cumulative log returns of every path, series-major, written into ``out[:N]`` (N, T, m).
+
+    Parameters
+    ----------
+    z : ndarray (m, M, K)
+        Monthly factor paths (with the 2-year policy component on rates).
+    news : tuple or None
+        Inputs of the factor news (:func:`_news`; built by :mod:`simengine.kernel_inputs`), or
+        ``None`` when the returns load on ``z`` itself.
+    draw : ndarray (m,)
+        Each path's posterior draw (0 for point parameters).
+    weights : ndarray (T, M)
+        The grid's month weights ``W``.
+    returns, residuals : dict
+        Per-draw arrays of the return and residual parts (see :mod:`simengine.kernel_inputs`).
+    jump : ndarray (m, T, N) or None
+        The jumps part's addition to each log return (``None``: no jumps).
+    out : ndarray (S, T, m)
+
+    Notes
+    -----
+    Per path and step, in this order (each as the numpy parts round it):
+    ``r = sum_j W[t, m_j] (beta_z . news_{m_j})`` over the step's non-zero months,
+    ``+ (mu - kappa (p_{t-1} - n)) dt_t + beta_tariff dtau^s_t + b surprise_t``
+    ``+ (chol e_t)_a sigma_a sqrt(v_{a,k(t)} dt_t L) + jump_{t,a}``, then
+    ``R_{a,t} = sum_{s<=t} r_{a,s}``.
+    """
+    nonzero = weights != 0.0
+    k = max(int(nonzero.sum(axis=1).max(initial=0)), 1)
+    order = np.argsort(~nonzero, axis=1, kind="stable")[:, :k]
+    w_val = np.take_along_axis(weights, order, axis=1)
+    K = z.shape[2]
+    news_on = news is not None
+    if news is None:
+        e = np.zeros((1, 1))
+        news = (e, np.zeros((1, K, K)), e, e, e, e, e, False, e, -1, e, -1, e)
+    return _block(
+        z,
+        news_on,
+        news,
+        draw,
+        np.ascontiguousarray(order, dtype=np.int64),
+        np.ascontiguousarray(w_val),
+        returns["mu"],
+        returns["kappa"],
+        returns["bz"],
+        returns["gap_step"],
+        returns["dt"],
+        returns["tariff"],
+        returns["beta_tariff"],
+        returns["announcement"],
+        returns["surprise_step"],
+        residuals["eps"],
+        residuals["chol"],
+        residuals["sigma"],
+        residuals["ratio"],
+        residuals["step_month"],
+        residuals["level"],
+        np.zeros((0, 0, 0)) if jump is None else jump,
+        out,
+    )
+
+
+@njit(cache=True, nogil=True)
+def var_month(z, m, z0, u, base, gap, p_before, neutral, g_idx, growth, rho, level, A):
+    """Month ``m`` of the factor VAR for every path, into ``z[:, m]`` (m, M, K).
+
+    Notes
+    -----
+    ``z_m = A z_{m-1} + (((u_m + base_m) + gap (p_{m-1} - n)) + growth channel) + rho S_{m-1}``
+    (:func:`simengine.policy_paths._loop`, each bracket rounded as there; the growth channel on
+    the growth factor only; ``z_{-1} = z0``; ``level`` (m, K) is ``S_{m-1}``, or empty without
+    error correction). ``A z_{m-1}`` is OpenBLAS's fma chain for point parameters and einsum's
+    two lanes per path (posterior draws). The pins stay numpy (they overwrite ``z[:, m]``).
+    """
+    n, K = z.shape[0], z.shape[2]
+    mode = LANES if A.shape[0] > 1 else FMA
+    ecm = level.shape[0] > 0
+    for p in range(n):
+        prev = z0[_row(z0.shape[0], p)] if m == 0 else z[p, m - 1]
+        da, db, dg = _row(A.shape[0], p), _row(base.shape[0], p), _row(gap.shape[0], p)
+        dn, dr = _row(neutral.shape[0], p), _row(rho.shape[0], p)
+        shift = p_before[p] - neutral[dn]
+        for i in range(K):
+            drive = (u[p, m, i] + base[db, m, i]) + gap[dg, i] * shift
+            if i == g_idx:
+                drive = drive + growth[p]
+            if ecm:
+                drive = drive + rho[dr, i] * level[p, i]
+            z[p, m, i] = _dot(prev, A[da, i], mode) + drive
+
+
+@njit(cache=True, nogil=True)
+def t_scale_into(view, w, numerator, finite):
+    """Student-t scaling of the normals ``view`` (n, T, k) in place, as :func:`simengine.rng._t_scale`.
+
+    Notes
+    -----
+    ``e_{p,t} = n_{p,t} sqrt((nu - 2) / W_{p,t})`` with ``W`` (half, T) the chi-square draws and
+    ``numerator`` (half, 1) ``= nu - 2``; path ``p >= half`` (the antithetic mirror) reuses row
+    ``p - half``; paths with infinite ``nu`` keep their normals (scale 1).
+    """
+    n, T, k = view.shape
+    half = w.shape[0]
+    for p in range(n):
+        src = p if p < half else p - half
+        if not finite[src]:
+            continue
+        for t in range(T):
+            s = np.sqrt(numerator[src, 0] / w[src, t])
+            for j in range(k):
+                view[p, t, j] = view[p, t, j] * s
+
+
+@njit(cache=True, nogil=True)
+def var_propagate(z0, shocks, exog, A, chol, rho, level, pin_mask, pin_value, out):
+    """The monthly VAR(1) of :func:`simengine.parts.dynamics.propagate` for every path.
+
+    Notes
+    -----
+    ``z_m = (A z_{m-1} + rho S_{m-1}) + (chol eps_m + b_m)``, ``S_m = S_{m-1} + z_m``, pinned
+    values overwrite ``z_m[k]``; ``level`` (m, K) holds ``S`` (updated in place; empty without
+    error correction). The contractions follow numpy's orders as in :func:`var_month`.
+    """
+    n, M, K = shocks.shape
+    mode_a = LANES if A.shape[0] > 1 else FMA
+    mode_c = LANES if chol.shape[0] > 1 else FMA
+    ecm = level.shape[0] > 0
+    u = np.empty(K)
+    for p in range(n):
+        da, dc, de = _row(A.shape[0], p), _row(chol.shape[0], p), _row(exog.shape[0], p)
+        dr = _row(rho.shape[0], p)
+        for t in range(M):
+            prev = z0[_row(z0.shape[0], p)] if t == 0 else out[p, t - 1]
+            for i in range(K):
+                u[i] = _dot(shocks[p, t], chol[dc, i], mode_c) + exog[de, t, i]
+            for i in range(K):
+                step = _dot(prev, A[da, i], mode_a)
+                if ecm:
+                    step = step + rho[dr, i] * level[p, i]
+                out[p, t, i] = step + u[i]
+            for i in range(K):
+                if pin_mask[t, i]:
+                    out[p, t, i] = pin_value[t, i]
+                if ecm:
+                    level[p, i] = level[p, i] + out[p, t, i]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def quantised_sums(x, scale, square, over_rows):
+    """Exact sums of ``rint(x scale)`` (``square``: ``rint((x scale)^2)``) as int64.
+
+    ``x`` (r, c): sums over the rows (c,) when ``over_rows``, else over the columns (r,).
+    The same integers as :func:`simengine.stats.quantised_sum` (every term is an integer,
+    ``rint`` of a power-of-two multiple, and int64 sums are exact in any order).
+    """
+    r, c = x.shape
+    out = np.zeros(c if over_rows else r, np.int64)
+    for i in range(r):
+        acc = 0
+        for j in range(c):
+            v = x[i, j] * scale
+            if square:
+                v = v * v
+            q = np.int64(np.rint(v))
+            if over_rows:
+                out[j] += q
+            else:
+                acc += q
+        if not over_rows:
+            out[i] = acc
+    return out
+
+
+@njit(cache=True, nogil=True)
+def histogram_rows(z, values, z_max, per_unit, n_bins, weight_scale):
+    """Per-row histogram counts (rows, n_bins + 2) and exact per-bin sums of ``values``.
+
+    The bin of ``z`` is ``clip(floor((z + z_max) per_unit), -1, n_bins) + 1``, each operation
+    as :meth:`simengine.stats.BinGrid.index_from_z` rounds it; the sums add
+    ``rint(value weight_scale)`` in the order ``np.bincount`` does (row by row, in path order).
+    ``values`` with no rows: counts only (the sums come back empty).
+    """
+    rows, m = z.shape
+    size = n_bins + 2
+    counts = np.zeros((rows, size), np.int64)
+    with_sums = values.shape[0] > 0
+    sums = np.zeros((rows if with_sums else 0, size))
+    top = float(n_bins)
+    for r in range(rows):
+        for j in range(m):
+            f = np.floor((z[r, j] + z_max) * per_unit)
+            if f != f:
+                raise ValueError("NaN in a histogram's values")
+            if f < -1.0:
+                f = -1.0
+            elif f > top:
+                f = top
+            b = np.int64(f) + 1
+            counts[r, b] += 1
+            if with_sums:
+                sums[r, b] += np.rint(values[r, j] * weight_scale)
+    return counts, sums
