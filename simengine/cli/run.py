@@ -243,10 +243,14 @@ def _print_attribution(title: str, frame: pd.DataFrame) -> None:
     for series in frame.index:
         table.add_column(str(series), justify="right")
     for channel in frame.columns:
-        table.add_row(
-            channel, *(f"{100 * float(frame.loc[s, channel]):+.3f}%" for s in frame.index)
-        )
+        table.add_row(channel, *(_signed_pct(float(frame.loc[s, channel])) for s in frame.index))
     console.print(table)
+
+
+def _signed_pct(value: float) -> str:
+    """``+0.123%``; a value that rounds to zero reads ``0.000%`` (no ``-0.000%``)."""
+    text = f"{100 * value:+.3f}%"
+    return "0.000%" if text in ("+0.000%", "-0.000%") else text
 
 
 def _targets(out: Path, stem: str, comparison: bool) -> list[Path]:
