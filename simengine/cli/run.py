@@ -187,13 +187,11 @@ def _bayes_note(spec: Any) -> str:
 
 
 def _csv_frame(result: Any) -> pd.DataFrame:
-    """Summary rows (``kind=summary``) and, for a comparison, difference rows; no q50."""
+    """Summary rows (``kind=summary``) and, for a comparison, difference rows."""
     import pandas as pd
 
-    from simengine.cli.tables import tidy_columns
-
     summary = result.summary(wide=True)
-    frame = summary[tidy_columns(list(summary.columns))].reset_index()
+    frame = summary.reset_index()
     frame.insert(0, "kind", "summary")
     if hasattr(result, "difference_summary"):
         diffs = result.difference_summary(wide=True).reset_index()
