@@ -172,7 +172,7 @@ class SimulationResult:
             False (default): the columns of :data:`SUMMARY_COLUMNS`, ``median, q05, q95,
             prob_loss, mean`` (fractions: 0.031 is +3.1%), which fit a terminal and are what
             ``repr(result)`` shows in %. True: every statistic, ``mean, median, std``, quantiles
-            ``q01 .. q99``, ``var_95, var_99`` (loss at the 5% / 1% quantile, positive = loss),
+            ``q01 .. q99`` (the 50% one is ``median``), ``var_95, var_99`` (loss at the 5% / 1% quantile, positive = loss),
             ``es_95, es_99`` (expected shortfall, positive = loss), ``prob_loss``,
             ``prob_small_beats_large``, ``prob_squeeze`` (the same in every series of a
             scenario), ``max_drawdown_median``, ``max_drawdown_p95``, ``param_var_share``

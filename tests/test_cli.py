@@ -161,3 +161,12 @@ def test_a_reader_that_goes_away_ends_the_run_quietly_with_141():
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 141, err
     assert err == b""
+
+
+def test_attribution_cells_that_round_to_zero_read_zero():
+    """The compare table's channel split: ``+0.137%`` / ``-0.038%``, and a channel that is off
+    (or rounds to zero) reads ``0.000%``, never ``-0.000%``."""
+    from simengine.cli.run import _signed_pct
+
+    assert _signed_pct(0.00137) == "+0.137%" and _signed_pct(-0.00038) == "-0.038%"
+    assert _signed_pct(-1e-9) == _signed_pct(1e-9) == _signed_pct(0.0) == "0.000%"

@@ -43,6 +43,7 @@ def test_summary_is_compact_and_wide_on_request(cmp):
     compact, wide = cmp.summary(), cmp.summary(wide=True)
     assert tuple(compact.columns) == simengine.results.SUMMARY_COLUMNS
     assert len(wide.columns) >= 18 and {"es_95", "param_var_share", "std"} <= set(wide.columns)
+    assert "q50" not in wide.columns  # the 50% quantile is the median: one column (issue 15)
     pd.testing.assert_frame_equal(compact, wide[list(compact.columns)])
     diffs, wide_diffs = cmp.difference_summary(), cmp.difference_summary(wide=True)
     assert tuple(diffs.columns) == simengine.results.DIFFERENCE_COLUMNS

@@ -187,13 +187,11 @@ def _bayes_note(spec: Any) -> str:
 
 
 def _csv_frame(result: Any) -> pd.DataFrame:
-    """Summary rows (``kind=summary``) and, for a comparison, difference rows; no q50."""
+    """Summary rows (``kind=summary``) and, for a comparison, difference rows."""
     import pandas as pd
 
-    from simengine.cli.tables import tidy_columns
-
     summary = result.summary(wide=True)
-    frame = summary[tidy_columns(list(summary.columns))].reset_index()
+    frame = summary.reset_index()
     frame.insert(0, "kind", "summary")
     if hasattr(result, "difference_summary"):
         diffs = result.difference_summary(wide=True).reset_index()
@@ -243,10 +241,14 @@ def _print_attribution(title: str, frame: pd.DataFrame) -> None:
     for series in frame.index:
         table.add_column(str(series), justify="right")
     for channel in frame.columns:
-        table.add_row(
-            channel, *(f"{100 * float(frame.loc[s, channel]):+.3f}%" for s in frame.index)
-        )
+        table.add_row(channel, *(_signed_pct(float(frame.loc[s, channel])) for s in frame.index))
     console.print(table)
+
+
+def _signed_pct(value: float) -> str:
+    """``+0.123%``; a value that rounds to zero reads ``0.000%`` (no ``-0.000%``)."""
+    text = f"{100 * value:+.3f}%"
+    return "0.000%" if text in ("+0.000%", "-0.000%") else text
 
 
 def _targets(out: Path, stem: str, comparison: bool) -> list[Path]:

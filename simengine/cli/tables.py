@@ -2,15 +2,13 @@
 
 One table per scenario (statistics down, series across), laid out with :class:`rich.columns.
 Columns`, so tables sit side by side when the terminal is wide enough and stack otherwise.
-``q50`` is not shown (it is the ``median``), and the cross-asset probabilities
-(``prob_small_beats_large``, ``prob_squeeze``), which are the same for every series, are
-printed once per scenario under its table; ``param_var_share`` only for Bayesian runs (it is 0
+The cross-asset probabilities (``prob_small_beats_large``, ``prob_squeeze``), which are the
+same for every series, are printed once per scenario under its table; ``param_var_share`` only for Bayesian runs (it is 0
 with point parameters).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from rich.columns import Columns
@@ -19,27 +17,18 @@ from rich.table import Table
 
 __all__ = [
     "CROSS_ASSET",
-    "DUPLICATES",
     "fmt_value",
     "print_frames",
     "print_result",
     "split_cross",
-    "tidy_columns",
 ]
 
-#: Columns equal to another one (``q50`` is the median): left out of tables and CSV.
-DUPLICATES = ("q50",)
 #: Statistics of the scenario, not of a series: shown once per scenario.
 CROSS_ASSET = {
     "prob_small_beats_large": "P(Russell 2000 beats Nasdaq-100)",
     "prob_squeeze": "P(at least one short squeeze)",
 }
 PERCENT_COLUMNS = {"param_var_share", "prob_positive", "prob_loss", *CROSS_ASSET}
-
-
-def tidy_columns(columns: Sequence[str]) -> list[str]:
-    """Columns without the duplicates (``q50``)."""
-    return [c for c in columns if c not in DUPLICATES]
 
 
 def fmt_value(col: str, value: float, percent: bool = True) -> str:
@@ -104,7 +93,7 @@ def split_cross(rows: Any) -> tuple[Any, str]:
     """A frame (index: series) without duplicate and cross-asset columns, and those as text."""
     cross = [c for c in CROSS_ASSET if c in rows.columns]
     text = ", ".join(f"{CROSS_ASSET[c]} {100 * float(rows[c].iloc[0]):.1f}%" for c in cross)
-    keep = [c for c in tidy_columns(list(rows.columns)) if c not in CROSS_ASSET]
+    keep = [c for c in rows.columns if c not in CROSS_ASSET]
     if "param_var_share" in keep and not float(rows["param_var_share"].abs().max()) > 0:
         keep.remove("param_var_share")  # point parameters: always 0, said in the header
     return rows[keep], text

@@ -59,8 +59,8 @@ class Quantiles(Statistic):
     name = "quantiles"
     columns = (
         Column("median", label="median", after="mean"),
-        *(Column(_qname(p), label=f"{round(p * 100)}%") for p in QUANTILES),
-    )
+        *(Column(_qname(p), label=f"{round(p * 100)}%") for p in QUANTILES if p != 0.5),
+    )  # the 50% quantile is the median: one column, not two
 
     @property
     def variables(self) -> tuple[Variable, ...]:
@@ -82,7 +82,7 @@ class Quantiles(Statistic):
     def summary(self, ds: xr.Dataset, t: int, terminal: bool) -> dict[str, np.ndarray]:
         q = self.at(ds, t, terminal, QUANTILES)
         return {"median": q[..., QUANTILES.index(0.5)]} | {
-            _qname(p): q[..., i] for i, p in enumerate(QUANTILES)
+            _qname(p): q[..., i] for i, p in enumerate(QUANTILES) if p != 0.5
         }
 
     @staticmethod
