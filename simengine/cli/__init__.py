@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from simengine.cli.common import err_console
+from simengine.cli.common import err_console, exit_reader_gone
 
 __all__ = ["app", "main"]
 
@@ -113,16 +113,6 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def _quiet_broken_pipe() -> None:
-    """Exit 141 (128 + SIGPIPE) without a message when stdout's reader has gone away; stdout
-    is pointed at /dev/null first so that the interpreter's final flush cannot fail again."""
-    import os
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(141)
-
-
 def _show_warnings_as_lines() -> None:
     """simengine's warnings as one ``warning: ...`` line each (no source line echoed)."""
     import warnings
@@ -170,7 +160,7 @@ def main() -> None:
         err_console.print("aborted")
         sys.exit(1)
     except BrokenPipeError:  # a write outside rich's console (rich's own: cli.common._Console)
-        _quiet_broken_pipe()
+        exit_reader_gone()
     except Exception as exc:
         if isinstance(exc, _click_exceptions()):
             exc.show()

@@ -9,19 +9,26 @@ from contextlib import contextmanager
 
 from rich.console import Console
 
-__all__ = ["console", "err_console", "progress_bar"]
+__all__ = ["console", "err_console", "exit_reader_gone", "progress_bar"]
+
+
+def exit_reader_gone() -> None:
+    """End the process with 141 (128 + SIGPIPE), silently, when stdout's reader has gone away
+    (``simengine ... | head``), like any Unix tool. stdout is pointed at /dev/null first so that
+    the interpreter's final flush cannot fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(141)
 
 
 class _Console(Console):
-    """rich's console, except that a reader who went away (``simengine ... | head``) ends the
-    process with 141 (128 + SIGPIPE) like any Unix tool, not rich's 1."""
+    """rich's console, except that a reader who went away ends the process with 141
+    (:func:`exit_reader_gone`), not rich's 1."""
 
     def on_broken_pipe(self) -> None:
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise SystemExit(141)
+        exit_reader_gone()
 
 
 console = _Console()
