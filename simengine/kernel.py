@@ -16,10 +16,10 @@
 What stays numpy, and why:
 
 * the draws (:mod:`simengine.rng`: numpy's generators define the streams);
-* the policy part's decisions, pins and the Waggoner-Zha projection of a
-  ``reading: conditional_forecast`` scenario (:mod:`simengine.policy_paths`,
-  :mod:`simengine.conditioning`): meeting decisions use scipy's normal CDF and ``np.interp``,
-  whose numba counterparts round differently (only the VAR step of the month loop is here);
+* the Waggoner-Zha projection of a ``reading: conditional_forecast`` scenario
+  (:mod:`simengine.conditioning`); the policy part's decisions and the month loop are compiled
+  in :mod:`simengine.kernel_policy` (scipy's own ``ndtr``, numpy's ``interp`` and sum orders),
+  except for structural 2-year level pins and one-path runs (:func:`var_month` then);
 * everything that takes ``exp``/``log`` (the volatility-state ratios, the path's variance level,
   the tariff-reversal kernel, the squeeze jumps): numba's libm differs from numpy's in a few
   percent of values, so these are computed once per chunk (or per posterior draw) in numpy and

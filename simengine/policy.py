@@ -352,6 +352,87 @@ class PolicyRun:
         self.dy2_reprice[:, j] = lam * s * w
         self.dy2_by_month[:, plan.month[j]] += self.dy2_announce[:, j] + self.dy2_reprice[:, j]
 
+    def kernel_inputs(self, n_months: int, n_factors: int) -> tuple[tuple, tuple] | None:
+        """The per-meeting tables and inputs of :func:`simengine.kernel_policy.policy_loop`.
+
+        Everything that does not depend on the path, computed here as :meth:`_meeting` computes
+        it: each meeting's cutpoints and outcomes (:meth:`support`), the interpolation table of
+        :meth:`ReactionFunction.latent_for_mean`, the scaled cutpoints of the average, the
+        state weights and the repricing window. ``None`` when an operand is not what the
+        kernel's sum orders assume (non-contiguous outcomes or slopes).
+        """
+        plan, par, rf = self.plan, self.params, self.params.reaction
+        J = plan.n
+        supports = [self.support(j) for j in range(J)]
+        slopes = np.asarray(rf.slopes)
+        arrays = [slopes, *(s for _, s in supports)]
+        if not all(a.dtype == np.float64 and a.flags.c_contiguous for a in arrays):
+            return None
+        width = max((s.size for _, s in supports), default=1)
+        cuts, steps = np.zeros((J, width)), np.zeros((J, width))
+        cuts_sd, sd = np.zeros((J, width)), np.zeros(J)
+        tables = np.zeros((J, _ETA_GRID.size))
+        n_out = np.zeros(J, np.int64)
+        for j, (c, st) in enumerate(supports):
+            var = 0.0 if self.expected_only else self.state_var[j]
+            s = np.sqrt(1.0 + var)
+            tables[j] = rf.mean_change(_ETA_GRID, c / s, st)
+            n_out[j], sd[j] = st.size, s
+            cuts[j, : c.size], steps[j, : st.size], cuts_sd[j, : c.size] = c, st, c / s
+        W = np.zeros((J, 3, n_months, n_factors))
+        W0 = np.zeros((J, 3, n_factors))
+        for j in range(J):
+            W[j], W0[j] = self._weights[j]
+        window = [max(0.0, par.window_months - g) / par.window_months for g in plan.next_gap]
+        z0 = self.z0[:1] if self.z0.strides[0] == 0 else self.z0
+        tab = (
+            np.ascontiguousarray(plan.month, dtype=np.int64),
+            np.asarray(plan.fixed, dtype=float),
+            np.asarray(plan.level_target, dtype=float),
+            n_out,
+            cuts,
+            steps,
+            cuts_sd,
+            sd,
+            tables,
+            _ETA_GRID,
+        )
+        pol = (
+            slopes,
+            np.ascontiguousarray(self.xbar, dtype=float),
+            W,
+            W0,
+            np.ascontiguousarray(z0, dtype=float),
+            self.expected_only,
+            float(par.lam),
+            np.array(window, dtype=float),
+            "announcement" in par.off,
+            np.zeros((0, 0)) if self.u is None else np.ascontiguousarray(self.u, dtype=float),
+        )
+        return tab, pol
+
+    def kernel_outputs(self) -> tuple:
+        """The arrays :func:`simengine.kernel_policy.policy_loop` fills (in this order)."""
+        return (
+            self.expected,
+            self.target,
+            self.decision,
+            self.surprise,
+            self.state,
+            self.dy2_announce,
+            self.dy2_reprice,
+            self.level_month,
+            self.dy2_by_month,
+            self._level,
+        )
+
+    def kernel_growth(self) -> tuple[float, int, int, float]:
+        """``(gamma, lo, hi, p0)`` of :meth:`growth_term` (``gamma = 0``: the channel is off)."""
+        par = self.params
+        off = "growth" in par.off or par.growth_gamma == 0.0
+        lo, hi = par.growth_lags
+        return (0.0 if off else float(par.growth_gamma), int(lo), int(hi), float(self.p0))
+
     # -- outputs on the two time axes -----------------------------------------------------
 
     def dy2_month(self, n_months: int) -> tuple[np.ndarray, np.ndarray]:

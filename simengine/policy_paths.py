@@ -78,6 +78,9 @@ def _loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun) -> np.ndarray:
     g_idx = fi.factor_index["growth"]
     ecm = fi.rho is not None and fi.level0 is not None and bool(np.any(fi.rho))
     level = np.broadcast_to(fi.level0, (n, K)).copy() if ecm else None
+    if fi.kernel and n > 1 and not fi.yield_2y_pins:  # one path: numpy's matmul is a gemv
+        if _kernel_loop(fi, u, run, z, level):
+            return z
     for m in range(M):
         run.decide(m, z)
         p_before = run.level_month[:, m - 1] if m > 0 else np.full(n, run.p0)
@@ -103,14 +106,55 @@ def _loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun) -> np.ndarray:
     return z
 
 
+def _arr(x, ndim: int) -> np.ndarray:
+    x = np.atleast_2d(x) if ndim == 2 else np.atleast_1d(x)
+    return np.ascontiguousarray(x, dtype=float)
+
+
+def _kernel_loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun, z, level) -> bool:
+    """The whole of :func:`_loop` by :func:`simengine.kernel_policy.policy_loop` (the same
+    numbers); ``False`` (nothing done) where the kernel does not cover the inputs."""
+    from simengine.kernel_policy import PAIRWISE_BLOCK, interp_buckets, policy_loop
+
+    n, M, K = z.shape
+    lo, hi = run.params.growth_lags
+    if hi - lo + 1 > PAIRWISE_BLOCK or not (u.dtype == np.float64 and u.flags.c_contiguous):
+        return False
+    tables = run.kernel_inputs(M, K)
+    if tables is None:
+        return False
+    var = (
+        _arr(fi.z0, 2),
+        np.ascontiguousarray(fi.base, dtype=float),
+        np.ascontiguousarray(fi.A, dtype=float),
+        _arr(fi.gap, 2),
+        _arr(fi.neutral, 1),
+        fi.factor_index["growth"],
+        _arr(fi.rho, 2) if level is not None else np.zeros((1, K)),
+        level if level is not None else np.zeros((0, K)),
+        np.ascontiguousarray(fi.pin_mask, dtype=np.bool_),
+        np.ascontiguousarray(fi.pin_value, dtype=float),
+    )
+    tab, pol = tables
+    W, width = pol[2], tab[5].shape[1]
+    work = (
+        z.reshape(n, M * K),
+        W.reshape(W.shape[0], 3, M * K),
+        pol[0].reshape(1, -1),
+        np.zeros(width),
+        np.zeros(3),
+        interp_buckets(tab[8]),
+        np.zeros(K),
+    )
+    policy_loop(z, u, var, tab, pol, run.kernel_growth(), run.kernel_outputs(), work)
+    return True
+
+
 def _kernel_month(fi: FactorInputs, z, m: int, u, p_before, g_idx: int, growth, level) -> None:
     """The same month step as :func:`_loop`'s numpy lines, by :func:`simengine.kernel.var_month`."""
     from simengine.kernel import var_month
 
-    def arr(x, ndim: int) -> np.ndarray:
-        x = np.atleast_2d(x) if ndim == 2 else np.atleast_1d(x)
-        return np.ascontiguousarray(x, dtype=float)
-
+    arr = _arr
     K = z.shape[2]
     var_month(
         z,
