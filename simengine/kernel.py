@@ -338,23 +338,24 @@ def var_month(z, m, z0, u, base, gap, p_before, neutral, g_idx, growth, rho, lev
 
 
 @njit(cache=True, nogil=True)
-def t_scale_into(view, w, numerator, finite):
+def t_scale_into(view, g, numerator, finite):
     """Student-t scaling of the normals ``view`` (n, T, k) in place, as :func:`simengine.rng._t_scale`.
 
     Notes
     -----
-    ``e_{p,t} = n_{p,t} sqrt((nu - 2) / W_{p,t})`` with ``W`` (half, T) the chi-square draws and
-    ``numerator`` (half, 1) ``= nu - 2``; path ``p >= half`` (the antithetic mirror) reuses row
-    ``p - half``; paths with infinite ``nu`` keep their normals (scale 1).
+    ``e_{p,t} = n_{p,t} sqrt((nu - 2) / W_{p,t})`` with ``W = 2 g`` (exact) the chi-square draws
+    from the gamma variates ``g`` (half, T) and ``numerator`` (half, 1) ``= nu - 2``; path
+    ``p >= half`` (the antithetic mirror) reuses row ``p - half``; paths with infinite ``nu``
+    keep their normals (scale 1).
     """
     n, T, k = view.shape
-    half = w.shape[0]
+    half = g.shape[0]
     for p in range(n):
         src = p if p < half else p - half
         if not finite[src]:
             continue
         for t in range(T):
-            s = np.sqrt(numerator[src, 0] / w[src, t])
+            s = np.sqrt(numerator[src, 0] / (2.0 * g[src, t]))
             for j in range(k):
                 view[p, t, j] = view[p, t, j] * s
 
@@ -395,8 +396,10 @@ def var_propagate(z0, shocks, exog, A, chol, rho, level, pin_mask, pin_value, ou
 
 
 @njit(cache=True, nogil=True)
-def quantised_sums(x, scale, square, over_rows):
-    """Exact sums of ``rint(x scale)`` (``square``: ``rint((x scale)^2)``) as int64.
+def quantised_sums(x, scale, square, over_rows, limit):
+    """Exact sums of ``rint(x scale)`` (``square``: ``rint((x scale)^2)``) as int64, and whether
+    every ``|x| <= limit`` (``False``, and the sums unfinished, at the first value that is not:
+    NaN included; the caller then takes its checked route).
 
     ``x`` (r, c): sums over the rows (c,) when ``over_rows``, else over the columns (r,).
     The same integers as :func:`simengine.stats.quantised_sum` (every term is an integer,
@@ -407,6 +410,8 @@ def quantised_sums(x, scale, square, over_rows):
     for i in range(r):
         acc = 0
         for j in range(c):
+            if not abs(x[i, j]) <= limit:
+                return out, False
             v = x[i, j] * scale
             if square:
                 v = v * v
@@ -417,7 +422,7 @@ def quantised_sums(x, scale, square, over_rows):
                 acc += q
         if not over_rows:
             out[i] = acc
-    return out
+    return out, True
 
 
 @njit(cache=True, nogil=True)

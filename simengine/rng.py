@@ -170,10 +170,11 @@ def _uniforms(gen: np.random.Generator, n: int, lead: int | None, anti: bool) ->
 
 
 def _t_gamma(
-    gen: np.random.Generator, nu: np.ndarray, n_steps: int, anti: bool
+    gen: np.random.Generator, nu: np.ndarray, n_steps: int, anti: bool, doubled: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """``W ~ chi2(nu)`` (half, T), the numerators ``nu - 2`` (half, 1) and the finite-``nu``
-    mask (n,) of :func:`_t_scale`; ``None`` when every path is Gaussian."""
+    mask (n,) of :func:`_t_scale`; ``None`` when every path is Gaussian. ``doubled=False``:
+    the gamma variates ``W / 2`` as drawn (the kernel doubles them in its pass, exactly)."""
     finite = np.isfinite(nu)
     if not finite.any():
         return None
@@ -182,9 +183,11 @@ def _t_gamma(
     shape = np.where(finite, nu, 4.0)[:half, None] / 2.0
     if finite.all() and (nu == nu[0]).all():
         # one shape for the block: the scalar-shape sampler draws the same numbers, faster
-        w = 2.0 * gen.standard_gamma(float(shape[0, 0]), size=(half, n_steps))
+        w = gen.standard_gamma(float(shape[0, 0]), size=(half, n_steps))
     else:
-        w = 2.0 * gen.standard_gamma(np.broadcast_to(shape, (half, n_steps)))
+        w = gen.standard_gamma(np.broadcast_to(shape, (half, n_steps)))
+    if doubled:
+        w *= 2.0
     return w, shape * 2.0 - 2.0, finite
 
 
@@ -250,7 +253,7 @@ def _fill(
             if kernel:  # the same scales and products in one compiled pass
                 from simengine.kernel import t_scale_into
 
-                drawn = _t_gamma(gen, nu, stream.shape[0], anti)
+                drawn = _t_gamma(gen, nu, stream.shape[0], anti, doubled=False)
                 if drawn is not None:
                     t_scale_into(view.reshape(n, stream.shape[0], -1), *drawn)
                 return

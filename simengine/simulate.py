@@ -233,8 +233,12 @@ class _Engine:
         else:
             RT, n_jumps = self._numpy_returns(scn, draws, pp, policy, tariff, z)
         _check_returns(RT, f"cumulative returns of scenario {scn.name!r}")
-        # factors are reported per step: the values of the month each step ends in
-        return RT, policy.level_step, tariff.level_step, z[:, scn.grid.step_month], n_jumps
+        # factors are reported per step: the values of the month each step ends in (monthly
+        # steps: the months themselves, no copy)
+        step_month = scn.grid.step_month
+        if not np.array_equal(step_month, np.arange(z.shape[1])):
+            z = z[:, step_month]
+        return RT, policy.level_step, tariff.level_step, z, n_jumps
 
     def _by_draw(self, scn: ScenarioModel, draws: Draws) -> tuple | None:
         """Each path's posterior draw, the neutral rate and the start levels per draw (the

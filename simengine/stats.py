@@ -135,12 +135,12 @@ def quantised_sum(
     n = x.shape[axis]
     if n == 0:
         return np.zeros(np.delete(x.shape, axis), np.int64)
+    fast = _compiled_sum(x, axis, square, np.inf if checked else MAX_ABS)
+    if fast is not None:
+        return fast
     if not checked and not float(np.max(np.abs(x))) <= MAX_ABS:
         q = quantise_sq(x) if square else quantise(x)
         return q.sum(axis=axis)
-    fast = _compiled_sum(x, axis, square)
-    if fast is not None:
-        return fast
     total = None
     for lo in range(0, n, SUM_SLICE):
         part = np.take(x, np.arange(lo, min(n, lo + SUM_SLICE)), axis=axis) if n > SUM_SLICE else x
@@ -155,20 +155,22 @@ def quantised_sum(
     return total
 
 
-def _compiled_sum(x: np.ndarray, axis: int, square: bool) -> np.ndarray | None:
+def _compiled_sum(x: np.ndarray, axis: int, square: bool, limit: float) -> np.ndarray | None:
     """:func:`quantised_sum` of a C-contiguous array over its first or last axis, by
-    :func:`simengine.kernel.quantised_sums` in one pass (the same integers); else ``None``."""
+    :func:`simengine.kernel.quantised_sums` in one pass (the same integers, and the range check
+    ``|x| <= limit`` in the same pass); ``None`` when the array does not qualify or a value is
+    out of range (then the checked numpy route)."""
     axis = axis % x.ndim
     if not (x.flags.c_contiguous and x.dtype == np.float64 and axis in (0, x.ndim - 1)):
         return None
     from simengine.kernel import quantised_sums
 
     scale = float(2 ** (Q_SQ // 2)) if square else float(2**Q_SUM)
-    if axis == 0:
-        rest = x.shape[1:]
-        return quantised_sums(x.reshape(x.shape[0], -1), scale, square, True).reshape(rest)
-    rest = x.shape[:-1]
-    return quantised_sums(x.reshape(-1, x.shape[-1]), scale, square, False).reshape(rest)
+    over_rows = axis == 0
+    rest = x.shape[1:] if over_rows else x.shape[:-1]
+    rows = x.reshape(x.shape[0], -1) if over_rows else x.reshape(-1, x.shape[-1])
+    sums, ok = quantised_sums(rows, scale, square, over_rows, limit)
+    return sums.reshape(rest) if ok else None
 
 
 def bincount_exact(index: np.ndarray, values: np.ndarray | None, size: int) -> np.ndarray:
