@@ -353,9 +353,11 @@ def policy_loop(z, u, var, tab, pol, growth, out, work):
     u : ndarray (n, M, K)
         Innovations ``chol eps``.
     var : tuple
-        ``(z0, base, A, gap, neutral, g_idx, rho, level, pin_mask, pin_value)`` as in
+        ``(z0, base, A, gap, neutral, g_idx, rho, level, pin_mask, pin_value, draw)`` as in
         :func:`simengine.kernel.var_month` (``level`` (n, K) the start levels, updated; empty
-        without error correction).
+        without error correction); ``draw`` (n,) int64: each path's row of ``base``, ``A``,
+        ``gap``, ``neutral`` and ``rho`` when those have one row per posterior draw (empty:
+        one row per path, or one shared row).
     tab, pol : tuple
         Per-meeting tables and the policy run's inputs (built by
         :func:`simengine.policy_paths._kernel_loop` from :meth:`PolicyRun.kernel_inputs`).
@@ -379,7 +381,7 @@ def policy_loop(z, u, var, tab, pol, growth, out, work):
     ``z_m = A z_{m-1} + ((((u_m + base_m) + gap (p_{m-1} - n)) + growth) + rho S_{m-1})``,
     pins, ``S_m = S_{m-1} + z_m``.
     """
-    z0, base, A, gap, neutral, g_idx, rho, level, pin_mask, pin_value = var
+    z0, base, A, gap, neutral, g_idx, rho, level, pin_mask, pin_value, draw = var
     month, fixed, level_target, n_out, cuts, steps, cuts_sd, sd, tables, eta_grid = tab
     slopes, xbar, W, W0, z0s, expected_only, lam, w, announce_off, u_dec = pol
     expected, target, decision, surprise, state, dy2_a, dy2_r, level_month, dy2_m, lev = out
@@ -389,9 +391,11 @@ def policy_loop(z, u, var, tab, pol, growth, out, work):
     J = month.size
     mode = LANES if A.shape[0] > 1 else FMA
     ecm = level.shape[0] > 0
+    by_draw = draw.size > 0
     for p in range(n):
-        da, db, dg = _row(A.shape[0], p), _row(base.shape[0], p), _row(gap.shape[0], p)
-        dn, dr = _row(neutral.shape[0], p), _row(rho.shape[0], p)
+        d = draw[p] if by_draw else p  # rows per posterior draw, or per path
+        da, db, dg = _row(A.shape[0], d), _row(base.shape[0], d), _row(gap.shape[0], d)
+        dn, dr = _row(neutral.shape[0], d), _row(rho.shape[0], d)
         zr, xr = _row(z0s.shape[0], p), _row(xbar.shape[0], p)
         for m in range(M):
             for j in range(J):

@@ -123,17 +123,23 @@ def _kernel_loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun, z, level) -> b
     tables = run.kernel_inputs(M, K)
     if tables is None:
         return False
+    # rows per posterior draw where the inputs have them (FactorInputs.kernel_rows), else as is
+    rows = getattr(fi, "kernel_rows", None)
+    draw, A, base, gap, neutral, rho = (
+        (np.zeros(0, np.int64), fi.A, fi.base, fi.gap, fi.neutral, fi.rho) if rows is None else rows
+    )
     var = (
         _arr(fi.z0, 2),
-        np.ascontiguousarray(fi.base, dtype=float),
-        np.ascontiguousarray(fi.A, dtype=float),
-        _arr(fi.gap, 2),
-        _arr(fi.neutral, 1),
+        np.ascontiguousarray(base, dtype=float),
+        np.ascontiguousarray(A, dtype=float),
+        _arr(gap, 2),
+        _arr(neutral, 1),
         fi.factor_index["growth"],
-        _arr(fi.rho, 2) if level is not None else np.zeros((1, K)),
+        _arr(rho, 2) if level is not None else np.zeros((1, K)),
         level if level is not None else np.zeros((0, K)),
         np.ascontiguousarray(fi.pin_mask, dtype=np.bool_),
         np.ascontiguousarray(fi.pin_value, dtype=float),
+        np.ascontiguousarray(draw, dtype=np.int64),
     )
     tab, pol = tables
     W, width = pol[2], tab[5].shape[1]

@@ -175,3 +175,25 @@ def test_one_path_takes_numpy(loop_calls):
     spec = simengine.load_scenario(SCENARIOS / "fed_cut_september.yaml")
     simengine.simulate(spec, n_paths=1, seed=3)
     assert loop_calls["kernel"] == 0
+
+
+def test_rows_by_draw_index(monkeypatch):
+    """``FactorInputs.kernel_rows`` (rows per posterior draw and each path's draw): here the
+    per-path rows shuffled, with the index that undoes the shuffle, which must give the same
+    numbers (a kernel that ignored the index would read other paths' rows)."""
+    original = policy_paths._kernel_loop
+    used = []
+
+    def with_rows(fi, u, run, z, level):
+        n = z.shape[0]
+        perm = np.random.default_rng(5).permutation(n)
+        rows = [a if np.shape(a)[0] != n else np.asarray(a)[perm] for a in (fi.A, fi.base)]
+        rows += [np.atleast_2d(fi.gap), np.atleast_1d(fi.neutral), fi.rho]
+        rows[2:] = [a if np.shape(a)[0] != n else np.asarray(a)[perm] for a in rows[2:]]
+        object.__setattr__(fi, "kernel_rows", (np.argsort(perm), *rows))
+        used.append(fi.A.shape[0])
+        return original(fi, u, run, z, level)
+
+    monkeypatch.setattr(policy_paths, "_kernel_loop", with_rows)
+    _assert_same(simengine.load_scenario(SCENARIOS / "fed_three_cuts.yaml"), "bayesian", n_blocks=1)
+    assert max(used) > 1
