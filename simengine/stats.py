@@ -121,6 +121,11 @@ SUM_SLICE = 2**19
 partial sum of quantised values or squares stays below 2**53, so the float sums are exact integers."""
 
 
+INT64_EXACT = {False: 2.0**38, True: 2.0**21}
+"""Largest ``|x|`` whose quantised value (square) still fits int64 exactly: below it the
+compiled sums give the int64 route's integers (int64 additions wrap alike in any order)."""
+
+
 def quantised_sum(
     x: np.ndarray, axis: int, square: bool = False, checked: bool = False
 ) -> np.ndarray:
@@ -135,7 +140,7 @@ def quantised_sum(
     n = x.shape[axis]
     if n == 0:
         return np.zeros(np.delete(x.shape, axis), np.int64)
-    fast = _compiled_sum(x, axis, square, np.inf if checked else MAX_ABS)
+    fast = _compiled_sum(x, axis, square, np.inf if checked else INT64_EXACT[square])
     if fast is not None:
         return fast
     if not checked and not float(np.max(np.abs(x))) <= MAX_ABS:

@@ -182,19 +182,18 @@ def test_compiled_quantised_sums_are_the_numpy_integers(shape, axis, square):
     assert np.array_equal(got, q.sum(axis=axis))
 
 
-@pytest.mark.parametrize("big", [150.0, -3e5])
-def test_quantised_sums_beyond_the_range_take_the_checked_route(big):
-    """The range check runs inside the compiled pass: a value beyond ``MAX_ABS`` (unchecked
-    call) gives the int64 route's integers; with ``checked=True`` the compiled sums stand."""
+@pytest.mark.parametrize("big", [150.0, -3e5, 3e6, 1e12])
+def test_quantised_sums_beyond_the_range_are_the_int64_integers(big):
+    """Values beyond ``MAX_ABS``: the compiled pass gives the int64 route's integers while
+    they fit int64 (``INT64_EXACT``), and hands larger ones to the int64 route itself."""
     from simengine import stats
 
     x = np.random.default_rng(4).standard_normal((40, 30))
     x[7, 3] = big
     for axis in (0, -1):
         assert np.array_equal(stats.quantised_sum(x, axis), stats.quantise(x).sum(axis=axis))
-        assert np.array_equal(
-            stats.quantised_sum(x, axis, checked=True), stats.quantise(x).sum(axis=axis)
-        )
+        sq = stats.quantised_sum(x, axis, square=True)
+        assert np.array_equal(sq, stats.quantise_sq(x).sum(axis=axis))
 
 
 def test_compiled_histogram_is_the_numpy_one():
