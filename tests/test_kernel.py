@@ -211,3 +211,16 @@ def test_compiled_histogram_is_the_numpy_one():
         assert np.array_equal(sums, stats.bincount_exact(flat, x, 6 * grid.size).reshape(6, -1))
         with pytest.raises(ValueError, match="NaN"):
             histogram(grid, np.full((1, 3), np.nan))
+
+
+def test_compiled_drawdown_is_the_numpy_loop():
+    """Assets (fraction of the running peak) and a portfolio (dollars); a non-contiguous copy
+    takes the numpy loop."""
+    from simengine.statistics.drawdown import max_drawdown
+
+    R = np.cumsum(np.random.default_rng(6).standard_normal((3, 25, 5000)) * 0.05, axis=1)
+    R[0, 3, 0], R[0, :, 1], R[0, 0, 2] = -1.0, 0.0, 2.0  # total loss, flat, an early peak
+    portfolio = np.array([False, False, True])
+    ref = max_drawdown(np.asfortranarray(R), portfolio)
+    assert np.array_equal(max_drawdown(R, portfolio), ref)
+    assert not np.array_equal(max_drawdown(R, ~portfolio), ref)

@@ -24,6 +24,10 @@ def max_drawdown(R: np.ndarray, is_portfolio: np.ndarray) -> np.ndarray:
     the same as the vectorised ``maximum.accumulate`` form (max is exact).
     """
     S, T, m = R.shape
+    if R.dtype == np.float64 and R.flags.c_contiguous:  # the same values in one compiled pass
+        from simengine.kernel import drawdown_rows
+
+        return drawdown_rows(R, np.asarray(is_portfolio, dtype=np.bool_), np.empty((S, m)))
     assets = ~is_portfolio
     peak = np.ones((S, m))
     wealth = np.empty((S, m))
