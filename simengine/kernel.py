@@ -57,6 +57,7 @@ from numba.extending import intrinsic
 __all__ = [
     "LANE_LENGTHS",
     "block_log_returns",
+    "column_sums",
     "drawdown_rows",
     "histogram_rows",
     "quantised_sums",
@@ -487,4 +488,23 @@ def drawdown_rows(R, is_portfolio, out):
                     fall = fall / peak
                 dd = _np_max(dd, fall)
             out[s, p] = dd
+    return out
+
+
+@njit(cache=True, nogil=True)
+def column_sums(values, column, n_cols, cumulative, start):
+    """``start + cumsum(values @ on, axis=1)`` (``cumulative``) or ``values @ on``, where ``on``
+    (J, n_cols) has a single 1 per row, at ``column[j]``: each output adds its rows' values in
+    ``j`` order from 0 (what OpenBLAS's fma chain gives with 0/1 weights), then the running sum
+    in column order and ``start`` (numpy's ``cumsum`` and the addition)."""
+    n, J = values.shape
+    out = np.zeros((n, n_cols))
+    for p in range(n):
+        for j in range(J):
+            out[p, column[j]] = out[p, column[j]] + values[p, j]
+        if cumulative:
+            for t in range(1, n_cols):
+                out[p, t] = out[p, t - 1] + out[p, t]
+            for t in range(n_cols):
+                out[p, t] = start + out[p, t]
     return out

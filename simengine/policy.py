@@ -284,6 +284,7 @@ class PolicyRun:
         self.level_month = np.full((n, n_months), p0)
         self.dy2_by_month = np.zeros((n, n_months))  # policy component of the 2-year change
         self._level = np.full(n, p0)
+        self.kernel = False  # outputs by the compiled kernels (set by the compiled loop)
         self._weights = {
             j: state_weights(int(plan.month[j]), n_months, factor_index, z0.shape[-1])
             for j in range(J)
@@ -437,21 +438,38 @@ class PolicyRun:
 
     def dy2_month(self, n_months: int) -> tuple[np.ndarray, np.ndarray]:
         """Announcement and repricing components of the 2-year change per month (n, M)."""
-        on = np.zeros((self.plan.n, n_months))
-        on[np.arange(self.plan.n), self.plan.month] = 1.0
-        return self.dy2_announce @ on, self.dy2_reprice @ on
+        month = self.plan.month
+        return self._per_column(self.dy2_announce, month, n_months), self._per_column(
+            self.dy2_reprice, month, n_months
+        )
 
     def dy2_step(self, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
         """The same on the steps of the return grid (n, T)."""
-        on = np.zeros((self.plan.n, n_steps))
-        on[np.arange(self.plan.n), self.plan.step] = 1.0
-        return self.dy2_announce @ on, self.dy2_reprice @ on
+        step = self.plan.step
+        return self._per_column(self.dy2_announce, step, n_steps), self._per_column(
+            self.dy2_reprice, step, n_steps
+        )
 
     def level_step(self, n_steps: int) -> np.ndarray:
         """Policy rate at the end of each step (n, T)."""
-        on = np.zeros((self.plan.n, n_steps))
-        on[np.arange(self.plan.n), self.plan.step] = 1.0
-        return self.p0 + np.cumsum(self.decision @ on, axis=1)
+        return self._per_column(self.decision, self.plan.step, n_steps, cumulative=True)
+
+    def _per_column(
+        self, values: np.ndarray, column: np.ndarray, n_cols: int, cumulative: bool = False
+    ) -> np.ndarray:
+        """``values @ on`` with ``on[j, column[j]] = 1`` (``cumulative``: ``p0 + cumsum`` of it
+        over the columns); by :func:`simengine.kernel.column_sums` on the kernel route (the
+        same numbers)."""
+        if self.kernel and min(values.shape) > 1 and values.flags.c_contiguous:
+            from simengine.kernel import column_sums
+
+            idx = np.ascontiguousarray(column, dtype=np.int64)
+            return column_sums(values, idx, n_cols, cumulative, float(self.p0))
+        on = np.zeros((self.plan.n, n_cols))
+        on[np.arange(self.plan.n), column] = 1.0
+        if cumulative:
+            return self.p0 + np.cumsum(values @ on, axis=1)
+        return values @ on
 
     def growth_term(self, month: int) -> np.ndarray:
         """Growth channel for ``month`` (n,): ``gamma * mean_{l in lags}(p_{month-l} - p0)``.

@@ -153,6 +153,7 @@ def _kernel_loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun, z, level) -> b
         np.zeros(K),
     )
     policy_loop(z, u, var, tab, pol, run.kernel_growth(), run.kernel_outputs(), work)
+    run.kernel = True
     return True
 
 

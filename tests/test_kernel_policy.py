@@ -197,3 +197,17 @@ def test_rows_by_draw_index(monkeypatch):
     monkeypatch.setattr(policy_paths, "_kernel_loop", with_rows)
     _assert_same(simengine.load_scenario(SCENARIOS / "fed_three_cuts.yaml"), "bayesian", n_blocks=1)
     assert max(used) > 1
+
+
+@pytest.mark.parametrize("cumulative", [False, True])
+def test_column_sums_are_the_matmul_with_the_indicator(cumulative):
+    """``values @ on`` (one 1 per meeting row; two meetings in one column, empty columns) and
+    ``p0 + cumsum`` of it: PolicyRun's per-month and per-step outputs."""
+    from simengine.kernel import column_sums
+
+    values = RNG.standard_normal((3000, 5)) * 0.3
+    column = np.array([0, 2, 2, 5, 7])
+    on = np.zeros((5, 9))
+    on[np.arange(5), column] = 1.0
+    ref = 4.33 + np.cumsum(values @ on, axis=1) if cumulative else values @ on
+    assert np.array_equal(column_sums(values, column, 9, cumulative, 4.33), ref)
