@@ -363,6 +363,57 @@ def t_scale_into(view, g, numerator, finite):
                 view[p, t, j] = view[p, t, j] * s
 
 
+@njit(inline="always")
+def _np_max(a, b):
+    """``np.maximum(a, b)`` for one pair (NaN propagates; ``a`` on ties)."""
+    if a >= b or a != a:
+        return a
+    return b
+
+
+@njit(cache=True, nogil=True)
+def drawdown_rows(R, is_portfolio, out):
+    """:func:`simengine.statistics.drawdown.max_drawdown` of ``R`` (S, T, m) into ``out`` (S, m).
+
+    The same operations per value and step as the numpy loop (``W = R + 1``, the running peak
+    from 1, the fall, divided by the peak for assets), so the same numbers.
+    """
+    S, T, m = R.shape
+    for s in range(S):
+        asset = not is_portfolio[s]
+        for p in range(m):
+            peak = 1.0
+            dd = 0.0
+            for t in range(T):
+                wealth = R[s, t, p] + 1.0
+                peak = _np_max(peak, wealth)
+                fall = peak - wealth
+                if asset:
+                    fall = fall / peak
+                dd = _np_max(dd, fall)
+            out[s, p] = dd
+    return out
+
+
+@njit(cache=True, nogil=True)
+def column_sums(values, column, n_cols, cumulative, start):
+    """``start + cumsum(values @ on, axis=1)`` (``cumulative``) or ``values @ on``, where ``on``
+    (J, n_cols) has a single 1 per row, at ``column[j]``: each output adds its rows' values in
+    ``j`` order from 0 (what OpenBLAS's fma chain gives with 0/1 weights), then the running sum
+    in column order and ``start`` (numpy's ``cumsum`` and the addition)."""
+    n, J = values.shape
+    out = np.zeros((n, n_cols))
+    for p in range(n):
+        for j in range(J):
+            out[p, column[j]] = out[p, column[j]] + values[p, j]
+        if cumulative:
+            for t in range(1, n_cols):
+                out[p, t] = out[p, t - 1] + out[p, t]
+            for t in range(n_cols):
+                out[p, t] = start + out[p, t]
+    return out
+
+
 @njit(cache=True, nogil=True)
 def var_propagate(z0, shocks, exog, A, chol, rho, level, pin_mask, pin_value, out):
     """The monthly VAR(1) of :func:`simengine.parts.dynamics.propagate` for every path.
@@ -457,54 +508,3 @@ def histogram_rows(z, values, z_max, per_unit, n_bins, weight_scale):
             if with_sums:
                 sums[r, b] += np.rint(values[r, j] * weight_scale)
     return counts, sums
-
-
-@njit(inline="always")
-def _np_max(a, b):
-    """``np.maximum(a, b)`` for one pair (NaN propagates; ``a`` on ties)."""
-    if a >= b or a != a:
-        return a
-    return b
-
-
-@njit(cache=True, nogil=True)
-def drawdown_rows(R, is_portfolio, out):
-    """:func:`simengine.statistics.drawdown.max_drawdown` of ``R`` (S, T, m) into ``out`` (S, m).
-
-    The same operations per value and step as the numpy loop (``W = R + 1``, the running peak
-    from 1, the fall, divided by the peak for assets), so the same numbers.
-    """
-    S, T, m = R.shape
-    for s in range(S):
-        asset = not is_portfolio[s]
-        for p in range(m):
-            peak = 1.0
-            dd = 0.0
-            for t in range(T):
-                wealth = R[s, t, p] + 1.0
-                peak = _np_max(peak, wealth)
-                fall = peak - wealth
-                if asset:
-                    fall = fall / peak
-                dd = _np_max(dd, fall)
-            out[s, p] = dd
-    return out
-
-
-@njit(cache=True, nogil=True)
-def column_sums(values, column, n_cols, cumulative, start):
-    """``start + cumsum(values @ on, axis=1)`` (``cumulative``) or ``values @ on``, where ``on``
-    (J, n_cols) has a single 1 per row, at ``column[j]``: each output adds its rows' values in
-    ``j`` order from 0 (what OpenBLAS's fma chain gives with 0/1 weights), then the running sum
-    in column order and ``start`` (numpy's ``cumsum`` and the addition)."""
-    n, J = values.shape
-    out = np.zeros((n, n_cols))
-    for p in range(n):
-        for j in range(J):
-            out[p, column[j]] = out[p, column[j]] + values[p, j]
-        if cumulative:
-            for t in range(1, n_cols):
-                out[p, t] = out[p, t - 1] + out[p, t]
-            for t in range(n_cols):
-                out[p, t] = start + out[p, t]
-    return out
