@@ -134,9 +134,9 @@ def _row(n_rows, p):
 
 
 @njit(cache=True, nogil=True)
-def _news(z, p, d, args, out, lag, cum):
-    """Factor news of path ``p`` into ``out`` (M, K): ``z_m - E_{m-1}[z_m]`` (``lag``, ``cum``:
-    work buffers (K,)).
+def _news(z, p, d, args, out, lag, cum, ax):
+    """Factor news of path ``p`` into ``out`` (M, K): ``z_m - E_{m-1}[z_m]`` (``lag``, ``cum``,
+    ``ax``: work buffers (K,)).
 
     ``known_m = A lag_m + (c + g gap_m) + m priced_m + rho ((S_0 + sum_{i<=m} lag_i) - start)``,
     each bracket rounded as in :meth:`simengine.parts.dynamics.Var1.news`; ``lag_0 = start``,
@@ -155,8 +155,24 @@ def _news(z, p, d, args, out, lag, cum):
             lag[k_r] = lag[k_r] - surprise_m[sp, m - 1]
         for k in range(K):
             cum[k] = lag[k] if m == 0 else cum[k] + lag[k]
+        if mode == FMA:  # the K chains advance together (each in its own order)
+            if K == 4:
+                a0 = a1 = a2 = a3 = 0.0
+                for k in range(4):
+                    v = lag[k]
+                    a0 = _fma(v, A[da, 0, k], a0)
+                    a1 = _fma(v, A[da, 1, k], a1)
+                    a2 = _fma(v, A[da, 2, k], a2)
+                    a3 = _fma(v, A[da, 3, k], a3)
+                ax[0], ax[1], ax[2], ax[3] = a0, a1, a2, a3
+            else:
+                for i in range(K):
+                    ax[i] = _dot(lag, A[da, i], mode)
+        else:
+            for i in range(K):
+                ax[i] = _dot(lag, A[da, i], mode)
         for i in range(K):
-            known = _dot(lag, A[da, i], mode)
+            known = ax[i]
             gap = gap_m[gp, 0] if i == k_g else gap_m[gp, m]
             known = known + (c[da, i] + g[da, i] * gap)
             known = known + mcoef[da, i] * priced[tp, m]
@@ -199,12 +215,12 @@ def _block(
     mode_c = LANES if chol.shape[0] > 1 else FMA
     per_month = np.empty((M, N))
     flows = np.empty((M, K))
-    lag, cum = np.empty(K), np.empty(K)
+    lag, cum, ax = np.empty(K), np.empty(K), np.empty(K)
     acc = np.empty(N)
     for p in range(n):
         d = draw[p]
         if news_on:
-            _news(z, p, d, news_args, flows, lag, cum)
+            _news(z, p, d, news_args, flows, lag, cum, ax)
         else:
             flows[:, :] = z[p]
         db = _row(bz.shape[0], d)
