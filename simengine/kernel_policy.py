@@ -308,6 +308,16 @@ def _var_step(z, z0, p, m, A, da, mode, acc):
     lanes (per path, K < 8); the chains of the ``i`` advance together."""
     K = z.shape[2]
     zr = _row(z0.shape[0], p)
+    if mode == FMA and K == 4:  # four chains in registers
+        a0 = a1 = a2 = a3 = 0.0
+        for k in range(4):
+            v = z[p, m - 1, k] if m > 0 else z0[zr, k]
+            a0 = _fma(v, A[da, 0, k], a0)
+            a1 = _fma(v, A[da, 1, k], a1)
+            a2 = _fma(v, A[da, 2, k], a2)
+            a3 = _fma(v, A[da, 3, k], a3)
+        acc[0], acc[1], acc[2], acc[3] = a0, a1, a2, a3
+        return
     if mode == FMA or K == 1:
         for i in range(K):
             acc[i] = 0.0
