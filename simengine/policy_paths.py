@@ -299,12 +299,15 @@ def simulate_factors(
         )
     extra_args = {"n": n, "xbar": xbar, "state_var": state_var}
     args, full = run_args | extra_args, full | extra_args
-    chol_n = fi.chol if fi.chol.shape[0] == 1 else fi.chol[draw] if draw is not None else fi.chol
+
+    def chol_n() -> np.ndarray:  # per path (gathered only where needed)
+        return fi.chol if fi.chol.shape[0] == 1 or draw is None else fi.chol[draw]
+
     per_draw = None
     if xbar_draw is not None and fi.kernel and min(n, M) > 1:  # chol per draw, not per path
         assert xbar_base is not None
         per_draw = (xbar_base.chol, xbar_draw)
-    u = _innovations(eps, chol_n, per_draw)
+    u = _innovations(eps, None if per_draw else chol_n(), per_draw)
     z, run = _run(fi, full, u)
     levels = None
     if yield_levels is not None:
@@ -313,9 +316,9 @@ def simulate_factors(
     if cond is not None and cond.n:
         ecm = fi.rho if fi.level0 is not None and fi.rho is not None else None
         proj = prepare(cond, fi.A, fi.chol, ecm, var_scale)
-        resid = proj.residual(cond, z, eps, chol_n)
+        resid = proj.residual(cond, z, eps, chol_n())
         eps_c, _ = proj.apply(z, eps, resid, draw)
-        u = _innovations(eps_c, chol_n, per_draw)
+        u = _innovations(eps_c, None if per_draw else chol_n(), per_draw)
     if cond is not None and cond.n or run_args["params"].off:
         z, run = _run(fi, args, u)
     ann, rep = run.dy2_month(M)
@@ -323,7 +326,9 @@ def simulate_factors(
     return PolicyFactors(z=z, run=run, dy2_announce=ann, dy2_reprice=rep)
 
 
-def _innovations(eps: np.ndarray, chol: np.ndarray, per_draw: tuple | None = None) -> np.ndarray:
+def _innovations(
+    eps: np.ndarray, chol: np.ndarray | None, per_draw: tuple | None = None
+) -> np.ndarray:
     """``u = chol eps`` per path and month (n, M, K).
 
     ``per_draw``: ``(chol (D, K, K), each path's draw (n,))``, the compiled route's inputs
@@ -335,6 +340,7 @@ def _innovations(eps: np.ndarray, chol: np.ndarray, per_draw: tuple | None = Non
         chol_d, draw = per_draw
         out = np.empty(eps.shape)
         return innovations(eps, np.ascontiguousarray(chol_d), draw.astype(np.int64), out)
+    assert chol is not None
     return eps @ chol[0].T if chol.shape[0] == 1 else np.einsum("nmj,nij->nmi", eps, chol)
 
 
