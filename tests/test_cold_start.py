@@ -87,3 +87,25 @@ def test_a_point_run_does_not_import_scipy_stats() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) is False  # ~0.4 s CPU per process
+
+
+def test_a_run_and_its_result_do_not_import_dask_which_xarray_still_sees_later() -> None:
+    """xarray asks dask about every variable it wraps (0.2-0.3 s of import per process);
+    simengine.xarray_dask answers "not dask" until dask is imported, then xarray's own checks."""
+    code = (
+        "import json, sys, simengine\n"
+        "r = simengine.simulate('scenarios/fed_cut_september.yaml', n_paths=4096, seed=0)\n"
+        "r.summary(wide=True)\n"
+        "before = sorted(m for m in sys.modules if m.split('.')[0] == 'dask')\n"
+        "import dask.array as da, xarray as xr\n"
+        "x = xr.DataArray(da.ones((4, 4), chunks=2), dims=('a', 'b'))\n"
+        "ds = xr.Dataset({'x': x})\n"
+        "print(json.dumps([before, type(ds.x.data).__module__, ds.chunks['a'],\n"
+        "    float(ds.x.sum().compute())]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    before, module, chunks, total = json.loads(out.stdout.strip().splitlines()[-1])
+    assert before == []
+    assert module.startswith("dask.array") and chunks == [2, 2] and total == 16.0
