@@ -37,6 +37,7 @@ __all__ = [
     "ConditionedDraw",
     "conditional_moments",
     "impulse_matrix",
+    "innovation_variance",
     "prepare",
 ]
 
@@ -188,7 +189,7 @@ class ConditionedDraw:
         return eps + d_eps.reshape(shape), z + d_z.reshape(shape)
 
 
-def _omega(var_scale: np.ndarray | None, n_months: int, n_factors: int) -> np.ndarray:
+def innovation_variance(var_scale: np.ndarray | None, n_months: int, n_factors: int) -> np.ndarray:
     """Diagonal of ``Omega = Cov(eps)`` (..., M K) from the monthly variances ``w`` (..., M)."""
     if var_scale is None:
         return np.ones((1, n_months * n_factors))
@@ -226,7 +227,9 @@ def prepare(
     phi = impulse_matrix(A, C, M, rho)
     G = _constraint_matrix(cond, phi, C)
     _check_rank(G, cond.labels)
-    omega_Gt = _omega(var_scale, M, K)[..., :, None] * np.swapaxes(G, -1, -2)  # Omega G'
+    omega_Gt = innovation_variance(var_scale, M, K)[..., :, None] * np.swapaxes(
+        G, -1, -2
+    )  # Omega G'
     P = np.swapaxes(np.linalg.solve(G @ omega_Gt, np.swapaxes(omega_Gt, -1, -2)), -1, -2)
     return ConditionedDraw(G=G, P=P, phi_P=phi @ P, n_months=M, n_factors=K)
 
@@ -249,7 +252,7 @@ def conditional_moments(
     ``var_scale`` (M,)); shared targets.
     """
     M, K = mu.shape
-    half = np.sqrt(_omega(var_scale, M, K)[0])  # eps = Omega^(1/2) e with e ~ N(0, I)
+    half = np.sqrt(innovation_variance(var_scale, M, K)[0])  # eps = Omega^(1/2) e with e ~ N(0, I)
     phi = impulse_matrix(A, C, M, rho) * half
     q1 = cond.path_weights.shape[0]
     R = cond.path_weights.reshape(q1, -1)

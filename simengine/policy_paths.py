@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from simengine.conditioning import Conditions, impulse_matrix, prepare
+from simengine.conditioning import Conditions, impulse_matrix, innovation_variance, prepare
 from simengine.policy import PolicyParams, PolicyRun, state_weights
 
 __all__ = ["FactorInputs", "PolicyFactors", "decision_conditions", "simulate_factors"]
@@ -156,22 +156,38 @@ def expected_state(fi: FactorInputs, run_args: dict, n: int) -> np.ndarray:
 
 
 def state_variance(
-    plan, rf, A: np.ndarray, chol: np.ndarray, factor_index: dict[str, int], n_months: int
+    plan,
+    rf,
+    A: np.ndarray,
+    chol: np.ndarray,
+    factor_index: dict[str, int],
+    n_months: int,
+    rho: np.ndarray | None = None,
+    var_scale: np.ndarray | None = None,
 ) -> np.ndarray:
     """Variance of ``slopes . x_j`` across paths at each meeting (J,), from the VAR alone.
 
-    ``x_j = W_j z``, ``Cov(z) = Phi Phi'`` (:func:`simengine.conditioning.impulse_matrix`),
-    averaged over the parameter draws ``A``, ``chol`` (D, K, K) of the *model* (not of a chunk's
-    paths, so the numbers do not depend on chunking); the policy feedback is left out.
+    ``x_j = W_j z``, ``Cov(z) = Phi Omega Phi'`` with ``Phi`` the responses through the VAR and
+    the error correction ``rho`` (D, K) (:func:`simengine.conditioning.impulse_matrix`) and
+    ``Omega = diag(w_m) (x) I_K`` the innovations' variance by month (``var_scale`` (D|1, M),
+    the volatility state's ``w``; ``None``: 1; the path's level ``L`` has mean 1), averaged over
+    the parameter draws ``A``, ``chol`` (D, K, K) of the *model* (not of a chunk's paths, so the
+    numbers do not depend on chunking); the policy feedback is left out.
     """
     K = A.shape[-1]
-    phi = impulse_matrix(A, chol, n_months)  # (D, MK, MK)
+    phi = impulse_matrix(A, chol, n_months, rho)  # (D, MK, MK)
+    omega = innovation_variance(var_scale, n_months, K)  # (D|1, MK)
     out = np.zeros(plan.n)
     for j in range(plan.n):
         W, _ = state_weights(int(plan.month[j]), n_months, factor_index, K)
         row = np.einsum("i,imk->mk", rf.slopes, W).ravel() @ phi  # (D, MK)
-        out[j] = float(np.mean(np.sum(row * row, axis=-1)))
+        out[j] = float(np.mean(np.sum(row * row * omega, axis=-1)))
     return out
+
+
+def _ecm_rho(fi) -> np.ndarray | None:
+    """The error correction's ``rho`` when the dynamics carry levels, else ``None``."""
+    return fi.rho if fi.level0 is not None and fi.rho is not None else None
 
 
 def decision_conditions(
@@ -295,7 +311,14 @@ def simulate_factors(
             xbar = xbar[draw]
     if state_var is None:
         state_var = state_variance(
-            run_args["plan"], run_args["params"].reaction, fi.A, fi.chol, fi.factor_index, M
+            run_args["plan"],
+            run_args["params"].reaction,
+            fi.A,
+            fi.chol,
+            fi.factor_index,
+            M,
+            _ecm_rho(fi),
+            var_scale,
         )
     extra_args = {"n": n, "xbar": xbar, "state_var": state_var}
     args, full = run_args | extra_args, full | extra_args
@@ -314,8 +337,7 @@ def simulate_factors(
         levels = (*yield_levels, fi.factor_index["rates"])
     cond = _all_conditions(extra, run, xbar, M, K, conditional_decisions, levels)
     if cond is not None and cond.n:
-        ecm = fi.rho if fi.level0 is not None and fi.rho is not None else None
-        proj = prepare(cond, fi.A, fi.chol, ecm, var_scale)
+        proj = prepare(cond, fi.A, fi.chol, _ecm_rho(fi), var_scale)
         resid = proj.residual(cond, z, eps, chol_n())
         eps_c, _ = proj.apply(z, eps, resid, draw)
         u = _innovations(eps_c, None if per_draw else chol_n(), per_draw)
@@ -485,6 +507,7 @@ def policy_factor_paths(
     factor_var=None,
     kernel: bool = False,
     by_draw: tuple | None = None,
+    model_factor_var=None,
 ):
     """Policy and factor paths of one scenario for a chunk of paths (the engine's entry point).
 
@@ -523,6 +546,9 @@ def policy_factor_paths(
         the scenario across chunks. The market's expected state is then computed once per draw
         instead of once per path (the same numbers, gathered), and with the dict once per run,
         like the state variance (neither depends on the chunk's paths).
+    model_factor_var : ndarray (1 or D, M), optional
+        ``factor_var`` over the model's parameter draws, for the state variance with
+        ``model_dyn`` (default ``factor_var``).
 
     Returns
     -------
@@ -605,7 +631,11 @@ def policy_factor_paths(
     cache = by_draw[3] if xbar_draw is not None and by_draw is not None and len(by_draw) > 3 else {}
     state_var = cache.get("state_var")
     if state_var is None:
-        state_var = state_variance(run_args["plan"], policy.reaction, ref.A, ref.chol, index, M)
+        ref_var = model_factor_var if model_dyn is not None else factor_var
+        ref_rho = _ecm_rho(ref) if level0 is not None else None  # as the loop: levels on or off
+        state_var = state_variance(
+            run_args["plan"], policy.reaction, ref.A, ref.chol, index, M, ref_rho, ref_var
+        )
         cache["state_var"] = state_var
     out = simulate_factors(
         fi,

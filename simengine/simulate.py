@@ -220,6 +220,7 @@ class _Engine:
             self.params["dynamics"],
             level0=parts["dynamics"].levels(scn, pp["dynamics"]),
             factor_var=parts["residuals"].factor_variance(scn, pp["residuals"]),
+            model_factor_var=parts["residuals"].factor_variance(scn, self.params["residuals"]),
             kernel=self.kernel,
             by_draw=self._by_draw(scn, draws) if self.kernel else None,
         )

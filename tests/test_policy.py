@@ -107,6 +107,29 @@ def test_random_decisions_agree_with_market_pricing_on_average() -> None:
     assert np.mean(first == -0.25) == pytest.approx(0.05, abs=0.01)
 
 
+def test_random_decisions_agree_with_pricing_at_a_high_vix(tmp_path: Path) -> None:
+    """At VIX 45 the factor shocks are scaled by the volatility state and credit error-corrects:
+    the state variance behind the reaction function's cutpoints must include both, so that the
+    mean decision at each meeting still matches the priced change (the VAR-only variance
+    misses by 3-8 standard errors at the later meetings)."""
+    spec = load_scenario(_write(tmp_path, "vix45", "initial:\n  vix: 45\n"))
+    params = load_params_for(spec)
+    scn = build_scenario(spec, params.structure)
+    n = 8 * 4096
+    eng = _Engine(
+        [scn], params, RunConfig(n_paths=n, seed=5), policy_params(load_policy_file(), params)
+    )
+    draws = draw_blocks(eng.root, 0, n // 4096, eng.plan)
+    _, level_step, *_ = eng.paths(scn, draws, params.per_path(None))
+    steps = [mt.step for mt in scn.meetings]
+    changes = np.diff(level_step[:, steps], axis=1, prepend=scn.policy0)
+    priced = np.array([mt.expected_pp for mt in scn.meetings])
+    se = changes.std(axis=0) / np.sqrt(n)
+    assert np.all(np.abs(changes.mean(axis=0) - priced) < 3 * se + 1e-4), (
+        changes.mean(axis=0) - priced
+    ) / se
+
+
 def test_reaction_slopes_move_the_september_decision() -> None:
     scn, (policy, z) = _engine_paths(BASE, 4 * 4096)
     month = scn.meetings[1].month  # September
