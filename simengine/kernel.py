@@ -328,7 +328,7 @@ def block_log_returns(
 
 
 @njit(cache=True, nogil=True)
-def var_month(z, m, z0, u, base, gap, p_before, neutral, g_idx, growth, rho, level, A):
+def var_month(z, m, z0, u, base, gap, p_before, neutral, g_idx, growth, rho, level, A, draw):
     """Month ``m`` of the factor VAR for every path, into ``z[:, m]`` (m, M, K).
 
     Notes
@@ -338,14 +338,18 @@ def var_month(z, m, z0, u, base, gap, p_before, neutral, g_idx, growth, rho, lev
     the growth factor only; ``z_{-1} = z0``; ``level`` (m, K) is ``S_{m-1}``, or empty without
     error correction). ``A z_{m-1}`` is OpenBLAS's fma chain for point parameters and einsum's
     two lanes per path (posterior draws). The pins stay numpy (they overwrite ``z[:, m]``).
+    ``draw`` (n,): each path's posterior draw when ``A``, ``base``, ``gap``, ``neutral`` and
+    ``rho`` have one row per draw (or one shared row); empty: one row per path (or shared).
     """
     n, K = z.shape[0], z.shape[2]
     mode = LANES if A.shape[0] > 1 else FMA
     ecm = level.shape[0] > 0
+    by_draw = draw.shape[0] > 0
     for p in range(n):
         prev = z0[_row(z0.shape[0], p)] if m == 0 else z[p, m - 1]
-        da, db, dg = _row(A.shape[0], p), _row(base.shape[0], p), _row(gap.shape[0], p)
-        dn, dr = _row(neutral.shape[0], p), _row(rho.shape[0], p)
+        q = draw[p] if by_draw else p
+        da, db, dg = _row(A.shape[0], q), _row(base.shape[0], q), _row(gap.shape[0], q)
+        dn, dr = _row(neutral.shape[0], q), _row(rho.shape[0], q)
         shift = p_before[p] - neutral[dn]
         for i in range(K):
             drive = (u[p, m, i] + base[db, m, i]) + gap[dg, i] * shift
@@ -524,3 +528,20 @@ def histogram_rows(z, values, z_max, per_unit, n_bins, weight_scale):
             if with_sums:
                 sums[r, b] += np.rint(values[r, j] * weight_scale)
     return counts, sums
+
+
+@njit(cache=True, nogil=True)
+def innovations(eps, chol, draw, out):
+    """The factor innovations ``u_{p,m} = chol_{d(p)} eps_{p,m}`` (n, M, K) into ``out``.
+
+    ``chol`` (D, K, K) holds one factor per posterior draw and ``draw`` (n,) each path's draw:
+    the numbers of ``np.einsum("nmj,nij->nmi", eps, chol[draw])`` (einsum's two lanes,
+    :func:`_lane_dot`; ``K`` in :data:`LANE_LENGTHS`) without gathering ``chol`` per path.
+    """
+    n, M, K = eps.shape
+    for p in range(n):
+        d = draw[p]
+        for m in range(M):
+            for i in range(K):
+                out[p, m, i] = _lane_dot(eps[p, m], chol[d, i])
+    return out

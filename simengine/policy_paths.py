@@ -53,6 +53,9 @@ class FactorInputs:
     rho: np.ndarray | None = None
     level0: np.ndarray | None = None
     kernel: bool = False  # each month's VAR step in the compiled kernel (same numbers)
+    kernel_rows: tuple | None = None
+    """Posterior draws on the kernel route: ``(draw (n,), A, base, gap, neutral, rho)`` with
+    one row per draw, read by the compiled month step instead of the per-path rows."""
 
 
 @dataclass(frozen=True)
@@ -163,20 +166,26 @@ def _kernel_month(fi: FactorInputs, z, m: int, u, p_before, g_idx: int, growth, 
 
     arr = _arr
     K = z.shape[2]
+    draw, A, base, gap, neutral, rho = (
+        (np.zeros(0, np.int64), fi.A, fi.base, fi.gap, fi.neutral, fi.rho)
+        if fi.kernel_rows is None
+        else fi.kernel_rows
+    )
     var_month(
         z,
         m,
         arr(fi.z0, 2),
         u,
-        fi.base,
-        arr(fi.gap, 2),
+        base,
+        arr(gap, 2),
         np.ascontiguousarray(p_before, dtype=float),
-        arr(fi.neutral, 1),
+        arr(neutral, 1),
         g_idx,
         np.array(np.broadcast_to(growth, (z.shape[0],)), dtype=float),  # writable: one signature
-        arr(fi.rho, 2) if level is not None else np.zeros((1, K)),
+        arr(rho, 2) if level is not None else np.zeros((1, K)),
         level if level is not None else np.zeros((0, K)),
-        fi.A,
+        A,
+        draw,
     )
 
 
@@ -303,6 +312,7 @@ def simulate_factors(
     state_var: np.ndarray | None = None,
     var_scale: np.ndarray | None = None,
     xbar_draw: np.ndarray | None = None,
+    cache: dict | None = None,
 ) -> PolicyFactors:
     """Propagate factors and policy together; condition on ``extra`` and on the decisions.
 
@@ -329,6 +339,8 @@ def simulate_factors(
     xbar_draw : ndarray (n,), optional
         Each path's posterior draw when ``xbar_base`` has one row per draw (not per path): the
         expected state is then computed once per draw and gathered (the same numbers).
+    cache : dict, optional
+        With ``xbar_draw``: keeps the per-draw expected state (``"xbar"``) for the next chunks.
     """
     n, M, K = eps.shape
     # the market's expectations and the conditioning use the policy part with every channel on:
@@ -337,8 +349,13 @@ def simulate_factors(
     full = run_args | {"params": replace(run_args["params"], off=frozenset())}
     if xbar_draw is not None:  # per posterior draw (xbar_base has one row per draw), gathered
         assert xbar_base is not None
-        base_args = full | {"z0": xbar_base.z0}
-        xbar = expected_state(xbar_base, base_args, xbar_base.A.shape[0])[xbar_draw]
+        xbar_d = None if cache is None else cache.get("xbar")
+        if xbar_d is None:
+            base_args = full | {"z0": xbar_base.z0}
+            xbar_d = expected_state(xbar_base, base_args, xbar_base.A.shape[0])
+            if cache is not None:
+                cache["xbar"] = xbar_d
+        xbar = xbar_d[xbar_draw]
     else:
         xbar = expected_state(xbar_base or fi, full, fi.A.shape[0] if fi.A.shape[0] > 1 else 1)
         if xbar.shape[0] > 1 and draw is not None:
@@ -356,8 +373,15 @@ def simulate_factors(
         )
     extra_args = {"n": n, "xbar": xbar, "state_var": state_var}
     args, full = run_args | extra_args, full | extra_args
-    chol_n = fi.chol if fi.chol.shape[0] == 1 else fi.chol[draw] if draw is not None else fi.chol
-    u = _innovations(eps, chol_n)
+
+    def chol_n() -> np.ndarray:  # per path (gathered only where needed)
+        return fi.chol if fi.chol.shape[0] == 1 or draw is None else fi.chol[draw]
+
+    per_draw = None
+    if xbar_draw is not None and fi.kernel and min(n, M) > 1:  # chol per draw, not per path
+        assert xbar_base is not None
+        per_draw = (xbar_base.chol, xbar_draw)
+    u = _innovations(eps, None if per_draw else chol_n(), per_draw)
     z, run = _run(fi, full, u)
     levels = None
     if yield_levels is not None:
@@ -365,9 +389,9 @@ def simulate_factors(
     cond = _all_conditions(extra, run, xbar, M, K, conditional_decisions, levels)
     if cond is not None and cond.n:
         proj = prepare(cond, fi.A, fi.chol, _ecm_rho(fi), var_scale)
-        resid = proj.residual(cond, z, eps, chol_n)
+        resid = proj.residual(cond, z, eps, chol_n())
         eps_c, _ = proj.apply(z, eps, resid, draw)
-        u = _innovations(eps_c, chol_n)
+        u = _innovations(eps_c, None if per_draw else chol_n(), per_draw)
     if cond is not None and cond.n or run_args["params"].off:
         z, run = _run(fi, args, u)
     ann, rep = run.dy2_month(M)
@@ -375,7 +399,21 @@ def simulate_factors(
     return PolicyFactors(z=z, run=run, dy2_announce=ann, dy2_reprice=rep)
 
 
-def _innovations(eps: np.ndarray, chol: np.ndarray) -> np.ndarray:
+def _innovations(
+    eps: np.ndarray, chol: np.ndarray | None, per_draw: tuple | None = None
+) -> np.ndarray:
+    """``u = chol eps`` per path and month (n, M, K).
+
+    ``per_draw``: ``(chol (D, K, K), each path's draw (n,))``, the compiled route's inputs
+    (:func:`simengine.kernel.innovations`: einsum's order, without the per-path ``chol``).
+    """
+    if per_draw is not None:
+        from simengine.kernel import innovations
+
+        chol_d, draw = per_draw
+        out = np.empty(eps.shape)
+        return innovations(eps, np.ascontiguousarray(chol_d), draw.astype(np.int64), out)
+    assert chol is not None
     return eps @ chol[0].T if chol.shape[0] == 1 else np.einsum("nmj,nij->nmi", eps, chol)
 
 
@@ -435,8 +473,7 @@ def _expected_inputs(scn, dyn, neutral, level0, index, common: dict, kernel: boo
     k_g = index["growth"]
     gap = dyn.g.copy()
     gap[:, k_g] = 0.0
-    start_gap = np.zeros_like(dyn.g)
-    start_gap[:, k_g] = dyn.g[:, k_g] * (scn.policy0 - neutral)
+    start_gap = _start_gap(scn, dyn, neutral, k_g)
     z0 = scn.z0[None] if scn.z0 is not None else unconditional_mean(dyn.A, dyn.c)
     per_draw = dict(z0=z0, A=dyn.A, chol=dyn.chol, gap=gap, neutral=neutral, level0=level0)
     return FactorInputs(
@@ -447,17 +484,53 @@ def _expected_inputs(scn, dyn, neutral, level0, index, common: dict, kernel: boo
     )
 
 
-def _base_drive(scn, pp, tariff, structural: bool | None, start_gap: np.ndarray) -> np.ndarray:
+def _base_drive(
+    scn, pp, tariff, structural: bool | None, start_gap: np.ndarray, drift: np.ndarray | None = None
+) -> np.ndarray:
     """``c + g_growth (p_0 - n) + m dtau + (I - A) shift + shock``: the drive without the
-    policy terms that move with the path (·, M, K)."""
-    eye = np.eye(pp.A.shape[-1])
+    policy terms that move with the path (·, M, K).
+
+    ``drift``: ``(I - A) shift`` when the caller has it (:func:`_drift`, per posterior draw and
+    gathered: the same numbers as per path).
+    """
     if structural is None:  # the market's expected state: expected tariffs, no drifts or shocks
         expected = pp.m[:, None, :] * _expected_tariff_change(scn)[None, :, None]
         return pp.c[:, None, :] + start_gap[:, None, :] + expected
     base = pp.c[:, None, :] + pp.m[:, None, :] * tariff.change_month[..., None]
     base = base + start_gap[:, None, :]
-    base = base + np.einsum("dij,tj->dti", eye - pp.A, scn.shift)
+    base = base + (_drift(scn, pp.A) if drift is None else drift)
     return base + scn.shock[None] if structural else base
+
+
+def _start_gap(scn, dyn, neutral, k_g: int) -> np.ndarray:
+    """``g_growth (p_0 - n)`` on the growth factor, zero on the others (·, K)."""
+    start_gap = np.zeros_like(dyn.g)
+    start_gap[:, k_g] = dyn.g[:, k_g] * (scn.policy0 - neutral)
+    return start_gap
+
+
+def _base_by_draw(
+    scn, dyn, neutral, tariff, structural: bool, k_g: int, draw
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`_base_drive` of each path from the posterior draws' parameters ``dyn`` and
+    ``neutral`` (one row per draw) and each path's ``draw``: ``(per path, per draw)``.
+
+    With a shared tariff path the drive is computed per draw and gathered; else the drift term
+    per draw, gathered, and the rest per path (then no per-draw drive: ``None``). Element-wise
+    the same operations on the same rows: the same numbers.
+    """
+    start_gap = _start_gap(scn, dyn, neutral, k_g)
+    drift = _drift(scn, dyn.A)
+    if np.shape(tariff.change_month)[0] == 1:
+        per_draw = _base_drive(scn, dyn, tariff, structural, start_gap, drift)
+        return per_draw[draw], per_draw
+    per_path = dyn.take(draw)
+    return _base_drive(scn, per_path, tariff, structural, start_gap[draw], drift[draw]), None
+
+
+def _drift(scn, A: np.ndarray) -> np.ndarray:
+    """``(I - A) shift`` (·, M, K): the drifts' mean shift through the VAR's mean reversion."""
+    return np.einsum("dij,tj->dti", np.eye(A.shape[-1]) - A, scn.shift)
 
 
 def _expected_tariff_change(scn) -> np.ndarray:
@@ -518,10 +591,12 @@ def policy_factor_paths(
         the covariance the conditioning uses. ``None``: unit variance.
     kernel : bool
         Each month's VAR step by :func:`simengine.kernel.var_month` (bit-identical to numpy).
-    by_draw : (ndarray (m,), ndarray (D,), ndarray (D, K)), optional
+    by_draw : (ndarray (m,), ndarray (D,), ndarray (D, K)[, dict]), optional
         Posterior draws (``dyn`` per path, ``model_dyn`` per draw): each path's draw, the
-        neutral rate and the start levels per draw. The market's expected state is then
-        computed once per draw instead of once per path (the same numbers, gathered).
+        neutral rate and the start levels per draw, and optionally a dict the caller keeps for
+        the scenario across chunks. The market's expected state is then computed once per draw
+        instead of once per path (the same numbers, gathered), and with the dict once per run,
+        like the state variance (neither depends on the chunk's paths).
     model_factor_var : ndarray (1 or D, M), optional
         ``factor_var`` over the model's parameter draws, for the state variance with
         ``model_dyn`` (default ``factor_var``).
@@ -546,8 +621,7 @@ def policy_factor_paths(
     k_g = index["growth"]
     gap = dyn.g.copy()
     gap[:, k_g] = 0.0
-    start_gap = np.zeros_like(dyn.g)
-    start_gap[:, k_g] = dyn.g[:, k_g] * (scn.policy0 - neutral)
+    start_gap = _start_gap(scn, dyn, neutral, k_g)
     rho = getattr(dyn, "rho", None)
     common = dict(
         z0=z0,
@@ -562,24 +636,38 @@ def policy_factor_paths(
     )
     no_pins = np.zeros_like(scn.pin_mask)
     y0 = scn.yield_2y0 if scn.yield_2y0 is not None else 0.0
+    xbar_draw = base = rows = None
+    if by_draw is not None and model_dyn is not None and dyn.A.shape[0] > 1:
+        xbar_draw = by_draw[0]  # per posterior draw, then gathered: the same numbers
+        base, base_d = _base_by_draw(
+            scn, model_dyn, by_draw[1], tariff, not conditional, k_g, xbar_draw
+        )
+        if kernel and base_d is not None:  # the compiled month step reads rows per draw
+            gap_d = model_dyn.g.copy()
+            gap_d[:, k_g] = 0.0
+            rho_d = getattr(model_dyn, "rho", None)
+            draw64 = np.ascontiguousarray(xbar_draw, dtype=np.int64)
+            rows = (draw64, model_dyn.A, base_d, gap_d, by_draw[1], rho_d)
     fi = FactorInputs(
-        base=_base_drive(scn, dyn, tariff, not conditional, start_gap),
+        base=_base_drive(scn, dyn, tariff, not conditional, start_gap) if base is None else base,
         pin_mask=no_pins if conditional else scn.pin_mask,
         pin_value=scn.pin_value,
         yield_2y_pins=() if conditional else scn.yield_2y_pins,
         yield_2y0=y0,
+        kernel_rows=rows,
         **common,
     )
-    expected = FactorInputs(
-        base=_base_drive(scn, dyn, tariff, None, start_gap),
-        pin_mask=no_pins,
-        pin_value=scn.pin_value,
-        **common,
-    )
-    xbar_draw = None
-    if by_draw is not None and model_dyn is not None and dyn.A.shape[0] > 1:
-        xbar_draw, neutral_d, level0_d = by_draw
+    if xbar_draw is not None:
+        assert by_draw is not None and model_dyn is not None
+        _, neutral_d, level0_d = by_draw[:3]
         expected = _expected_inputs(scn, model_dyn, neutral_d, level0_d, index, common, kernel)
+    else:
+        expected = FactorInputs(
+            base=_base_drive(scn, dyn, tariff, None, start_gap),
+            pin_mask=no_pins,
+            pin_value=scn.pin_value,
+            **common,
+        )
     run_args = dict(
         plan=plan_from_scenario(scn),
         params=policy,
@@ -591,11 +679,15 @@ def policy_factor_paths(
     )
     draw = np.arange(n) if dyn.A.shape[0] > 1 else None  # per-path parameters: one row each
     ref = model_dyn if model_dyn is not None else dyn
-    ref_var = model_factor_var if model_dyn is not None else factor_var
-    ref_rho = _ecm_rho(ref) if level0 is not None else None  # as the loop: levels on or off
-    state_var = state_variance(
-        run_args["plan"], policy.reaction, ref.A, ref.chol, index, M, ref_rho, ref_var
-    )
+    cache = by_draw[3] if xbar_draw is not None and by_draw is not None and len(by_draw) > 3 else {}
+    state_var = cache.get("state_var")
+    if state_var is None:
+        ref_var = model_factor_var if model_dyn is not None else factor_var
+        ref_rho = _ecm_rho(ref) if level0 is not None else None  # as the loop: levels on or off
+        state_var = state_variance(
+            run_args["plan"], policy.reaction, ref.A, ref.chol, index, M, ref_rho, ref_var
+        )
+        cache["state_var"] = state_var
     out = simulate_factors(
         fi,
         draws["factor"],
@@ -608,6 +700,7 @@ def policy_factor_paths(
         state_var,
         factor_var,
         xbar_draw=xbar_draw,
+        cache=cache,
     )
     T = scn.n_steps
     ann_s, rep_s = out.run.dy2_step(T)

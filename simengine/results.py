@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from simengine import statistics
+from simengine import statistics, xarray_dask
 from simengine.exceptions import (
     NumericalError,
     ResultVerificationError,
@@ -29,6 +29,8 @@ from simengine.io import atomic_write, check_netcdf_size, dataset_hash, write_ne
 from simengine.statistics import FORMAT, QUANTILES, Accumulators, Layout, Statistic
 from simengine.statistics.factors import FactorMeans
 from simengine.statistics.histograms import Quantiles
+
+xarray_dask.install()
 
 __all__ = [
     "DIFFERENCE_COLUMNS",

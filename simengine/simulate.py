@@ -192,6 +192,7 @@ class _Engine:
         self.root = root_seed(cfg.seed)
         self.policy = policy
         self.kernel = False
+        self._draw_cache: dict[int, dict] = {}  # per scenario: per-draw inputs of all chunks
         if cfg.use_kernel:
             self.kernel = supported(params)
 
@@ -242,12 +243,14 @@ class _Engine:
 
     def _by_draw(self, scn: ScenarioModel, draws: Draws) -> tuple | None:
         """Each path's posterior draw, the neutral rate and the start levels per draw (the
-        policy loop's expected state is computed per draw); ``None`` for point parameters."""
+        policy loop's expected state is computed per draw), and the scenario's dict of per-draw
+        inputs kept across chunks; ``None`` for point parameters."""
         if self.params.n_draws == 1:
             return None
         dyn = self.params["dynamics"]
         levels = self.params.parts["dynamics"].levels(scn, dyn)
-        return draws.param_draw, self.params["policy"].neutral, levels
+        cache = self._draw_cache.setdefault(id(scn), {})
+        return draws.param_draw, self.params["policy"].neutral, levels, cache
 
     def _numpy_returns(self, scn: ScenarioModel, draws: Draws, pp: Any, policy, tariff, z) -> tuple:
         """The reference route of :meth:`paths` after the factors: the parts in numpy."""

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,12 +25,16 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
 """
 
 
-def _loaded(args: list[str]) -> list[str]:
-    code = _PROBE.format(args=args, heavy=HEAVY)
+def _last_json(code: str) -> Any:
+    """Run ``code`` in a fresh interpreter; the JSON of its last output line."""
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _loaded(args: list[str]) -> list[str]:
+    return _last_json(_PROBE.format(args=args, heavy=HEAVY))
 
 
 @pytest.mark.parametrize(
@@ -50,10 +55,7 @@ def test_import_simengine_is_lazy_and_public_api_intact() -> None:
         "    [callable(getattr(simengine, n)) for n in ('compare', 'load_scenario',\n"
         "     'load_result', 'load_model', 'run_batch')]]))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-    )
-    before, is_callable, module, names, public = json.loads(out.stdout.strip().splitlines()[-1])
+    before, is_callable, module, names, public = _last_json(code)
     assert before == []
     assert is_callable and module == "simengine.api"
     assert {"simulate", "compare", "load_scenario", "load_result", "run_batch"} <= set(names)
@@ -62,19 +64,13 @@ def test_import_simengine_is_lazy_and_public_api_intact() -> None:
 
 def test_help_does_not_load_the_spec_layer() -> None:
     code = _PROBE.format(args=["--help"], heavy=("pydantic", "simengine.spec", "numpy"))
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-    )
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+    assert _last_json(code) == []
 
 
 def test_validate_of_a_plain_scenario_skips_sweep_models_and_rich_widgets() -> None:
     light = ("simengine.spec.sweep", "rich.progress", "rich.table")
     code = _PROBE.format(args=["validate", "scenarios/fed_cut_september.yaml"], heavy=light)
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-    )
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+    assert _last_json(code) == []
 
 
 def test_a_point_run_does_not_import_scipy_stats() -> None:
@@ -83,7 +79,23 @@ def test_a_point_run_does_not_import_scipy_stats() -> None:
         "simengine.simulate('scenarios/fed_cut_september.yaml', n_paths=1, seed=0).summary()\n"
         "print(json.dumps('scipy.stats' in sys.modules))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    assert _last_json(code) is False  # ~0.4 s CPU per process
+
+
+def test_a_run_and_its_result_do_not_import_dask_which_xarray_still_sees_later() -> None:
+    """xarray asks dask about every variable it wraps (0.2-0.3 s of import per process);
+    simengine.xarray_dask answers "not dask" until dask is imported, then xarray's own checks."""
+    code = (
+        "import json, sys, simengine\n"
+        "r = simengine.simulate('scenarios/fed_cut_september.yaml', n_paths=4096, seed=0)\n"
+        "r.summary(wide=True)\n"
+        "before = sorted(m for m in sys.modules if m.split('.')[0] == 'dask')\n"
+        "import dask.array as da, xarray as xr\n"
+        "x = xr.DataArray(da.ones((4, 4), chunks=2), dims=('a', 'b'))\n"
+        "ds = xr.Dataset({'x': x})\n"
+        "print(json.dumps([before, type(ds.x.data).__module__, ds.chunks['a'],\n"
+        "    float(ds.x.sum().compute())]))\n"
     )
-    assert json.loads(out.stdout.strip().splitlines()[-1]) is False  # ~0.4 s CPU per process
+    before, module, chunks, total = _last_json(code)
+    assert before == []
+    assert module.startswith("dask.array") and chunks == [2, 2] and total == 16.0

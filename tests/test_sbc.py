@@ -170,6 +170,7 @@ def run_sbc(
     from simengine.bayes.diagnostics import PARAMETER_VARS
     from simengine.bayes.fit import refit_model
     from simengine.bayes.model import build_model, observed_data
+    from simengine.bayes.nutpie_pyfunc import sampling_cores
     from simengine.blas import single_threaded_blas
 
     start = time.perf_counter()
@@ -196,7 +197,7 @@ def run_sbc(
                 draws=draws,
                 tune=tune,
                 chains=chains,
-                cores=chains,
+                cores=sampling_cores(compiled, chains),
                 seed=seed + 1000 + i,
                 progress_bar=False,
                 save_warmup=False,

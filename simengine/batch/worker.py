@@ -18,7 +18,12 @@ from simengine.batch.jobs import Job
 from simengine.exceptions import SimengineError
 from simengine.io import checksum_ok, safe_child, write_checksum
 
-__all__ = ["execute_job", "execute_jobs", "reusable_result", "warm_up"]
+__all__ = ["WARM_UP_PATHS", "execute_job", "execute_jobs", "reusable_result", "warm_up"]
+
+WARM_UP_PATHS = 2
+"""Paths of the warm-up run: two, so that it takes the compiled kernels' route (one path takes
+the numpy route, :func:`simengine.kernel_inputs.chunk_supported`) and the workers inherit the
+loaded kernels instead of each loading them on its first scenario."""
 
 
 def _matches(attrs: dict[str, Any], job: Job) -> bool:
@@ -109,7 +114,7 @@ def warm_up(jobs: Sequence[Job] = ()) -> None:
     """Import the engine and the result layer, and load the jobs' model parameters, once.
 
     Called before a local pool forks, so every worker inherits them instead of paying for
-    them on its first scenario. A one-path run of the first scenario imports what the engine
+    them on its first scenario. A two-path run (:data:`WARM_UP_PATHS`) of the first scenario imports what the engine
     only loads when it runs (the policy part's scipy, xarray's optional dask support: about
     1 s per process, otherwise paid again by every worker).
     """
@@ -126,7 +131,7 @@ def warm_up(jobs: Sequence[Job] = ()) -> None:
             try:
                 load_params_for(spec)
                 if not ran:
-                    simulate(spec, n_paths=1, seed=0).summary(wide=True)
+                    simulate(spec, n_paths=WARM_UP_PATHS, seed=0).summary(wide=True)
                     ran = True
             except SimengineError:
                 pass  # the job itself reports the problem

@@ -57,32 +57,41 @@ _COMPILED: dict[str, Any] = {}
 def compiled_model(model, key: str | None = None):
     """nutpie's compiled form of ``model``, compiled once per process and ``key``.
 
-    Compiling is most of a calibration's time (the numba ``cfunc`` wrappers and their LLVM
-    passes). With a ``key`` (a hash of everything that shapes the graph: model structure, data,
-    priors) a later fit with the same key reuses the compiled model; refits to new observations
-    of a model built with ``observed_as_data=True`` swap them in with ``with_data`` (see
-    :func:`refit_model`).
+    Compiling is most of a calibration's time. With a ``key`` (a hash of everything that shapes
+    the graph: model structure, data, priors) a later fit with the same key reuses the compiled
+    model; refits to new observations of a model built with ``observed_as_data=True`` swap them
+    in with ``with_data`` (see :func:`refit_model`). Sample it with
+    ``cores=sampling_cores(compiled, cores)`` (:mod:`simengine.bayes.nutpie_pyfunc`).
 
     Notes
     -----
     Across processes, PyTensor's on-disk numba cache (``pytensor.config.numba__cache``, in
     ``base_compiledir/numba``) stores the per-op kernels and, once
     :func:`~simengine.bayes.numba_cache.register_cacheable_psi` has made its digamma cacheable,
-    the whole compiled log-density graph. nutpie's two ``cfunc`` wrappers around it are
-    compiled in every process: their numba cache key depends on run-time objects, so it never
-    hits, and the compiled model holds function pointers, so it cannot be pickled.
+    the whole compiled log-density graph. nutpie's own route (``compile_pymc_model``) then
+    wraps that graph in two numba ``cfunc`` wrappers that are compiled again in every process
+    (their cache key depends on run-time objects), about 6 s; the model is handed to nutpie as
+    Python callables of the cached functions instead
+    (:func:`simengine.bayes.nutpie_pyfunc.compile_pyfunc`: the same draws), and nutpie's route
+    is the fallback for nutpie versions without the functions it uses. Neither form can be
+    pickled.
     """
+    if key is None:
+        return _compile(model)
+    if key not in _COMPILED:
+        _COMPILED[key] = _compile(model)
+    return _COMPILED[key]
+
+
+def _compile(model):
     import nutpie
 
     from simengine.bayes.numba_cache import register_cacheable_psi
+    from simengine.bayes.nutpie_pyfunc import compile_pyfunc
 
     register_cacheable_psi()
-
-    if key is None:
-        return nutpie.compile_pymc_model(model)
-    if key not in _COMPILED:
-        _COMPILED[key] = nutpie.compile_pymc_model(model)
-    return _COMPILED[key]
+    compiled = compile_pyfunc(model)
+    return compiled if compiled is not None else nutpie.compile_pymc_model(model)
 
 
 def clear_compiled() -> None:
@@ -175,13 +184,15 @@ def _run_sampler(
     if name == "nutpie":
         import nutpie
 
+        from simengine.bayes.nutpie_pyfunc import sampling_cores
+
         compiled = compiled_model(model, cache_key)
         return nutpie.sample(
             compiled,
             draws=draws,
             tune=tune,
             chains=chains,
-            cores=cores,
+            cores=sampling_cores(compiled, cores),
             seed=seed,
             progress_bar=progress,
             save_warmup=False,

@@ -76,10 +76,28 @@ class PartParams:
         return int(next(iter(self.arrays().values())).shape[0])
 
     def take(self, param_draw: np.ndarray | None) -> Self:
-        """The parameters of each path (``param_draw`` (m,)); ``None`` keeps the shared draw."""
+        """The parameters of each path (``param_draw`` (m,)); ``None`` keeps the shared draw.
+
+        Each field is gathered when it is first read (:meth:`__getattr__`): a chunk of a
+        Bayesian run reads only some fields per path (the fused kernel reads most per draw),
+        and gathering every field of every part was a tenth of the run. The values are
+        ``field[param_draw]`` either way.
+        """
         if param_draw is None:
             return self
-        return replace(self, **{k: v[param_draw] for k, v in self.arrays().items()})
+        out = object.__new__(type(self))
+        object.__setattr__(out, "_gather_from", (self, param_draw))
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        """A field of a :meth:`take` result, gathered on first read (normal lookup failed)."""
+        source = self.__dict__.get("_gather_from")
+        if source is None or name.startswith("__"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        params, param_draw = source
+        value = getattr(params, name)[param_draw]
+        object.__setattr__(self, name, value)
+        return value
 
     def with_draws(self, arrays: dict[str, np.ndarray], d: int) -> Self:
         """Replace some fields by ``d`` posterior draws; tile the others along the draw axis."""
