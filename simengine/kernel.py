@@ -399,19 +399,21 @@ def drawdown_rows(R, is_portfolio, out):
     from 1, the fall, divided by the peak for assets), so the same numbers.
     """
     S, T, m = R.shape
+    peak = np.empty(m)
     for s in range(S):
         asset = not is_portfolio[s]
-        for p in range(m):
-            peak = 1.0
-            dd = 0.0
-            for t in range(T):
+        dd = out[s]
+        peak[:] = 1.0
+        dd[:] = 0.0
+        for t in range(T):  # contiguous rows of paths, as the numpy loop walks them
+            for p in range(m):
                 wealth = R[s, t, p] + 1.0
-                peak = _np_max(peak, wealth)
-                fall = peak - wealth
+                pk = _np_max(peak[p], wealth)
+                peak[p] = pk
+                fall = pk - wealth
                 if asset:
-                    fall = fall / peak
-                dd = _np_max(dd, fall)
-            out[s, p] = dd
+                    fall = fall / pk
+                dd[p] = _np_max(dd[p], fall)
     return out
 
 
