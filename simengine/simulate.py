@@ -209,6 +209,7 @@ class _Engine:
         parts = self.params.parts
         tariff = parts["overlays"].tariff(scn, draws)
         factor_draws = _scaled_factor_draws(draws, parts["residuals"], scn, pp["residuals"])
+        model_var = parts["residuals"].factor_variance(scn, self.params["residuals"])
         policy, z = policy_factor_paths(
             scn,
             pp["dynamics"],
@@ -219,8 +220,8 @@ class _Engine:
             self.params.structure.stochastic,
             self.params["dynamics"],
             level0=parts["dynamics"].levels(scn, pp["dynamics"]),
-            factor_var=parts["residuals"].factor_variance(scn, pp["residuals"]),
-            model_factor_var=parts["residuals"].factor_variance(scn, self.params["residuals"]),
+            factor_var=pp.gather(model_var),  # a function of each draw's parameters: gathered
+            model_factor_var=model_var,
             kernel=self.kernel,
             by_draw=self._by_draw(scn, draws) if self.kernel else None,
         )
@@ -320,6 +321,13 @@ class _PerPath(dict):
         value = self.params.values[role]
         self[role] = None if value is None else value.take(self.param_draw)
         return self[role]
+
+    def gather(self, per_draw: np.ndarray | None) -> np.ndarray | None:
+        """Rows of a per-draw array (D|1, ...) for the chunk's paths: what the same row-wise
+        computation on the per-path parameters gives, computed once per draw."""
+        if per_draw is None or self.param_draw is None or per_draw.shape[0] == 1:
+            return per_draw
+        return per_draw[self.param_draw]
 
 
 def _map_bounded(fn: Callable, items: list[int], threads: int) -> Iterator:

@@ -93,3 +93,22 @@ def test_bayesian_run_over_many_chunks_equals_the_numpy_route(monkeypatch, name)
         run = simengine.simulate(spec, n_paths=3 * 4096 + 100, seed=5, method="bayesian", **kw)
         out.append(run.summary(wide=True))
     assert out[1].equals(out[0])
+
+
+def test_factor_variance_per_draw_gathered_is_the_per_path_one():
+    """The engine gathers the residual part's factor variance from its per-draw values
+    (``_PerPath.gather``): the part computes it row by row, so this is the per-path result."""
+    from simengine.api import load_params_for
+    from simengine.parts import build_scenario
+    from simengine.simulate import _PerPath
+
+    spec = simengine.load_scenario(SCENARIOS / "fed_cut_september.yaml")
+    params = load_params_for(spec, "bayesian")
+    scn = build_scenario(spec, params.structure)
+    part, values = params.parts["residuals"], params.values["residuals"]
+    draw = np.random.default_rng(4).integers(0, params.n_draws, 700)
+    pp = _PerPath(params, draw)
+    per_draw = part.factor_variance(scn, values)
+    assert per_draw is not None and per_draw.shape[0] == params.n_draws
+    assert np.array_equal(pp.gather(per_draw), part.factor_variance(scn, pp["residuals"]))
+    assert _PerPath(params, None).gather(per_draw) is per_draw
