@@ -14,7 +14,7 @@ from simengine.parts import build_scenario
 from simengine.policy import PolicyParams, PolicyRun, ReactionFunction, meeting_plan
 from simengine.policy_model import policy_params
 from simengine.rng import draw_blocks
-from simengine.simulate import RunConfig, _Engine
+from simengine.simulate import RunConfig, _Engine, _PerPath
 from simengine.spec import load_scenario
 from simengine.spec.policy_file import load_policy_file
 from tests.conftest import SCENARIOS
@@ -120,7 +120,7 @@ def test_random_decisions_agree_with_pricing_at_a_high_vix(tmp_path: Path) -> No
         [scn], params, RunConfig(n_paths=n, seed=5), policy_params(load_policy_file(), params)
     )
     draws = draw_blocks(eng.root, 0, n // 4096, eng.plan)
-    _, level_step, *_ = eng.paths(scn, draws, params.per_path(None))
+    _, level_step, *_ = eng.paths(scn, draws, _PerPath(params, None))  # as run_blocks passes
     steps = [mt.step for mt in scn.meetings]
     changes = np.diff(level_step[:, steps], axis=1, prepend=scn.policy0)
     priced = np.array([mt.expected_pp for mt in scn.meetings])
