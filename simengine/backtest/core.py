@@ -230,30 +230,22 @@ def forecast_origin(
     Uses only the row of ``origin`` (the state), the market state on that day (with
     ``market``) and ``params`` (fitted up to the origin).
     """
+    spec, scn = _origin_scenario(frame, origin, params, cfg, i, market)
+    return _simulate_origin(spec, scn, params, cfg)
+
+
+def _simulate_origin(spec: Any, scn: Any, params: Any, cfg: BacktestConfig) -> np.ndarray:
+    """:func:`forecast_origin` for an origin's built scenario (:func:`_origin_scenario`)."""
     from simengine.policy_model import policy_params
     from simengine.rng import BLOCK
     from simengine.simulate import RunConfig, run_scenarios
     from simengine.spec.policy_file import load_policy_file
 
-    spec, scn = _origin_scenario(frame, origin, params, cfg, i, market)
     chunk = -(-cfg.n_paths // BLOCK) * BLOCK
     run = RunConfig(cfg.n_paths, spec.seed, chunk_size=chunk, n_sample=cfg.n_paths)
     accs = run_scenarios([scn], params, run, policy=policy_params(load_policy_file(), params))
     R = accs[0].variable("sample_returns")  # (n, T, S) cumulative returns; series 0..1: assets
     return np.log1p(R[:, -1, : len(ASSETS)])
-
-
-def residual_variance(
-    frame: pd.DataFrame,
-    origin: pd.Timestamp,
-    params: Any,
-    cfg: BacktestConfig,
-    i: int = 0,
-    market: Any = None,
-) -> np.ndarray:
-    """Residual part of the forecast variance of each asset over the horizon, shape (2,)."""
-    _, scn = _origin_scenario(frame, origin, params, cfg, i, market)
-    return params.parts["residuals"].residual_variance(scn, params["residuals"])[0]
 
 
 def with_sigma_scale(params: Any, scale: np.ndarray) -> Any:
@@ -379,15 +371,17 @@ def _recalibrated_forecast(
     The unscaled forecast is recorded in ``past`` first (later origins estimate their scale on
     it); the scale of origin ``i`` reads only the errors known at ``i``.
     """
-    x = forecast_origin(frame, origin, params, cfg, i, market)
+    spec, scn = _origin_scenario(frame, origin, params, cfg, i, market)  # once per origin
+    x = _simulate_origin(spec, scn, params, cfg)
     ones = np.ones(len(ASSETS))
     if not cfg.recalibrate:
         return x, ones
-    past.forecast(i, x, residual_variance(frame, origin, params, cfg, i, market))
+    residual = params.parts["residuals"].residual_variance(scn, params["residuals"])[0]
+    past.forecast(i, x, residual)
     scale = past.scale(i)
     if np.allclose(scale, 1.0):
         return x, ones
-    return forecast_origin(frame, origin, with_sigma_scale(params, scale), cfg, i, market), scale
+    return _simulate_origin(spec, scn, with_sigma_scale(params, scale), cfg), scale
 
 
 def run_backtest(
