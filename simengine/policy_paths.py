@@ -126,11 +126,7 @@ def _kernel_loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun, z, level) -> b
     tables = run.kernel_inputs(M, K)
     if tables is None:
         return False
-    # rows per posterior draw where the inputs have them (FactorInputs.kernel_rows), else as is
-    rows = getattr(fi, "kernel_rows", None)
-    draw, A, base, gap, neutral, rho = (
-        (np.zeros(0, np.int64), fi.A, fi.base, fi.gap, fi.neutral, fi.rho) if rows is None else rows
-    )
+    draw, A, base, gap, neutral, rho = _var_rows(fi)
     var = (
         _arr(fi.z0, 2),
         np.ascontiguousarray(base, dtype=float),
@@ -160,29 +156,33 @@ def _kernel_loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun, z, level) -> b
     return True
 
 
+def _var_rows(fi: FactorInputs) -> tuple:
+    """``(draw, A, base, gap, neutral, rho)`` for the compiled month step: one row per posterior
+    draw with each path's ``draw`` (:attr:`FactorInputs.kernel_rows`), else the inputs' own rows
+    with an empty ``draw``."""
+    if fi.kernel_rows is not None:
+        return fi.kernel_rows
+    return np.zeros(0, np.int64), fi.A, fi.base, fi.gap, fi.neutral, fi.rho
+
+
 def _kernel_month(fi: FactorInputs, z, m: int, u, p_before, g_idx: int, growth, level) -> None:
     """The same month step as :func:`_loop`'s numpy lines, by :func:`simengine.kernel.var_month`."""
     from simengine.kernel import var_month
 
-    arr = _arr
     K = z.shape[2]
-    draw, A, base, gap, neutral, rho = (
-        (np.zeros(0, np.int64), fi.A, fi.base, fi.gap, fi.neutral, fi.rho)
-        if fi.kernel_rows is None
-        else fi.kernel_rows
-    )
+    draw, A, base, gap, neutral, rho = _var_rows(fi)
     var_month(
         z,
         m,
-        arr(fi.z0, 2),
+        _arr(fi.z0, 2),
         u,
         base,
-        arr(gap, 2),
+        _arr(gap, 2),
         np.ascontiguousarray(p_before, dtype=float),
-        arr(neutral, 1),
+        _arr(neutral, 1),
         g_idx,
         np.array(np.broadcast_to(growth, (z.shape[0],)), dtype=float),  # writable: one signature
-        arr(rho, 2) if level is not None else np.zeros((1, K)),
+        _arr(rho, 2) if level is not None else np.zeros((1, K)),
         level if level is not None else np.zeros((0, K)),
         A,
         draw,
@@ -340,22 +340,25 @@ def simulate_factors(
         Each path's posterior draw when ``xbar_base`` has one row per draw (not per path): the
         expected state is then computed once per draw and gathered (the same numbers).
     cache : dict, optional
-        With ``xbar_draw``: keeps the per-draw expected state (``"xbar"``) for the next chunks.
+        Keeps the expected state for the next chunks where it does not depend on the paths:
+        per draw (with ``xbar_draw``) or for point parameters.
     """
     n, M, K = eps.shape
     # the market's expectations and the conditioning use the policy part with every channel on:
     # switching a channel off (attribution) changes how the economy maps to prices, not which
     # economy the scenario's information selects
     full = run_args | {"params": replace(run_args["params"], off=frozenset())}
+    cache = {} if cache is None else cache
     if xbar_draw is not None:  # per posterior draw (xbar_base has one row per draw), gathered
         assert xbar_base is not None
-        xbar_d = None if cache is None else cache.get("xbar")
-        if xbar_d is None:
+        if "xbar_by_draw" not in cache:
             base_args = full | {"z0": xbar_base.z0}
-            xbar_d = expected_state(xbar_base, base_args, xbar_base.A.shape[0])
-            if cache is not None:
-                cache["xbar"] = xbar_d
-        xbar = xbar_d[xbar_draw]
+            cache["xbar_by_draw"] = expected_state(xbar_base, base_args, xbar_base.A.shape[0])
+        xbar = cache["xbar_by_draw"][xbar_draw]
+    elif xbar_base is not None and fi.A.shape[0] == 1:  # point parameters: one row per run
+        if "xbar" not in cache:
+            cache["xbar"] = expected_state(xbar_base, full, 1)
+        xbar = cache["xbar"]
     else:
         xbar = expected_state(xbar_base or fi, full, fi.A.shape[0] if fi.A.shape[0] > 1 else 1)
         if xbar.shape[0] > 1 and draw is not None:
@@ -471,8 +474,7 @@ def _expected_inputs(scn, dyn, neutral, level0, index, common: dict, kernel: boo
     from simengine.parts.dynamics import unconditional_mean
 
     k_g = index["growth"]
-    gap = dyn.g.copy()
-    gap[:, k_g] = 0.0
+    gap = _gap_without_growth(dyn, k_g)
     start_gap = _start_gap(scn, dyn, neutral, k_g)
     z0 = scn.z0[None] if scn.z0 is not None else unconditional_mean(dyn.A, dyn.c)
     per_draw = dict(z0=z0, A=dyn.A, chol=dyn.chol, gap=gap, neutral=neutral, level0=level0)
@@ -500,6 +502,15 @@ def _base_drive(
     base = base + start_gap[:, None, :]
     base = base + (_drift(scn, pp.A) if drift is None else drift)
     return base + scn.shock[None] if structural else base
+
+
+def _gap_without_growth(dyn, k_g: int) -> np.ndarray:
+    """The VAR's policy-gap loadings with the growth factor's set to 0 (·, K): growth keeps the
+    gap at its start level (:func:`_start_gap`) and answers policy changes through the growth
+    channel instead."""
+    gap = dyn.g.copy()
+    gap[:, k_g] = 0.0
+    return gap
 
 
 def _start_gap(scn, dyn, neutral, k_g: int) -> np.ndarray:
@@ -559,6 +570,7 @@ def policy_factor_paths(
     kernel: bool = False,
     by_draw: tuple | None = None,
     model_factor_var=None,
+    cache: dict | None = None,
 ):
     """Policy and factor paths of one scenario for a chunk of paths (the engine's entry point).
 
@@ -591,15 +603,17 @@ def policy_factor_paths(
         the covariance the conditioning uses. ``None``: unit variance.
     kernel : bool
         Each month's VAR step by :func:`simengine.kernel.var_month` (bit-identical to numpy).
-    by_draw : (ndarray (m,), ndarray (D,), ndarray (D, K)[, dict]), optional
+    by_draw : (ndarray (m,), ndarray (D,), ndarray (D, K)), optional
         Posterior draws (``dyn`` per path, ``model_dyn`` per draw): each path's draw, the
-        neutral rate and the start levels per draw, and optionally a dict the caller keeps for
-        the scenario across chunks. The market's expected state is then computed once per draw
-        instead of once per path (the same numbers, gathered), and with the dict once per run,
-        like the state variance (neither depends on the chunk's paths).
+        neutral rate and the start levels per draw. The market's expected state is then
+        computed once per draw instead of once per path (the same numbers, gathered).
     model_factor_var : ndarray (1 or D, M), optional
         ``factor_var`` over the model's parameter draws, for the state variance with
         ``model_dyn`` (default ``factor_var``).
+    cache : dict, optional
+        A dict the caller keeps for this scenario across the chunks of a run: what does not
+        depend on the chunk's paths (the state variance, the market's expected state per draw
+        or for point parameters) is computed on the first chunk and read from it afterwards.
 
     Returns
     -------
@@ -619,8 +633,7 @@ def policy_factor_paths(
     # response to policy *changes* is the estimated growth channel (the VAR's coefficient has
     # the sign of the Fed tightening into strength, not of policy's effect on growth)
     k_g = index["growth"]
-    gap = dyn.g.copy()
-    gap[:, k_g] = 0.0
+    gap = _gap_without_growth(dyn, k_g)
     start_gap = _start_gap(scn, dyn, neutral, k_g)
     rho = getattr(dyn, "rho", None)
     common = dict(
@@ -643,8 +656,7 @@ def policy_factor_paths(
             scn, model_dyn, by_draw[1], tariff, not conditional, k_g, xbar_draw
         )
         if kernel and base_d is not None:  # the compiled month step reads rows per draw
-            gap_d = model_dyn.g.copy()
-            gap_d[:, k_g] = 0.0
+            gap_d = _gap_without_growth(model_dyn, k_g)
             rho_d = getattr(model_dyn, "rho", None)
             draw64 = np.ascontiguousarray(xbar_draw, dtype=np.int64)
             rows = (draw64, model_dyn.A, base_d, gap_d, by_draw[1], rho_d)
@@ -659,7 +671,7 @@ def policy_factor_paths(
     )
     if xbar_draw is not None:
         assert by_draw is not None and model_dyn is not None
-        _, neutral_d, level0_d = by_draw[:3]
+        _, neutral_d, level0_d = by_draw
         expected = _expected_inputs(scn, model_dyn, neutral_d, level0_d, index, common, kernel)
     else:
         expected = FactorInputs(
@@ -679,7 +691,7 @@ def policy_factor_paths(
     )
     draw = np.arange(n) if dyn.A.shape[0] > 1 else None  # per-path parameters: one row each
     ref = model_dyn if model_dyn is not None else dyn
-    cache = by_draw[3] if xbar_draw is not None and by_draw is not None and len(by_draw) > 3 else {}
+    cache = {} if cache is None else cache
     state_var = cache.get("state_var")
     if state_var is None:
         ref_var = model_factor_var if model_dyn is not None else factor_var

@@ -192,7 +192,7 @@ class _Engine:
         self.root = root_seed(cfg.seed)
         self.policy = policy
         self.kernel = False
-        self._draw_cache: dict[int, dict] = {}  # per scenario: per-draw inputs of all chunks
+        self._scenario_cache: dict[int, dict] = {}  # per scenario: inputs shared by all chunks
         if cfg.use_kernel:
             self.kernel = supported(params)
 
@@ -224,6 +224,7 @@ class _Engine:
             model_factor_var=model_var,
             kernel=self.kernel,
             by_draw=self._by_draw(scn, draws) if self.kernel else None,
+            cache=self._scenario_cache.setdefault(id(scn), {}),
         )
         if self.kernel and chunk_supported(
             z.shape[0], scn.n_months, scn.n_steps, len(self.params.assets)
@@ -244,14 +245,12 @@ class _Engine:
 
     def _by_draw(self, scn: ScenarioModel, draws: Draws) -> tuple | None:
         """Each path's posterior draw, the neutral rate and the start levels per draw (the
-        policy loop's expected state is computed per draw), and the scenario's dict of per-draw
-        inputs kept across chunks; ``None`` for point parameters."""
+        policy loop's expected state is computed per draw); ``None`` for point parameters."""
         if self.params.n_draws == 1:
             return None
         dyn = self.params["dynamics"]
         levels = self.params.parts["dynamics"].levels(scn, dyn)
-        cache = self._draw_cache.setdefault(id(scn), {})
-        return draws.param_draw, self.params["policy"].neutral, levels, cache
+        return draws.param_draw, self.params["policy"].neutral, levels
 
     def _numpy_returns(self, scn: ScenarioModel, draws: Draws, pp: Any, policy, tariff, z) -> tuple:
         """The reference route of :meth:`paths` after the factors: the parts in numpy."""
