@@ -29,11 +29,9 @@ outside :data:`simengine.kernel.LANE_LENGTHS`.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit
 
+from simengine import scipy_symbols
 from simengine.kernel import FMA, LANES, _fma, _row
 
 __all__ = [
@@ -53,30 +51,8 @@ PAIRWISE_BLOCK = 128
 """numpy's pairwise-summation block: :func:`pairwise_sum` covers sums up to this length."""
 
 
-def _register_ndtr() -> None:
-    """Make :data:`NDTR_SYMBOL` resolve to scipy's Cython ``ndtr`` in this process."""
-    import llvmlite.binding as llvm
-    from numba.extending import get_cython_function_address
-
-    address = get_cython_function_address("scipy.special.cython_special", "__pyx_fuse_1ndtr")
-    llvm.add_symbol(NDTR_SYMBOL, address)
-
-
-_register_ndtr()
-
-
-@intrinsic
-def _scipy_ndtr(typingctx, x):
-    """``scipy.special.ndtr(x)`` through :data:`NDTR_SYMBOL` (scipy's own code)."""
-    if x != types.float64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        fnty = ir.FunctionType(ir.DoubleType(), [ir.DoubleType(), ir.IntType(32)])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, NDTR_SYMBOL)
-        return builder.call(fn, [args[0], ir.Constant(ir.IntType(32), 0)])
-
-    return types.float64(types.float64), codegen
+scipy_symbols.register("__pyx_fuse_1ndtr", NDTR_SYMBOL)
+_scipy_ndtr = scipy_symbols.float64_call(NDTR_SYMBOL, 0)  # scipy.special.ndtr(x), scipy's code
 
 
 @njit(cache=True, nogil=True)

@@ -14,6 +14,8 @@ bit for bit; the graph is then cached in PyTensor's numba cache like any other.
 
 from __future__ import annotations
 
+from simengine import scipy_symbols
+
 __all__ = ["PSI_SYMBOL", "register_cacheable_psi"]
 
 PSI_SYMBOL = "simengine_scipy_special_psi_f64"
@@ -46,14 +48,11 @@ def register_cacheable_psi() -> bool:
 
 def _hooks():
     """PyTensor's dispatch hooks, numba's pieces and scipy's ``psi`` address (may raise)."""
-    import llvmlite.binding as llvm
-    from numba.extending import get_cython_function_address
     from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_and_cache_key
     from pytensor.link.numba.dispatch.scalar import numba_funcify_ScalarOp, scalar_op_cache_key
     from pytensor.scalar.math import Psi
 
-    address = get_cython_function_address("scipy.special.cython_special", "__pyx_fuse_1psi")
-    llvm.add_symbol(PSI_SYMBOL, address)
+    scipy_symbols.register("__pyx_fuse_1psi", PSI_SYMBOL)
     return (
         Psi,
         register_funcify_and_cache_key,
@@ -64,7 +63,7 @@ def _hooks():
 
 
 def _register(psi_op, register, numba_njit, fallback, cache_key) -> None:
-    scipy_psi = _scipy_psi_intrinsic()
+    scipy_psi = scipy_symbols.float64_call(PSI_SYMBOL, 1)  # skip_dispatch, as PyTensor
 
     @numba_njit
     def psi(x):
@@ -76,26 +75,3 @@ def _register(psi_op, register, numba_njit, fallback, cache_key) -> None:
         if dtypes != {"float64"}:
             return fallback(op, node, **kwargs)  # PyTensor's own (uncached) implementation
         return psi, cache_key(op, cache_version=_CACHE_VERSION)
-
-
-def _scipy_psi_intrinsic():
-    """``float64 -> float64`` call of scipy's ``psi`` through :data:`PSI_SYMBOL`."""
-    from llvmlite import ir
-    from numba.core import cgutils, types
-    from numba.extending import intrinsic
-
-    @intrinsic
-    def scipy_psi(typingctx, x):
-        if x != types.float64:
-            return None
-
-        def codegen(context, builder, signature, args):
-            fnty = ir.FunctionType(ir.DoubleType(), [ir.DoubleType(), ir.IntType(32)])
-            fn = cgutils.get_or_insert_function(builder.module, fnty, PSI_SYMBOL)
-            return builder.call(
-                fn, [args[0], ir.Constant(ir.IntType(32), 1)]
-            )  # skip_dispatch, as PyTensor
-
-        return types.float64(types.float64), codegen
-
-    return scipy_psi
