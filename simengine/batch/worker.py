@@ -114,9 +114,9 @@ def warm_up(jobs: Sequence[Job] = ()) -> None:
     """Import the engine and the result layer, and load the jobs' model parameters, once.
 
     Called before a local pool forks, so every worker inherits them instead of paying for
-    them on its first scenario. A two-path run (:data:`WARM_UP_PATHS`) of the first scenario imports what the engine
-    only loads when it runs (the policy part's scipy, xarray's optional dask support: about
-    1 s per process, otherwise paid again by every worker).
+    them on its first scenario. A two-path run (:data:`WARM_UP_PATHS`) of the first scenario
+    imports and loads what the engine only loads when it runs (the policy part's scipy, the
+    compiled kernels: about 1 s per process, otherwise paid again by every worker).
     """
     import simengine.resultfile
     import simengine.results  # noqa: F401
