@@ -61,6 +61,7 @@ from simengine.data.fit_distribution import (  # noqa: E402
     fit_news_assets,
     fit_var_ecm,
     states,
+    tails_given_state,
     vol_state_section,
 )
 from simengine.structure import default_structure  # noqa: E402
@@ -88,6 +89,31 @@ LITERATURE = {
 def r(x: float, n: int = 4) -> float:
     """Round for the file (significant digits for small numbers)."""
     return float(f"{x:.{n}g}")
+
+
+def r_dof(x: float | None) -> float | None:
+    """A dof for the file: None (Gaussian) stays None."""
+    return None if x is None else r(x, 3)
+
+
+TAILS_METHOD = (
+    "Student-t dof given the volatility state (simengine/data/estimate_tails.py): each month's "
+    "shock divided by the square root of the state's one-month variance ratio at the end of the "
+    "month before, profile likelihood with the per-path log-normal level (mixing_sd) "
+    "integrated out"
+)
+
+
+def _dof_text(tails: dict, raw: float) -> str:
+    """The fitted dof in words, with the raw residuals' MLE it replaces."""
+    fitted = (
+        "Gaussian (log-likelihood "
+        f"{tails['loglik_gaussian']:.1f}, against {tails['loglik']:.1f} at the best finite dof, "
+        f"{tails['mle']:.0f}, the search's upper bound)"
+        if tails["dof"] is None
+        else f"dof {tails['dof']:.2f}"
+    )
+    return f"{fitted}; the raw residuals' MLE {raw:.2f} counts the volatility clustering twice"
 
 
 class _Dumper(yaml.SafeDumper):
@@ -182,7 +208,7 @@ def dynamics_section(var: dict, m: dict) -> dict:
         "ar": ar,
         "innovation_sd": _vec(var["sd"]),
         "innovation_corr": corr,
-        "innovation_dof": r(var["dof"], 3),
+        "innovation_dof": r_dof(var["dof"]),
         "policy_gap": _vec(var["policy_gap"]),
         "error_correction": _vec(var["error_correction"]),
         "level_at_fit": _vec(var["level_at_fit"]),
@@ -281,8 +307,10 @@ def provenance(ctx: dict) -> dict:
         "dynamics": {
             "method": "OLS per equation of z_t on [1, z_{t-1}, p_{t-1} - n], except credit: "
             "[1, z_{t-1}, S_{t-1}] with S the high-yield OAS level (error correction, no policy "
-            "gap); innovation_dof: Student-t MLE (location 0) of the pooled standardised "
-            f"residuals, floored at {FACTOR_DOF_FLOOR:g} (finite kurtosis; MLE {var['dof_mle']:.2f})",
+            f"gap); innovation_dof: {TAILS_METHOD}. Here the innovations, each divided by its "
+            "sd and by sqrt(w_t) (the market curve), pooled as one univariate sample (location 0), "
+            f"floored at {FACTOR_DOF_FLOOR:g}: MLE {ctx['tails']['factors']['mle']:.2f}; the raw "
+            f"residuals' MLE {var['dof_mle']:.2f} counts the volatility clustering twice",
             "n_obs": len(var["rows"]),
             "credit_error_correction": {
                 "rho_per_month": f"{var['error_correction']['credit']:.4f} +/- "
@@ -312,7 +340,9 @@ def provenance(ctx: dict) -> dict:
                 + CARRY_PRIOR_NOTE
             ),
             "n_obs": len(fit["rows"]),
-            "residual_dof_method": "profile-likelihood MLE of a bivariate Student-t (unit-variance)",
+            "residual_dof_method": f"{TAILS_METHOD}. Here the residuals, each divided by "
+            "sqrt(v_t) (the asset's curve), as a bivariate t: "
+            + _dof_text(ctx["tails"]["residuals"], ctx["fit"]["dof"]),
             "rates_note": RATES_NOTE,
             **asset_provenance(fit, tariff),
         },
@@ -464,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     fit = fit_news_assets(frame, var["innovations"], tariff, CARRY_PRIOR, SAMPLE, STRUCTURE)
     mu = drift(frame, market, {a: 12.0 * fit[a]["map"][0] for a in ASSETS}, SAMPLE, STRUCTURE)
     vol = vol_state_section(market, SAMPLE, STRUCTURE)
+    tails = tails_given_state(fit, var, market, vol, STRUCTURE)
+    var = {**var, "dof": tails["factors"]["dof"]}
     jumps = squeeze_jumps(args.data, k_sd=SQUEEZE_K)
     ctx = {
         "var": var,
@@ -472,6 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         "jumps": jumps,
         "drift": mu,
         "vol": vol,
+        "tails": tails,
         "files": data_files(args.data, table.sources),
         "table_hash": table.data_hash,
     }
@@ -499,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
                 a: {b: r(fit["corr"][i, j], 3) for j, b in enumerate(ASSETS) if j > i}
                 for i, a in enumerate(ASSETS[:-1])
             },
-            "dof": r(fit["dof"], 3),
+            "dof": r_dof(tails["residuals"]["dof"]),
             "vol_state": {
                 "mixing_sd": r(vol["mixing_sd"], 4),
                 "market": _curve(vol["market"]),

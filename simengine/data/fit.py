@@ -291,7 +291,7 @@ def asset_equations(
     -------
     dict
         Per asset ``ols``, ``ols_se``, ``map``, ``sigma`` (annual); ``corr`` and ``dof`` of the
-        residuals (multivariate Student-t).
+        residuals (multivariate Student-t); ``resid`` (DataFrame, one column per asset).
     """
     out: dict[str, Any] = {}
     resid_all = []
@@ -312,6 +312,7 @@ def asset_equations(
     resid = np.column_stack(resid_all)
     out["corr"] = np.corrcoef(resid.T)
     out["dof"] = t_dof_multivariate(resid)
+    out["resid"] = pd.DataFrame(resid, index=data.index, columns=list(assets))
     return out
 
 
@@ -487,7 +488,7 @@ def _dynamics(var: dict[str, Any]) -> dict[str, Any]:
             f: {g: float(corr[i, j]) for j, g in enumerate(factors) if j > i}
             for i, f in enumerate(factors[:-1])
         },
-        "innovation_dof": float(var["dof"]),
+        "innovation_dof": None if var["dof"] is None else float(var["dof"]),
         "policy_gap": {f: float(v) for f, v in var["policy_gap"].items()},
         "surprise_pass_through": {"rates": SURPRISE_PASS_THROUGH},
         "tariff_pass_through": tariff_pass_through(var["ar"], factors),

@@ -13,6 +13,8 @@ with credit error correction, ``returns: factor_news``, ``residuals: vol_state``
   (:mod:`simengine.data.estimate_drift`);
 * :func:`vol_state_section`: the volatility-state curves
   (:mod:`simengine.data.estimate_volatility`);
+* :func:`tails_given_state`: the Student-t dof of the residuals and of the factor innovations
+  given the volatility state (:mod:`simengine.data.estimate_tails`);
 * :data:`TARIFF_NEWS`: the reversal of tariff surprises (:mod:`simengine.data.estimate_tariff`).
 
 :class:`MarketData` holds the extra series; :meth:`MarketData.cut` keeps what was known at a
@@ -36,6 +38,7 @@ from simengine.data.estimate_drift import (
     prior_series,
     spx_monthly,
 )
+from simengine.data.estimate_tails import conditional_dof, one_month_ratios
 from simengine.data.estimate_volatility import (
     fit_realised_given_vix,
     fit_variance_term_structure,
@@ -71,6 +74,7 @@ __all__ = [
     "fit_var_ecm",
     "start_state",
     "states",
+    "tails_given_state",
     "vol_state_section",
 ]
 
@@ -338,6 +342,55 @@ def vol_state_section(
     }
 
 
+def _state_before(series: pd.Series, months: pd.DatetimeIndex) -> pd.Series:
+    """``series`` at the end of the month before each of ``months`` (month-end index)."""
+    before = months - pd.offsets.MonthEnd(1)
+    return series.sort_index().reindex(before, method="ffill").set_axis(months)
+
+
+def tails_given_state(
+    fit: Mapping[str, Any],
+    var: Mapping[str, Any],
+    market: MarketData,
+    vol: Mapping[str, Any],
+    structure: ModelStructure | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Student-t dof of the asset residuals and of the factor innovations given the state.
+
+    Each month's shock is divided by ``sqrt(v_t)``, the volatility state's one-month ratio at the
+    end of the month before (the asset's curve for its residual, the market curve for the factor
+    innovations), and the dof is fitted with the per-path level integrated out
+    (:func:`simengine.data.estimate_tails.conditional_dof`): multivariate for the residuals,
+    pooled univariate for the factor innovations (as the unconditional fits), the factor dof
+    floored at :data:`~simengine.data.fit.FACTOR_DOF_FLOOR`.
+
+    Returns
+    -------
+    dict
+        ``residuals`` and ``factors``: ``dof`` (None: Gaussian), ``mle``, log-likelihoods, ``n``.
+    """
+    structure = structure or default_structure()
+    lvix = np.log(monthly_vix(market.vix))
+    resid = fit["resid"]
+    z = {}
+    for a in structure.asset_names:
+        rvs = trailing_variance(market.daily[a].dropna()).resample("ME").last()
+        v = one_month_ratios(
+            vol["per_asset"][a],
+            _state_before(lvix, resid.index),
+            _state_before(np.log(rvs), resid.index),
+        )
+        z[a] = resid[a].to_numpy() / np.sqrt(v)
+    innov = var["innovations"]
+    w = one_month_ratios(vol["market"], _state_before(lvix, innov.index))
+    s = float(vol["mixing_sd"])
+    residuals = conditional_dof(np.column_stack(list(z.values())), s)
+    factors = conditional_dof(innov.to_numpy() / np.sqrt(w)[:, None], s, pooled=True)
+    if factors["dof"] is not None:
+        factors["dof"] = max(factors["dof"], FACTOR_DOF_FLOOR)
+    return {"residuals": residuals, "factors": factors}
+
+
 def start_state(
     market: MarketData, day: str | pd.Timestamp, structure: ModelStructure | None = None
 ) -> dict[str, float]:
@@ -380,6 +433,8 @@ def distribution_model(
     )
     vol = vol_state_section(market, sample, structure)
     vol.pop("diagnostics")
+    tails = tails_given_state(fit, var, market, vol, structure)
+    var = {**var, "dof": tails["factors"]["dof"]}
     corr = fit["corr"]
     news = dict(TARIFF_NEWS)
     if not any(b for b, _ in tariff_beta.values()):
@@ -403,7 +458,7 @@ def distribution_model(
                 a: {b: float(corr[i, j]) for j, b in enumerate(assets) if j > i}
                 for i, a in enumerate(assets[:-1])
             },
-            "dof": fit["dof"],
+            "dof": tails["residuals"]["dof"],
             "vol_state": vol,
         },
         "squeeze": {
