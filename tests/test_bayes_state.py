@@ -47,9 +47,11 @@ def _logp(data, priors, point=None):
     return model.compile_logp()(point or model.initial_point()), model
 
 
-def test_a_flat_state_is_the_constant_variance_model(base, priors) -> None:
+@pytest.mark.parametrize("innovations", ["student_t", "gaussian"])
+def test_a_flat_state_is_the_constant_variance_model(base, priors, innovations) -> None:
     t = len(base.dates)
     flat = replace(base, v=np.ones((t, 2)), w=np.ones(t), mixing_sd=0.0)
+    priors = replace(priors, innovations=innovations)
     want, model = _logp(base, priors)
     got, _ = _logp(flat, priors, model.initial_point())
     assert got == pytest.approx(want, rel=1e-12)
@@ -80,6 +82,60 @@ def test_likelihood_given_the_state_is_the_mixture_density(nu) -> None:
     assert got == pytest.approx(exact, rel=1e-7)  # 20 Gauss-Hermite nodes against quad
 
 
+@pytest.mark.parametrize("innovations", ["student_t", "gaussian"])
+def test_blocks_hand_the_state_their_unit_variance_scale(base, priors, monkeypatch, innovations):
+    """Each block passes its own data, the unit-variance scale ``chol sqrt((nu - 2)/nu)`` (the
+    plain Cholesky factor for Gaussian innovations), its dof and its state's ratios (the market
+    ratio repeated for every factor) to the likelihood given the state."""
+    import pytensor
+
+    import simengine.bayes.model as model_module
+
+    calls = {}
+    real = model_module._given_state
+
+    def spy(name, observed, mean, chol, nu, ratio, mixing_sd):
+        calls[name] = (observed, chol, nu, ratio, mixing_sd)
+        real(name, observed, mean, chol, nu, ratio, mixing_sd)
+
+    monkeypatch.setattr(model_module, "_given_state", spy)
+    rng = np.random.default_rng(3)
+    t = len(base.dates)
+    v, w = np.exp(rng.normal(0, 0.3, (t, 2))), np.exp(rng.normal(0, 0.3, t))
+    data = replace(base, v=v, w=w, mixing_sd=0.4)
+    model = model_module.build_model(data, replace(priors, innovations=innovations))
+    assert set(calls) == {"returns", "factors"}
+    y, chol_r, nu_r, ratio_r, s_r = calls["returns"]
+    zs, chol_f, nu_f, ratio_f, s_f = calls["factors"]
+    np.testing.assert_array_equal(ratio_r, v)
+    np.testing.assert_array_equal(ratio_f, np.repeat(w[:, None], base.z.shape[1], axis=1))
+    assert s_r == s_f == 0.4
+    tensors = {"y": y, "chol_r": chol_r, "nu_r": nu_r, "zs": zs, "chol_f": chol_f}
+    tensors.update({n: model[n] for n in ("sigma", "chol_a", "nu_a", "chol")})
+    if innovations == "gaussian":
+        assert nu_f is None and "nu_f" not in model.named_vars
+    else:
+        tensors.update(nu_f_passed=nu_f, nu_f=model["nu_f"])
+    fn = pytensor.function(model.value_vars, list(tensors.values()), on_unused_input="ignore")
+    point = model.initial_point()
+    got = dict(zip(tensors, fn(*[point[x.name] for x in model.value_vars]), strict=True))
+
+    np.testing.assert_array_equal(got["y"], base.y)
+    nu = float(got["nu_a"])
+    stds = got["sigma"] * np.sqrt(model_module.DT)
+    want = stds[:, None] * got["chol_a"] * np.sqrt((nu - 2.0) / nu)
+    np.testing.assert_allclose(got["chol_r"], want, rtol=1e-10)
+    assert float(got["nu_r"]) == nu
+    np.testing.assert_allclose(got["zs"], (base.z - base.z_mean) / base.z_sd, rtol=1e-12)
+    chol_std = got["chol"] / base.z_sd[:, None]
+    if innovations == "gaussian":
+        np.testing.assert_allclose(got["chol_f"], chol_std, rtol=1e-10)
+    else:
+        nu = float(got["nu_f"])
+        assert float(got["nu_f_passed"]) == nu
+        np.testing.assert_allclose(got["chol_f"], chol_std * np.sqrt((nu - 2) / nu), rtol=1e-10)
+
+
 def _mixture_logpdf(z: np.ndarray, cov: np.ndarray, nu: float | None) -> float:
     """``log int f(z; 0, cov L) dLogN(L)`` with ``f`` the unit-variance t (``nu``) or Gaussian."""
 
@@ -99,14 +155,68 @@ def test_a_wrong_state_is_refused(priors) -> None:
 
     table = simulate_table(example_params(priors.assets), 60, np.random.default_rng(0))
     state = simulate_state(60, np.random.default_rng(1), priors.assets)
-    with pytest.raises(CalibrationError, match=r"lacks columns \['market'\]"):
+    with pytest.raises(CalibrationError, match=r"lacks columns \['market'\].*\.state_ratios\)"):
         prepare_data(table, priors, state.drop(columns="market"), MIXING)
-    with pytest.raises(CalibrationError, match="must be positive"):
-        prepare_data(table, priors, state.assign(market=-1.0), MIXING)
+    for bad in (-1.0, 0.0):
+        with pytest.raises(CalibrationError, match="^volatility-state variance ratios must be pos"):
+            prepare_data(table, priors, state.assign(market=bad), MIXING)
     # The state covers the first 40 months: the table's first month has no lag, so 38 remain.
     short = prepare_data(table, priors, state.iloc[:40], MIXING)
     assert len(short.dates) == 38 and short.v.shape == (38, 2) and short.w.shape == (38,)
     assert str(short.dates[-1])[:7] == str(state.index[39])[:7]
+
+
+def test_simulated_state_follows_its_law(priors) -> None:
+    """``log w_t = 0.85 log w_{t-1} + 0.25 n_t`` with mean ratio 1, ``v_a = w exp(0.1 n_a)``,
+    one row per table month plus the first (the table's lag)."""
+    n = 20_000
+    state = simulate_state(n, np.random.default_rng(9), priors.assets)
+    table = simulate_table(example_params(priors.assets), 30, np.random.default_rng(0))
+    short = simulate_state(30, np.random.default_rng(9), priors.assets)
+    assert list(short.columns) == [*priors.assets, "market"]
+    assert len(short) == 31 and list(short.index[1:]) == list(table.index)
+    x = np.log(state["market"].to_numpy())
+    slope, intercept = np.polyfit(x[:-1], x[1:], 1)
+    assert slope == pytest.approx(0.85, abs=0.01)
+    assert np.std(x[1:] - slope * x[:-1] - intercept) == pytest.approx(0.25, abs=0.005)
+    assert state["market"].mean() == pytest.approx(1.0, abs=0.025)
+    log_v = np.log(state[list(priors.assets)].to_numpy()) - x[:, None]
+    np.testing.assert_allclose(log_v.mean(0), 0.0, atol=0.004)
+    np.testing.assert_allclose(log_v.std(0), 0.1, rtol=0.03)
+
+
+def test_simulated_shocks_are_scaled_by_the_state_and_the_level(priors) -> None:
+    """With the dynamics switched off the table's factors are ``c + u_t`` and its returns
+    ``sigma sqrt(dt) e_t``: against a flat state drawn from the same seed, the month's factor
+    innovations are scaled by ``sqrt(w_t)``, its residuals by ``sqrt(v_{a,t})``, and with
+    ``mixing_sd`` by ``sqrt(L_t)``: one level per month and block, ``log L ~ N(-s^2/2, s^2)``."""
+    assets = priors.assets
+    zeros = {k: np.zeros_like(v) for k, v in example_params(assets).items()
+             if k in ("A", "g", "rho", "beta", "mu", "kappa")}  # fmt: skip
+    params = {**example_params(assets), **zeros}
+    n = 1500
+    state = simulate_state(n, np.random.default_rng(7), assets)
+    flat = state * 0.0 + 1.0
+
+    def shocks(st, mixing_sd=None):
+        extra = {} if mixing_sd is None else {"mixing_sd": mixing_sd}
+        t = simulate_table(params, n, np.random.default_rng(8), assets, state=st, **extra)
+        u = t[["rates", "growth", "inflation", "credit"]].to_numpy() - params["c"]
+        return u, t[list(assets)].to_numpy()
+
+    u1, e1 = shocks(flat, 0.0)
+    uw, ew = shocks(state)  # mixing_sd defaults to 0
+    np.testing.assert_allclose(uw / u1, np.sqrt(state[["market"] * 4].to_numpy()[1:]), rtol=1e-6)
+    np.testing.assert_allclose(ew / e1, np.sqrt(state[list(assets)].to_numpy()[1:]), rtol=1e-9)
+    us, es = shocks(flat, MIXING)
+    levels = []
+    for ratio in ((us / u1) ** 2, (es / e1) ** 2):
+        np.testing.assert_allclose(ratio, ratio[:, :1] * np.ones_like(ratio), rtol=1e-6)
+        log_level = np.log(ratio[:, 0])
+        assert log_level.mean() == pytest.approx(-(MIXING**2) / 2, abs=0.06)
+        assert log_level.std() == pytest.approx(MIXING, abs=0.05)
+        levels.append(log_level)
+    assert abs(np.corrcoef(*levels)[0, 1]) < 0.1  # independent levels for the two blocks
 
 
 def test_fit_given_the_state_recovers_the_parameters(priors) -> None:
