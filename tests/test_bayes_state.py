@@ -163,6 +163,10 @@ def test_a_wrong_state_is_refused(priors) -> None:
     # The state covers the first 40 months: the table's first month has no lag, so 38 remain.
     short = prepare_data(table, priors, state.iloc[:40], MIXING)
     assert len(short.dates) == 38 and short.v.shape == (38, 2) and short.w.shape == (38,)
+    assert short.mixing_sd == MIXING
+    assert prepare_data(table, priors, state).mixing_sd == 0.0  # the default: no level
+    unconditional = prepare_data(table, priors, None, MIXING)  # no state: no level either
+    assert unconditional.v is None and unconditional.w is None and unconditional.mixing_sd == 0.0
     assert str(short.dates[-1])[:7] == str(state.index[39])[:7]
 
 
