@@ -202,6 +202,12 @@ def test_calibration_state_reads_the_model_file(shared_data, tmp_path) -> None:
     assert other_sd == 0.25
     np.testing.assert_allclose(other["market"], 2.0 * state["market"], rtol=1e-12)
     np.testing.assert_allclose(other["small_cap"], state["small_cap"], rtol=1e-12)
+    # The file's structure: its asset order is the columns' order.
+    changed["assets"] = {a: changed["assets"][a] for a in ("large_cap", "small_cap")}
+    path.write_text(yaml.safe_dump(changed, sort_keys=False))
+    reordered, _ = calibration_state(shared_data, months, path)
+    assert list(reordered.columns) == ["large_cap", "small_cap", "market"]
+    pd.testing.assert_frame_equal(reordered[list(other.columns)], other)
     del changed["residuals"]["vol_state"]
     path.write_text(yaml.safe_dump(changed))
     assert calibration_state(shared_data, months, str(path)) == (None, 0.0)
