@@ -237,10 +237,12 @@ class _Engine:
             RT, n_jumps = self._numpy_returns(scn, draws, pp, policy, tariff, z)
         _check_returns(RT, f"cumulative returns of scenario {scn.name!r}")
         # factors are reported per step: the values of the month each step ends in (monthly
-        # steps: the months themselves, no copy)
+        # steps: the months themselves, no copy). ``take`` gives a C-contiguous (m, T, K) array
+        # (``z[:, step_month]`` puts the step axis outermost in memory), which the statistics'
+        # compiled sums need.
         step_month = scn.grid.step_month
         if not np.array_equal(step_month, np.arange(z.shape[1])):
-            z = z[:, step_month]
+            z = np.take(z, step_month, axis=1)
         return RT, policy.level_step, tariff.level_step, z, n_jumps
 
     def _by_draw(self, scn: ScenarioModel, draws: Draws) -> tuple | None:
