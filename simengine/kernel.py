@@ -10,6 +10,8 @@
 * :func:`var_month`: the VAR's month step inside the policy loop (:func:`simengine.policy_paths._loop`);
 * :func:`var_propagate`: :func:`simengine.parts.dynamics.propagate`;
 * :func:`t_scale_into`: the Student-t scaling of the draws (:func:`simengine.rng.draw_blocks`);
+* :func:`scaled_innovations`: the factor innovations ``chol (s eps)`` with the volatility
+  state's scale ``s`` (:func:`simengine.policy_paths.simulate_factors`);
 * :func:`quantised_sums`, :func:`histogram_rows`, :func:`drawdown_rows`: the exact sums,
   histograms and maximum drawdowns of the statistics (:mod:`simengine.stats`,
   :mod:`simengine.statistics`).
@@ -61,6 +63,7 @@ __all__ = [
     "drawdown_rows",
     "histogram_rows",
     "quantised_sums",
+    "scaled_innovations",
     "t_scale_into",
     "var_month",
     "var_propagate",
@@ -539,11 +542,47 @@ def innovations(eps, chol, draw, out):
     ``chol`` (D, K, K) holds one factor per posterior draw and ``draw`` (n,) each path's draw:
     the numbers of ``np.einsum("nmj,nij->nmi", eps, chol[draw])`` (einsum's two lanes,
     :func:`_lane_dot`; ``K`` in :data:`LANE_LENGTHS`) without gathering ``chol`` per path.
+    :func:`scaled_innovations` without a scale.
+    """
+    return scaled_innovations(eps, np.zeros((0, eps.shape[1])), chol, draw, out)
+
+
+@njit(cache=True, nogil=True)
+def scaled_innovations(eps, scale, chol, draw, out):
+    """The factor innovations ``u_{p,m} = chol_d (s_{p,m} eps_{p,m})`` (n, M, K) into ``out``.
+
+    ``scale`` (n|1, M) is the volatility state's ``s = sqrt(w_m L_p)``
+    (:meth:`simengine.parts.vol_state.VolState.factor_scale`; no rows: 1); ``chol`` (D, K, K)
+    and ``draw`` (n,) each path's posterior draw, or (1, K, K) and an empty ``draw`` for point
+    parameters. The numbers of ``eps * scale[..., None]`` followed by ``e @ chol[0].T``
+    (OpenBLAS's fma chain, :func:`_fma_dot`) or ``np.einsum("nmj,nij->nmi", e, chol[draw])``
+    (einsum's two lanes, :func:`_lane_dot`; ``K`` in :data:`LANE_LENGTHS`), without the scaled
+    copy of the draws.
     """
     n, M, K = eps.shape
+    by_draw = draw.shape[0] > 0
+    scaled = scale.shape[0] > 0
+    e = np.empty(K)
     for p in range(n):
-        d = draw[p]
+        d = draw[p] if by_draw else 0
+        sr = _row(scale.shape[0], p)
         for m in range(M):
-            for i in range(K):
-                out[p, m, i] = _lane_dot(eps[p, m], chol[d, i])
+            s = scale[sr, m] if scaled else 1.0
+            for k in range(K):
+                e[k] = eps[p, m, k] * s if scaled else eps[p, m, k]
+            if by_draw:
+                for i in range(K):
+                    out[p, m, i] = _lane_dot(e, chol[d, i])
+            elif K == 4:  # the four fma chains together
+                a0 = a1 = a2 = a3 = 0.0
+                for k in range(4):
+                    v = e[k]
+                    a0 = _fma(v, chol[0, 0, k], a0)
+                    a1 = _fma(v, chol[0, 1, k], a1)
+                    a2 = _fma(v, chol[0, 2, k], a2)
+                    a3 = _fma(v, chol[0, 3, k], a3)
+                out[p, m, 0], out[p, m, 1], out[p, m, 2], out[p, m, 3] = a0, a1, a2, a3
+            else:
+                for i in range(K):
+                    out[p, m, i] = _fma_dot(e, chol[0, i])
     return out

@@ -125,18 +125,6 @@ def _check_returns(RT: np.ndarray, what: str) -> None:
         stats.check_finite(RT, what)
 
 
-def _scaled_factor_draws(draws: Draws, residuals: Any, scn: ScenarioModel, p: Any) -> Draws:
-    """The draws with the factor shocks scaled by the residual part's volatility state.
-
-    A new :class:`Draws` (the shared draws stay untouched: other scenarios of the run use them).
-    """
-    scale = residuals.factor_scale(scn, draws, p)
-    if scale is None:
-        return draws
-    factor = draws["factor"] * scale[..., None]
-    return Draws(draws.param_draw, {**draws.values, "factor": factor})
-
-
 class _Engine:
     """Simulates the scenarios of one run for a range of blocks."""
 
@@ -208,7 +196,8 @@ class _Engine:
         """
         parts = self.params.parts
         tariff = parts["overlays"].tariff(scn, draws)
-        factor_draws = _scaled_factor_draws(draws, parts["residuals"], scn, pp["residuals"])
+        # the factor shocks times the volatility state's scale (inside the compiled chol eps)
+        factor_scale = parts["residuals"].factor_scale(scn, draws, pp["residuals"])
         model_var = parts["residuals"].factor_variance(scn, self.params["residuals"])
         policy, z = policy_factor_paths(
             scn,
@@ -216,7 +205,7 @@ class _Engine:
             pp["policy"].neutral,
             self.policy,
             tariff,
-            factor_draws,
+            draws,
             self.params.structure.stochastic,
             self.params["dynamics"],
             level0=parts["dynamics"].levels(scn, pp["dynamics"]),
@@ -225,6 +214,7 @@ class _Engine:
             kernel=self.kernel,
             by_draw=self._by_draw(scn, draws) if self.kernel else None,
             cache=self._scenario_cache.setdefault(id(scn), {}),
+            factor_scale=factor_scale,
         )
         if self.kernel and chunk_supported(
             z.shape[0], scn.n_months, scn.n_steps, len(self.params.assets)
