@@ -1,6 +1,7 @@
 """The compiled (numba) kernels of the engine, each bit-identical to the numpy route.
 
-* :func:`block_log_returns`: after the policy part and the factor loop have produced the
+* :func:`block_args` and :func:`_block` (:func:`simengine.kernel_tiles.block_log_returns`
+  runs it): after the policy part and the factor loop have produced the
   monthly factor paths ``z``, one loop over the chunk's paths computes factor news, asset means
   (loadings on the sparse month weights, carry, tariff and announcement terms), residuals
   (Student-t, volatility-state scaled), the jumps' addition and the cumulative log returns,
@@ -58,7 +59,7 @@ from numba.extending import intrinsic
 
 __all__ = [
     "LANE_LENGTHS",
-    "block_log_returns",
+    "block_args",
     "column_sums",
     "drawdown_rows",
     "histogram_rows",
@@ -210,7 +211,7 @@ def _block(
     jump,
     out,
 ):
-    """The loop of :func:`block_log_returns` (its arguments unpacked; see there)."""
+    """The return block path by path (the arguments of :func:`block_args`; see there)."""
     n, M, K = z.shape
     T, N = eps.shape[1], eps.shape[2]
     # per-path loadings: numpy's einsum on the strided beta[..., z_columns] adds in order
@@ -257,7 +258,7 @@ def _block(
     return out
 
 
-def block_log_returns(
+def block_args(
     z: np.ndarray,
     news: tuple | None,
     draw: np.ndarray,
@@ -266,8 +267,13 @@ def block_log_returns(
     residuals: dict,
     jump: np.ndarray | None,
     out: np.ndarray,
-) -> np.ndarray:
-    """Cumulative log returns of every path, series-major, written into ``out[:N]`` (N, T, m).
+) -> tuple:
+    """The arguments of the compiled return block, which writes the cumulative log returns of
+    every path, series-major, into ``out[:N]`` (N, T, m): :func:`_block` path by path, or
+    :func:`simengine.kernel_tiles.block_log_returns` (tiles of paths for point parameters).
+
+    The sparse month weights are each step's non-zero months in month order; absent news and
+    jumps get placeholders.
 
     Parameters
     ----------
@@ -303,7 +309,7 @@ def block_log_returns(
     if news is None:
         e = np.zeros((1, 1))
         news = (e, np.zeros((1, K, K)), e, e, e, e, e, False, e, -1, e, -1, e)
-    return _block(
+    return (
         z,
         news_on,
         news,
