@@ -117,7 +117,7 @@ def _arr(x, ndim: int) -> np.ndarray:
 def _kernel_loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun, z, level) -> bool:
     """The whole of :func:`_loop` by :func:`simengine.kernel_policy.policy_loop` (the same
     numbers); ``False`` (nothing done) where the kernel does not cover the inputs."""
-    from simengine.kernel_policy import PAIRWISE_BLOCK, interp_buckets, policy_loop
+    from simengine.kernel_policy import MEMO_SIZE, PAIRWISE_BLOCK, interp_buckets, policy_loop
 
     n, M, K = z.shape
     lo, hi = run.params.growth_lags
@@ -150,6 +150,7 @@ def _kernel_loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun, z, level) -> b
         np.zeros(3),
         interp_buckets(tab[8]),
         np.zeros(K),
+        np.zeros(MEMO_SIZE),
     )
     policy_loop(z, u, var, tab, pol, run.kernel_growth(), run.kernel_outputs(), work)
     run.kernel = True
