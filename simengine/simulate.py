@@ -197,8 +197,9 @@ class _Engine:
         parts = self.params.parts
         tariff = parts["overlays"].tariff(scn, draws)
         # the factor shocks times the volatility state's scale (inside the compiled chol eps)
-        factor_scale = parts["residuals"].factor_scale(scn, draws, pp["residuals"])
         model_var = parts["residuals"].factor_variance(scn, self.params["residuals"])
+        factor_var = pp.gather(model_var)  # a function of each draw's parameters: gathered
+        factor_scale = parts["residuals"].factor_scale(scn, draws, pp["residuals"], factor_var)
         policy, z = policy_factor_paths(
             scn,
             pp["dynamics"],
@@ -209,7 +210,7 @@ class _Engine:
             self.params.structure.stochastic,
             self.params["dynamics"],
             level0=parts["dynamics"].levels(scn, pp["dynamics"]),
-            factor_var=pp.gather(model_var),  # a function of each draw's parameters: gathered
+            factor_var=factor_var,
             model_factor_var=model_var,
             kernel=self.kernel,
             by_draw=self._by_draw(scn, draws) if self.kernel else None,
