@@ -439,7 +439,10 @@ def vol_provenance(vol: dict) -> dict:
         "its full weight 6-12 months ahead), and a monthly GJR fit is unstable (persistence "
         "0.59-0.99 across samples). The direct curves are used.",
         "bayes_plug_in": "the Bayesian module (simengine/bayes/model.py) does not estimate the "
-        "curves or mixing_sd: the posterior's draws reuse these point values. Why: they are "
+        "curves or mixing_sd: its likelihood conditions on them (each month's shocks scaled by "
+        "the one-month ratio of these curves at the month before's state, the level integrated "
+        "out), so sigma, nu and the innovation scales are estimated given the state, and the "
+        "posterior's draws reuse these point values. Why: they are "
         "regressions on daily data (realised variance, the VIX) that the monthly likelihood "
         "does not see; estimating them there would need a latent monthly variance per month "
         "(stochastic volatility) or a daily likelihood. What it costs: their sampling "

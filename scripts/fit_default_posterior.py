@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from simengine.bayes.fit import DEFAULT_SEED, fit  # noqa: E402
 from simengine.bayes.store import DEFAULT_POSTERIOR_PATH, save_posterior, thin_posterior  # noqa: E402
 from simengine.data import build_table  # noqa: E402
+from simengine.data.fit_distribution import calibration_state  # noqa: E402
 
 MAX_BYTES = 2_000_000
 
@@ -53,9 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         return restamp(args.out)
 
     table = build_table(args.data)
+    state, mixing_sd = calibration_state(args.data, table.frame.index)
     idata = fit(
-        table, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed, strict=True
-    )
+        table, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed, strict=True,
+        state=state, mixing_sd=mixing_sd,
+    )  # fmt: skip
     thinned = thin_posterior(idata, args.keep)
     for name in [v for v in thinned.posterior.data_vars if v.endswith(("_z", "_excess"))]:
         thinned.posterior = thinned.posterior.drop_vars(name)  # raw sampler coordinates

@@ -124,6 +124,7 @@ def _model_key(data, priors: PriorSet, *, observed_as_data: bool = False) -> str
     parts = (
         model_structure_hash(data.assets, priors.innovations),
         data.table_hash,
+        data.state_hash,
         priors.prior_hash,
         "observed_as_data" if observed_as_data else "constants",
     )
@@ -235,6 +236,8 @@ def fit(
     thresholds: Thresholds | None = None,
     cores: int | None = None,
     model_file: str | Path | None = None,
+    state: pd.DataFrame | None = None,
+    mixing_sd: float = 0.0,
 ):
     """Fit the calibration model to the monthly table and check convergence.
 
@@ -255,6 +258,9 @@ def fit(
     model_file : str or Path, optional
         The point model file whose values complete the draws (stamped as
         ``model_file_hash``); default the packaged model.
+    state, mixing_sd : DataFrame and float, optional
+        The volatility state the likelihood conditions on (:func:`volatility_state`); None:
+        constant variance (see :func:`simengine.bayes.prepare.prepare_data`).
 
     Returns
     -------
@@ -275,7 +281,7 @@ def fit(
     from simengine.bayes.store import stamp_posterior
 
     prior_set = load_priors(priors)
-    data = prepare_data(table, prior_set)
+    data = prepare_data(table, prior_set, state, mixing_sd)
     model = build_model(data, prior_set)
     start = time.perf_counter()
     idata = sample_model(

@@ -54,6 +54,13 @@ class ModelData:
     assets : tuple of str
     table_hash : str
     neutral_rate : float
+    v : ndarray, shape (T, N), optional
+        The volatility state's variance ratio of each asset's residual in month t (plug-in,
+        :func:`simengine.data.fit_distribution.state_ratios`); None: constant variance.
+    w : ndarray, shape (T,), optional
+        The same for the factor innovations (the market curve).
+    mixing_sd : float
+        ``s`` of the log-normal level ``L`` that multiplies both variances (0: none).
     """
 
     dates: np.ndarray
@@ -69,6 +76,21 @@ class ModelData:
     assets: tuple[str, ...]
     table_hash: str
     neutral_rate: float
+    v: np.ndarray | None = None
+    w: np.ndarray | None = None
+    mixing_sd: float = 0.0
+
+    @property
+    def state_hash(self) -> str:
+        """Hash of the volatility state the likelihood conditions on (``none`` without one)."""
+        if self.v is None:
+            return "none"
+        import hashlib
+
+        digest = hashlib.sha256(np.ascontiguousarray(self.v, dtype=np.float64).tobytes())
+        digest.update(np.ascontiguousarray(self.w, dtype=np.float64).tobytes())
+        digest.update(repr(float(self.mixing_sd)).encode())
+        return digest.hexdigest()
 
     @property
     def date_range(self) -> tuple[str, str]:
@@ -93,7 +115,12 @@ def stamped_table_hash(table: pd.DataFrame) -> str:
     return table_hash(table)
 
 
-def prepare_data(table: pd.DataFrame, priors: PriorSet) -> ModelData:
+def prepare_data(
+    table: pd.DataFrame,
+    priors: PriorSet,
+    state: pd.DataFrame | None = None,
+    mixing_sd: float = 0.0,
+) -> ModelData:
     """Align the table into model arrays (lags, policy gap, standardisation).
 
     Parameters
@@ -103,6 +130,12 @@ def prepare_data(table: pd.DataFrame, priors: PriorSet) -> ModelData:
         ``date`` column.
     priors : PriorSet
         Gives the assets (columns) and the neutral rate n.
+    state : DataFrame, optional
+        The volatility state's one-month variance ratios by month end: one column per asset and
+        ``market`` (:func:`simengine.data.fit_distribution.state_ratios`). Months without a
+        state are dropped. None: the likelihood has constant variance.
+    mixing_sd : float
+        The model file's ``residuals.vol_state.mixing_sd`` (used only with ``state``).
 
     Returns
     -------
@@ -136,6 +169,9 @@ def prepare_data(table: pd.DataFrame, priors: PriorSet) -> ModelData:
     lagged["level"] = running.shift(1)
     consecutive = _consecutive(frame.index)
     ok = frame.notna().all(axis=1) & lagged.notna().all(axis=1) & consecutive
+    ratios = None if state is None else _state_rows(state, frame.index, priors.assets)
+    if ratios is not None:
+        ok &= ratios.notna().all(axis=1)
     frame, lagged, running = frame[ok], lagged[ok], running[ok]
     if len(frame) < MIN_ROWS:
         raise CalibrationError(
@@ -164,7 +200,29 @@ def prepare_data(table: pd.DataFrame, priors: PriorSet) -> ModelData:
         assets=priors.assets,
         table_hash=stamped_table_hash(table),
         neutral_rate=priors.neutral_rate,
+        v=None if ratios is None else ratios.loc[ok, list(priors.assets)].to_numpy(),
+        w=None if ratios is None else ratios.loc[ok, "market"].to_numpy(),
+        mixing_sd=0.0 if ratios is None else float(mixing_sd),
     )
+
+
+def _state_rows(
+    state: pd.DataFrame, months: pd.DatetimeIndex, assets: tuple[str, ...]
+) -> pd.DataFrame:
+    """The state's ratios on the table's months (NaN where it has none), checked positive."""
+    needed = [*assets, "market"]
+    missing = [c for c in needed if c not in state.columns]
+    if missing:
+        raise CalibrationError(
+            f"the volatility state lacks columns {missing}; it needs one per asset and 'market' "
+            "(simengine.data.fit_distribution.state_ratios)"
+        )
+    index = pd.DatetimeIndex(state.index).normalize()
+    rows = state[needed].set_axis(index).reindex(months).astype(float)
+    known = rows.to_numpy()[np.isfinite(rows.to_numpy())]
+    if np.any(known <= 0):
+        raise CalibrationError("volatility-state variance ratios must be positive")
+    return rows
 
 
 def _unwrap(table) -> pd.DataFrame:

@@ -163,6 +163,12 @@ def stamp_posterior(
         "neutral_rate": float(data.neutral_rate),
         "level_end": float(data.level_end),
         "model_file_hash": model_file_hash or default_model_file_hash(),
+        "volatility_state": (
+            "none: constant variance"
+            if data.v is None
+            else f"given the model file's curves (plug-in), mixing_sd {data.mixing_sd:.4g}"
+        ),
+        "state_hash": data.state_hash,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     for key, value in extra.items():

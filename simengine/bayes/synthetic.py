@@ -8,7 +8,7 @@ import pandas as pd
 from simengine.bayes.priors import VAR_FACTORS
 from simengine.structure import default_structure
 
-__all__ = ["example_params", "simulate_table"]
+__all__ = ["example_params", "simulate_state", "simulate_table"]
 
 
 def example_params(
@@ -56,12 +56,49 @@ def _unit_t(rng: np.random.Generator, nu: float, shape: tuple[int, ...]) -> np.n
     return z / np.sqrt(w) * np.sqrt((nu - 2.0) / nu)
 
 
+def _month_ends(start: str, periods: int) -> pd.DatetimeIndex:
+    first = pd.Period(start, "M").to_timestamp(how="end").normalize()
+    return pd.date_range(first, periods=periods, freq="ME")
+
+
+def simulate_state(
+    n_months: int,
+    rng: np.random.Generator,
+    assets: tuple[str, ...] = default_structure().asset_names,
+    start: str = "1990-01",
+) -> pd.DataFrame:
+    """Volatility-state variance ratios for a table of :func:`simulate_table` (same months).
+
+    ``log w_t = 0.85 log w_{t-1} + 0.25 n_t`` (the market, mean about 1) and
+    ``v_{a,t} = w_t exp(0.1 n_{a,t})``: persistent regimes shared by the assets and the factors,
+    as the VIX-anchored curves give. Columns: the assets and ``market``; rows: ``n_months + 1``
+    month ends from ``start`` (the table's months, its first row included).
+    """
+    t_all = n_months + 1
+    x = np.zeros(t_all)
+    shocks = rng.standard_normal(t_all)
+    for t in range(1, t_all):  # data generation only
+        x[t] = 0.85 * x[t - 1] + 0.25 * shocks[t]
+    w = np.exp(x - x.var() / 2.0)
+    v = w[:, None] * np.exp(0.1 * rng.standard_normal((t_all, len(assets))))
+    frame = pd.DataFrame(v, index=_month_ends(start, t_all), columns=list(assets))
+    frame["market"] = w
+    return frame
+
+
+def _level(rng: np.random.Generator, mixing_sd: float, n: int) -> np.ndarray:
+    """Log-normal levels with mean 1: ``exp(s n - s^2 / 2)``."""
+    return np.exp(mixing_sd * rng.standard_normal(n) - mixing_sd**2 / 2.0)
+
+
 def simulate_table(
     params: dict[str, np.ndarray],
     n_months: int,
     rng: np.random.Generator,
     assets: tuple[str, ...] = default_structure().asset_names,
     start: str = "1990-01",
+    state: pd.DataFrame | None = None,
+    mixing_sd: float = 0.0,
 ) -> pd.DataFrame:
     """Simulate a monthly calibration table from known parameters.
 
@@ -74,6 +111,11 @@ def simulate_table(
     assets : tuple of str
     start : str
         First month (``YYYY-MM``).
+    state, mixing_sd : DataFrame and float, optional
+        Volatility-state ratios on the table's months (:func:`simulate_state`) and the sd of
+        the log-normal level: the month's innovations are scaled by ``sqrt(w_t L^f_t)``, its
+        residuals by ``sqrt(v_{a,t} L^a_t)``, with independent levels ``L ~ LogN(-s^2/2, s^2)``
+        per month and block (the likelihood of ``simengine.bayes.model`` given the state).
 
     Returns
     -------
@@ -106,6 +148,8 @@ def simulate_table(
         tariff[jump_at:] += size
     gap = policy - params["neutral"]
     eps = _unit_t(rng, float(params["nu_f"]), (t_all, len(VAR_FACTORS))) @ params["chol"].T
+    if state is not None:
+        eps = eps * np.sqrt(state["market"].to_numpy() * _level(rng, mixing_sd, t_all))[:, None]
     rho = np.asarray(params.get("rho", np.zeros(len(VAR_FACTORS))))
     z = np.zeros((t_all, len(VAR_FACTORS)))
     level = np.zeros(len(VAR_FACTORS))
@@ -118,12 +162,13 @@ def simulate_table(
     news = eps  # the innovations: what the month before did not predict
     x = np.column_stack([news[:, 0], dtariff, news[:, 1], news[:, 2], news[:, 3]])
     e = _unit_t(rng, float(params["nu_a"]), (t_all, len(assets))) @ params["chol_a"].T
+    if state is not None:
+        level = _level(rng, mixing_sd, t_all)[:, None]
+        e = e * np.sqrt(state[list(assets)].to_numpy() * level)
     lag_gap = np.concatenate([[gap[0]], gap[:-1]])
     r = (params["mu"] - params["kappa"] * lag_gap[:, None]) * dt + x @ params["beta"].T
     r = r + params["sigma"] * np.sqrt(dt) * e
-    index = pd.date_range(
-        pd.Period(start, "M").to_timestamp(how="end").normalize(), periods=t_all, freq="ME"
-    )
+    index = _month_ends(start, t_all)
     frame = pd.DataFrame(r, index=index, columns=list(assets))
     frame["policy_rate"] = policy
     frame["rates"], frame["growth"], frame["inflation"], frame["credit"] = z.T

@@ -56,19 +56,26 @@ def calibrate_command(
     from simengine.io import check_can_write
 
     check_can_write(out, force)
+    state, mixing_sd = None, 0.0
     if table is not None:
         frame = read_table(table)
+        _console().print(
+            "a prebuilt table has no daily data to place the volatility state: the likelihood "
+            "has constant variance (give --data DIR to fit given the state)"
+        )
     elif data is not None:
         from simengine.data import build_table
+        from simengine.data.fit_distribution import calibration_state
 
         frame = build_table(data)
+        state, mixing_sd = calibration_state(data, frame.frame.index, model)
     else:
         raise DataError(
             "give --data DIR (build the monthly table) or --table FILE (a prebuilt table)"
         )
     idata = fit(
         frame, priors=priors, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
-        progress=progress, strict=strict, model_file=model,
+        progress=progress, strict=strict, model_file=model, state=state, mixing_sd=mixing_sd,
     )  # fmt: skip
     _print_report(diagnose(idata), idata.posterior.attrs)
     save_posterior(idata, out, force=force)
@@ -154,6 +161,8 @@ def _print_report(report, attrs) -> None:
         f"fit {attrs.get('fit_seconds', '?')} s; table {str(attrs.get('table_hash'))[:12]}, "
         f"priors {str(attrs.get('prior_hash'))[:12]}, structure {str(attrs.get('structure_hash'))[:12]}"
     )
+    if "volatility_state" in attrs:
+        console.print(f"volatility state: {attrs['volatility_state']}")
     thinned = "thinned_from" in attrs
     suffix = " of the stored (thinned) draws, informational" if thinned else ""
     console.print(_frame_table(report.summary, f"Convergence diagnostics{suffix}"))

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from simengine.parts.vol_state import variance_ratio
+
 __all__ = ["DOF_BOUNDS", "GAUSSIAN_ABOVE", "conditional_dof", "one_month_ratios"]
 
 DOF_BOUNDS = (2.2, 200.0)
@@ -41,13 +43,22 @@ def one_month_ratios(
     """The volatility state's variance ratio for each month, one month ahead of its state.
 
     ``v_t = exp(a_1 + c_1 log VIX_{t-1} + d_1 log RVS_{t-1}) s_1 / mean_rv`` (the curve's first
-    month; ``d_1 = 0`` for the market curve, which has no realised part).
+    month; ``d_1 = 0`` for the market curve, which has no realised part): the simulation's own
+    :func:`simengine.parts.vol_state.variance_ratio` at each month's state.
     """
-    a, c, s = curve["intercept"][0], curve["vix"][0], curve["smearing"][0]
-    log_v = a + c * lvix_prev.to_numpy(dtype=float)
-    if curve.get("realised") is not None and lrvs_prev is not None:
-        log_v = log_v + curve["realised"][0] * lrvs_prev.to_numpy(dtype=float)
-    return np.exp(log_v) * s / float(curve["mean_rv"])
+    first = {k: np.asarray(curve[k][:1], dtype=float) for k in ("intercept", "vix", "smearing")}
+    realised = curve.get("realised") is not None and lrvs_prev is not None
+    v = variance_ratio(
+        first["intercept"],
+        first["vix"],
+        first["smearing"],
+        np.asarray(float(curve["mean_rv"])),
+        np.exp(lvix_prev.to_numpy(dtype=float))[:, None],
+        1,
+        np.asarray(curve["realised"][:1], dtype=float) if realised else None,
+        np.exp(lrvs_prev.to_numpy(dtype=float)) if realised else None,
+    )
+    return v[:, 0]
 
 
 def _mixture_loglik(z: np.ndarray, cov: np.ndarray, nu: float, mixing_sd: float) -> float:

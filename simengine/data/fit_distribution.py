@@ -64,6 +64,7 @@ from simengine.structure import ModelStructure, default_structure
 
 __all__ = [
     "ECM_FACTORS",
+    "calibration_state",
     "HORIZON",
     "TARIFF_NEWS",
     "PARTS",
@@ -73,6 +74,7 @@ __all__ = [
     "fit_news_assets",
     "fit_var_ecm",
     "start_state",
+    "state_ratios",
     "states",
     "tails_given_state",
     "vol_state_section",
@@ -348,6 +350,59 @@ def _state_before(series: pd.Series, months: pd.DatetimeIndex) -> pd.Series:
     return series.sort_index().reindex(before, method="ffill").set_axis(months)
 
 
+def state_ratios(
+    market: MarketData,
+    vol: Mapping[str, Any],
+    months: pd.DatetimeIndex,
+    structure: ModelStructure | None = None,
+) -> pd.DataFrame:
+    """The volatility state's one-month variance ratio for each of ``months``.
+
+    The state (VIX, and each asset's trailing realised variance) at the end of the month before,
+    through the curves of ``vol`` (a model file's ``residuals.vol_state``):
+    :func:`simengine.data.estimate_tails.one_month_ratios`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``months``: one column per asset (``v_{a,t}``, its residual's ratio) and
+        ``market`` (``w_t``, the factor innovations' ratio); NaN where the state is unknown.
+    """
+    structure = structure or default_structure()
+    lvix = _state_before(np.log(monthly_vix(market.vix)), months)
+    out = {}
+    for a in structure.asset_names:
+        rvs = trailing_variance(market.daily[a].dropna()).resample("ME").last()
+        lrvs = _state_before(np.log(rvs), months)
+        out[a] = one_month_ratios(vol["per_asset"][a], lvix, lrvs)
+    out["market"] = one_month_ratios(vol["market"], lvix)
+    return pd.DataFrame(out, index=months)
+
+
+def calibration_state(
+    data_dir: Path, months: pd.DatetimeIndex, model: str | Path | None = None
+) -> tuple[pd.DataFrame | None, float]:
+    """The volatility state for a Bayesian calibration on ``data_dir``: the model file's curves
+    (plug-in) applied to the data's VIX and realised variances (:func:`state_ratios`).
+
+    Returns
+    -------
+    tuple
+        The ratios by month (None if the model file has no ``residuals.vol_state``) and its
+        ``mixing_sd``.
+    """
+    from simengine.spec.model_file import load_model_file
+    from simengine.structure import default_model_path
+
+    path = default_model_path() if model is None or str(model) == "default" else Path(model)
+    vol = load_model_file(path)[1].get("residuals", {}).get("vol_state")
+    if vol is None:
+        return None, 0.0
+    structure = default_structure(path)
+    market = MarketData.load(data_dir, structure)
+    return state_ratios(market, vol, pd.DatetimeIndex(months), structure), float(vol["mixing_sd"])
+
+
 def tails_given_state(
     fit: Mapping[str, Any],
     var: Mapping[str, Any],
@@ -358,11 +413,11 @@ def tails_given_state(
     """Student-t dof of the asset residuals and of the factor innovations given the state.
 
     Each month's shock is divided by ``sqrt(v_t)``, the volatility state's one-month ratio at the
-    end of the month before (the asset's curve for its residual, the market curve for the factor
-    innovations), and the dof is fitted with the per-path level integrated out
-    (:func:`simengine.data.estimate_tails.conditional_dof`): multivariate for the residuals,
-    pooled univariate for the factor innovations (as the unconditional fits), the factor dof
-    floored at :data:`~simengine.data.fit.FACTOR_DOF_FLOOR`.
+    end of the month before (:func:`state_ratios`: the asset's curve for its residual, the
+    market curve for the factor innovations), and the dof is fitted with the per-path level
+    integrated out (:func:`simengine.data.estimate_tails.conditional_dof`): multivariate for the
+    residuals, pooled univariate for the factor innovations (as the unconditional fits), the
+    factor dof floored at :data:`~simengine.data.fit.FACTOR_DOF_FLOOR`.
 
     Returns
     -------
@@ -370,22 +425,12 @@ def tails_given_state(
         ``residuals`` and ``factors``: ``dof`` (None: Gaussian), ``mle``, log-likelihoods, ``n``.
     """
     structure = structure or default_structure()
-    lvix = np.log(monthly_vix(market.vix))
-    resid = fit["resid"]
-    z = {}
-    for a in structure.asset_names:
-        rvs = trailing_variance(market.daily[a].dropna()).resample("ME").last()
-        v = one_month_ratios(
-            vol["per_asset"][a],
-            _state_before(lvix, resid.index),
-            _state_before(np.log(rvs), resid.index),
-        )
-        z[a] = resid[a].to_numpy() / np.sqrt(v)
-    innov = var["innovations"]
-    w = one_month_ratios(vol["market"], _state_before(lvix, innov.index))
+    resid, innov = fit["resid"], var["innovations"]
+    v = state_ratios(market, vol, resid.index, structure)[list(structure.asset_names)]
+    w = state_ratios(market, vol, innov.index, structure)["market"]
     s = float(vol["mixing_sd"])
-    residuals = conditional_dof(np.column_stack(list(z.values())), s)
-    factors = conditional_dof(innov.to_numpy() / np.sqrt(w)[:, None], s, pooled=True)
+    residuals = conditional_dof(resid.to_numpy() / np.sqrt(v.to_numpy()), s)
+    factors = conditional_dof(innov.to_numpy() / np.sqrt(w.to_numpy())[:, None], s, pooled=True)
     if factors["dof"] is not None:
         factors["dof"] = max(factors["dof"], FACTOR_DOF_FLOOR)
     return {"residuals": residuals, "factors": factors}
