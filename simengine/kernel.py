@@ -1,6 +1,7 @@
 """The compiled (numba) kernels of the engine, each bit-identical to the numpy route.
 
-* :func:`block_log_returns`: after the policy part and the factor loop have produced the
+* :func:`block_args` and :func:`_block` (:func:`simengine.kernel_tiles.block_log_returns`
+  runs it): after the policy part and the factor loop have produced the
   monthly factor paths ``z``, one loop over the chunk's paths computes factor news, asset means
   (loadings on the sparse month weights, carry, tariff and announcement terms), residuals
   (Student-t, volatility-state scaled), the jumps' addition and the cumulative log returns,
@@ -10,6 +11,8 @@
 * :func:`var_month`: the VAR's month step inside the policy loop (:func:`simengine.policy_paths._loop`);
 * :func:`var_propagate`: :func:`simengine.parts.dynamics.propagate`;
 * :func:`t_scale_into`: the Student-t scaling of the draws (:func:`simengine.rng.draw_blocks`);
+* :func:`scaled_innovations`: the factor innovations ``chol (s eps)`` with the volatility
+  state's scale ``s`` (:func:`simengine.policy_paths.simulate_factors`);
 * :func:`quantised_sums`, :func:`histogram_rows`, :func:`drawdown_rows`: the exact sums,
   histograms and maximum drawdowns of the statistics (:mod:`simengine.stats`,
   :mod:`simengine.statistics`).
@@ -56,11 +59,12 @@ from numba.extending import intrinsic
 
 __all__ = [
     "LANE_LENGTHS",
-    "block_log_returns",
+    "block_args",
     "column_sums",
     "drawdown_rows",
     "histogram_rows",
     "quantised_sums",
+    "scaled_innovations",
     "t_scale_into",
     "var_month",
     "var_propagate",
@@ -207,7 +211,7 @@ def _block(
     jump,
     out,
 ):
-    """The loop of :func:`block_log_returns` (its arguments unpacked; see there)."""
+    """The return block path by path (the arguments of :func:`block_args`; see there)."""
     n, M, K = z.shape
     T, N = eps.shape[1], eps.shape[2]
     # per-path loadings: numpy's einsum on the strided beta[..., z_columns] adds in order
@@ -254,7 +258,7 @@ def _block(
     return out
 
 
-def block_log_returns(
+def block_args(
     z: np.ndarray,
     news: tuple | None,
     draw: np.ndarray,
@@ -263,8 +267,13 @@ def block_log_returns(
     residuals: dict,
     jump: np.ndarray | None,
     out: np.ndarray,
-) -> np.ndarray:
-    """Cumulative log returns of every path, series-major, written into ``out[:N]`` (N, T, m).
+) -> tuple:
+    """The arguments of the compiled return block, which writes the cumulative log returns of
+    every path, series-major, into ``out[:N]`` (N, T, m): :func:`_block` path by path, or
+    :func:`simengine.kernel_tiles.block_log_returns` (tiles of paths for point parameters).
+
+    The sparse month weights are each step's non-zero months in month order; absent news and
+    jumps get placeholders.
 
     Parameters
     ----------
@@ -300,7 +309,7 @@ def block_log_returns(
     if news is None:
         e = np.zeros((1, 1))
         news = (e, np.zeros((1, K, K)), e, e, e, e, e, False, e, -1, e, -1, e)
-    return _block(
+    return (
         z,
         news_on,
         news,
@@ -539,11 +548,47 @@ def innovations(eps, chol, draw, out):
     ``chol`` (D, K, K) holds one factor per posterior draw and ``draw`` (n,) each path's draw:
     the numbers of ``np.einsum("nmj,nij->nmi", eps, chol[draw])`` (einsum's two lanes,
     :func:`_lane_dot`; ``K`` in :data:`LANE_LENGTHS`) without gathering ``chol`` per path.
+    :func:`scaled_innovations` without a scale.
+    """
+    return scaled_innovations(eps, np.zeros((0, eps.shape[1])), chol, draw, out)
+
+
+@njit(cache=True, nogil=True)
+def scaled_innovations(eps, scale, chol, draw, out):
+    """The factor innovations ``u_{p,m} = chol_d (s_{p,m} eps_{p,m})`` (n, M, K) into ``out``.
+
+    ``scale`` (n|1, M) is the volatility state's ``s = sqrt(w_m L_p)``
+    (:meth:`simengine.parts.vol_state.VolState.factor_scale`; no rows: 1); ``chol`` (D, K, K)
+    and ``draw`` (n,) each path's posterior draw, or (1, K, K) and an empty ``draw`` for point
+    parameters. The numbers of ``eps * scale[..., None]`` followed by ``e @ chol[0].T``
+    (OpenBLAS's fma chain, :func:`_fma_dot`) or ``np.einsum("nmj,nij->nmi", e, chol[draw])``
+    (einsum's two lanes, :func:`_lane_dot`; ``K`` in :data:`LANE_LENGTHS`), without the scaled
+    copy of the draws.
     """
     n, M, K = eps.shape
+    by_draw = draw.shape[0] > 0
+    scaled = scale.shape[0] > 0
+    e = np.empty(K)
     for p in range(n):
-        d = draw[p]
+        d = draw[p] if by_draw else 0
+        sr = _row(scale.shape[0], p)
         for m in range(M):
-            for i in range(K):
-                out[p, m, i] = _lane_dot(eps[p, m], chol[d, i])
+            s = scale[sr, m] if scaled else 1.0
+            for k in range(K):
+                e[k] = eps[p, m, k] * s if scaled else eps[p, m, k]
+            if by_draw:
+                for i in range(K):
+                    out[p, m, i] = _lane_dot(e, chol[d, i])
+            elif K == 4:  # the four fma chains together
+                a0 = a1 = a2 = a3 = 0.0
+                for k in range(4):
+                    v = e[k]
+                    a0 = _fma(v, chol[0, 0, k], a0)
+                    a1 = _fma(v, chol[0, 1, k], a1)
+                    a2 = _fma(v, chol[0, 2, k], a2)
+                    a3 = _fma(v, chol[0, 3, k], a3)
+                out[p, m, 0], out[p, m, 1], out[p, m, 2], out[p, m, 3] = a0, a1, a2, a3
+            else:
+                for i in range(K):
+                    out[p, m, i] = _fma_dot(e, chol[0, i])
     return out

@@ -144,7 +144,8 @@ def kernel_log_returns(
     ``pp`` is the engine's lazy per-path parameters: only the dynamics' error-correction flag,
     the tariff-reversal term and the jumps read per-path values here.
     """
-    from simengine.kernel import block_log_returns
+    from simengine.kernel import block_args
+    from simengine.kernel_tiles import block_log_returns
 
     parts, values = engine.params.parts, engine.params.values
     dt = engine.dt
@@ -179,5 +180,5 @@ def kernel_log_returns(
     out = np.empty((n_series, T, n))
     draw = np.ascontiguousarray(draws.param_draw, dtype=np.int64)
     zc = np.ascontiguousarray(z, dtype=float)
-    block_log_returns(zc, news, draw, engine.weights, rets, res, jump, out)
+    block_log_returns(block_args(zc, news, draw, engine.weights, rets, res, jump, out))
     return out, n_jumps

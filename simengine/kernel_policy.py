@@ -35,8 +35,10 @@ from simengine import scipy_symbols
 from simengine.kernel import FMA, LANES, _fma, _row
 
 __all__ = [
+    "MEMO_SIZE",
     "NDTR_SYMBOL",
     "PAIRWISE_BLOCK",
+    "TILE",
     "einsum_dot",
     "gemv_dot",
     "interp",
@@ -49,6 +51,9 @@ NDTR_SYMBOL = "simengine_scipy_special_ndtr_f64"
 """Name under which scipy's ``double ndtr(double, int)`` is registered with LLVM."""
 PAIRWISE_BLOCK = 128
 """numpy's pairwise-summation block: :func:`pairwise_sum` covers sums up to this length."""
+TILE = 64
+"""Paths that :func:`policy_loop` advances month by month together (independent work for the
+CPU between one path's dependent steps; each path's operations stay in their order)."""
 
 
 scipy_symbols.register("__pyx_fuse_1ndtr", NDTR_SYMBOL)
@@ -356,83 +361,124 @@ def policy_loop(z, u, var, tab, pol, growth, out, work):
     work : tuple
         ``z`` as (n, M K), the state weights as (J, 3, M K), the slopes as (1, 3) (views),
         work buffers for the outcome probabilities and the state gap, the interpolation
-        tables' search hints (:func:`interp_buckets`) and a (K,) buffer. The kernel runs without
-        numba's reference counting (``_nrt=False``: nothing is allocated inside; with it, the
-        array arguments of the inlined helpers cost atomic reference counts in the loop).
+        tables' search hints (:func:`interp_buckets`), a (K,) buffer and a (:data:`MEMO_SIZE`,)
+        buffer. The kernel runs without numba's reference counting (``_nrt=False``: nothing is
+        allocated inside; with it, the array arguments of the inlined helpers cost atomic
+        reference counts in the loop).
 
     Notes
     -----
     Per path, month by month: the meetings of month ``m`` in date order
     (:meth:`PolicyRun._meeting`), the level at the end of the month, then
     ``z_m = A z_{m-1} + ((((u_m + base_m) + gap (p_{m-1} - n)) + growth) + rho S_{m-1})``,
-    pins, ``S_m = S_{m-1} + z_m``.
+    pins, ``S_m = S_{m-1} + z_m``. :data:`TILE` paths advance together (each month's meetings
+    for all of them, then their month ends): the same operations per path in the same order,
+    with independent work between one path's dependent steps.
     """
-    z0, base, A, gap, neutral, g_idx, rho, level, pin_mask, pin_value, draw = var
-    month, fixed, level_target, n_out, cuts, steps, cuts_sd, sd, tables, eta_grid = tab
-    slopes, xbar, W, W0, z0s, expected_only, lam, w, announce_off, u_dec = pol
-    expected, target, decision, surprise, state, dy2_a, dy2_r, level_month, dy2_m, lev = out
-    gamma, lo, hi, p0 = growth
-    zf, Wf, slope_row, probs, xd, buckets, acc = work
-    n, M, K = z.shape
-    J = month.size
-    mode = LANES if A.shape[0] > 1 else FMA
-    ecm = level.shape[0] > 0
-    by_draw = draw.size > 0
-    for p in range(n):
-        d = draw[p] if by_draw else p  # rows per posterior draw, or per path
-        da, db, dg = _row(A.shape[0], d), _row(base.shape[0], d), _row(gap.shape[0], d)
-        dn, dr = _row(neutral.shape[0], d), _row(rho.shape[0], d)
-        zr, xr = _row(z0s.shape[0], p), _row(xbar.shape[0], p)
+    month = tab[0]
+    n, M, J = z.shape[0], z.shape[1], month.size
+    memo = work[7]
+    for p0 in range(0, n, TILE):  # a tile of paths advances month by month together
+        p1 = min(p0 + TILE, n)
         for m in range(M):
             for j in range(J):
                 if month[j] != m:
                     continue
-                # PolicyRun._meeting, each line as it rounds there
-                _state(p, j, zf, m, Wf, W0, z0s, zr, state)
-                nc = n_out[j] - 1
-                delta = sd[j] * interp(target[p, j], tables, j, eta_grid, buckets)
-                eta = delta
-                if not expected_only:
-                    for i in range(3):
-                        xd[i] = state[p, j, i] - xbar[xr, j, i]
-                    eta = delta + gemv_dot(xd, slope_row, 0, 3)
-                _probabilities(delta / sd[j], cuts_sd, j, nc, probs)
-                average = gemv_dot(probs, steps, j, nc + 1)
-                _probabilities(eta, cuts, j, nc, probs)
-                expected_now = (expected[p, j] + gemv_dot(probs, steps, j, nc + 1)) - average
-                if level_target[j] == level_target[j]:
-                    d = level_target[j] - lev[p]
-                elif fixed[j] == fixed[j]:
-                    d = fixed[j]
-                elif expected_only:
-                    d = expected[p, j]
-                else:
-                    d = _draw(probs, nc, u_dec[j, p], steps, j)
-                s = d - (expected[p, j] if expected_only else expected_now)
-                decision[p, j] = d
-                surprise[p, j] = s
-                lev[p] = lev[p] + d
-                if j + 1 < J:
-                    expected[p, j + 1] += lam * s
-                    target[p, j + 1] += lam * s
-                dy2_a[p, j] = 0.0 if announce_off else s
-                dy2_r[p, j] = lam * s * w[j]
-                dy2_m[p, m] += dy2_a[p, j] + dy2_r[p, j]
-            level_month[p, m] = lev[p]
-            p_before = level_month[p, m - 1] if m > 0 else p0
-            shift = p_before - neutral[dn]
-            g = _growth(level_month, p, m, p0, gamma, lo, hi)
-            _var_step(z, z0, p, m, A, da, mode, acc)
-            for i in range(K):
-                drive = (u[p, m, i] + base[db, m, i]) + gap[dg, i] * shift
-                if i == g_idx:
-                    drive = drive + g
-                if ecm:
-                    drive = drive + rho[dr, i] * level[p, i]
-                z[p, m, i] = acc[i] + drive
-            for i in range(K):
-                if pin_mask[m, i]:
-                    z[p, m, i] = pin_value[m, i]
-                if ecm:
-                    level[p, i] = level[p, i] + z[p, m, i]
+                memo[0] = 0.0  # nothing remembered yet
+                for p in range(p0, p1):
+                    _meeting(p, j, m, tab, pol, out, work, memo)
+            for p in range(p0, p1):
+                _month_end(p, m, z, u, var, growth, out[7], out[9], work[6])
     return 0
+
+
+MEMO_SIZE = 9
+"""Length of :func:`_meeting`'s memory: a flag, the last computed path's inputs (target,
+state, expected state) and its average outcome."""
+
+
+@njit(inline="always")
+def _meeting(p, j, m, tab, pol, out, work, memo):
+    """:meth:`PolicyRun._meeting` for path ``p`` (each line as it rounds there).
+
+    The outcome probabilities depend only on the path's target, state and expected state: when
+    they equal the previous path's (``memo``; e.g. every path at a first meeting before any
+    shock), the previous path's probabilities and sums are the same numbers and are reused.
+    """
+    _, fixed, level_target, n_out, cuts, steps, cuts_sd, sd, tables, eta_grid = tab
+    slopes, xbar, W, W0, z0s, expected_only, lam, w, announce_off, u_dec = pol
+    expected, target, decision, surprise, state, dy2_a, dy2_r, _, dy2_m, lev = out
+    zf, Wf, slope_row, probs, xd, buckets = work[0], work[1], work[2], work[3], work[4], work[5]
+    zr, xr = _row(z0s.shape[0], p), _row(xbar.shape[0], p)
+    _state(p, j, zf, m, Wf, W0, z0s, zr, state)
+    nc = n_out[j] - 1
+    key = target[p, j]
+    same = memo[0] == 1.0 and memo[1] == key
+    for i in range(3):
+        same = same and memo[2 + i] == state[p, j, i] and memo[5 + i] == xbar[xr, j, i]
+    if same:
+        average = memo[8]
+    else:
+        delta = sd[j] * interp(key, tables, j, eta_grid, buckets)
+        eta = delta
+        if not expected_only:
+            for i in range(3):
+                xd[i] = state[p, j, i] - xbar[xr, j, i]
+            eta = delta + gemv_dot(xd, slope_row, 0, 3)
+        _probabilities(delta / sd[j], cuts_sd, j, nc, probs)
+        average = gemv_dot(probs, steps, j, nc + 1)
+        _probabilities(eta, cuts, j, nc, probs)
+        memo[0], memo[1] = 1.0, key
+        for i in range(3):
+            memo[2 + i], memo[5 + i] = state[p, j, i], xbar[xr, j, i]
+        memo[8] = average
+    expected_now = (expected[p, j] + gemv_dot(probs, steps, j, nc + 1)) - average
+    if level_target[j] == level_target[j]:
+        d = level_target[j] - lev[p]
+    elif fixed[j] == fixed[j]:
+        d = fixed[j]
+    elif expected_only:
+        d = expected[p, j]
+    else:
+        d = _draw(probs, nc, u_dec[j, p], steps, j)
+    s = d - (expected[p, j] if expected_only else expected_now)
+    decision[p, j] = d
+    surprise[p, j] = s
+    lev[p] = lev[p] + d
+    if j + 1 < expected.shape[1]:
+        expected[p, j + 1] += lam * s
+        target[p, j + 1] += lam * s
+    dy2_a[p, j] = 0.0 if announce_off else s
+    dy2_r[p, j] = lam * s * w[j]
+    dy2_m[p, m] += dy2_a[p, j] + dy2_r[p, j]
+
+
+@njit(inline="always")
+def _month_end(p, m, z, u, var, growth, level_month, lev, acc):
+    """Path ``p`` at the end of month ``m``: the level, then
+    ``z_m = A z_{m-1} + ((((u_m + base_m) + gap (p_{m-1} - n)) + growth) + rho S_{m-1})``,
+    pins, ``S_m = S_{m-1} + z_m``."""
+    z0, base, A, gap, neutral, g_idx, rho, level, pin_mask, pin_value, draw = var
+    gamma, lo, hi, p0 = growth
+    K = z.shape[2]
+    d = draw[p] if draw.size > 0 else p  # rows per posterior draw, or per path
+    da, db, dg = _row(A.shape[0], d), _row(base.shape[0], d), _row(gap.shape[0], d)
+    dn, dr = _row(neutral.shape[0], d), _row(rho.shape[0], d)
+    level_month[p, m] = lev[p]
+    p_before = level_month[p, m - 1] if m > 0 else p0
+    shift = p_before - neutral[dn]
+    g = _growth(level_month, p, m, p0, gamma, lo, hi)
+    _var_step(z, z0, p, m, A, da, LANES if A.shape[0] > 1 else FMA, acc)
+    ecm = level.shape[0] > 0
+    for i in range(K):
+        drive = (u[p, m, i] + base[db, m, i]) + gap[dg, i] * shift
+        if i == g_idx:
+            drive = drive + g
+        if ecm:
+            drive = drive + rho[dr, i] * level[p, i]
+        z[p, m, i] = acc[i] + drive
+    for i in range(K):
+        if pin_mask[m, i]:
+            z[p, m, i] = pin_value[m, i]
+        if ecm:
+            level[p, i] = level[p, i] + z[p, m, i]

@@ -117,7 +117,7 @@ def _arr(x, ndim: int) -> np.ndarray:
 def _kernel_loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun, z, level) -> bool:
     """The whole of :func:`_loop` by :func:`simengine.kernel_policy.policy_loop` (the same
     numbers); ``False`` (nothing done) where the kernel does not cover the inputs."""
-    from simengine.kernel_policy import PAIRWISE_BLOCK, interp_buckets, policy_loop
+    from simengine.kernel_policy import MEMO_SIZE, PAIRWISE_BLOCK, interp_buckets, policy_loop
 
     n, M, K = z.shape
     lo, hi = run.params.growth_lags
@@ -150,6 +150,7 @@ def _kernel_loop(fi: FactorInputs, u: np.ndarray, run: PolicyRun, z, level) -> b
         np.zeros(3),
         interp_buckets(tab[8]),
         np.zeros(K),
+        np.zeros(MEMO_SIZE),
     )
     policy_loop(z, u, var, tab, pol, run.kernel_growth(), run.kernel_outputs(), work)
     run.kernel = True
@@ -311,6 +312,7 @@ def simulate_factors(
     yield_levels: tuple[tuple[tuple[int, float], ...], float] | None = None,
     state_var: np.ndarray | None = None,
     var_scale: np.ndarray | None = None,
+    eps_scale: np.ndarray | None = None,
     xbar_draw: np.ndarray | None = None,
     cache: dict | None = None,
 ) -> PolicyFactors:
@@ -320,7 +322,8 @@ def simulate_factors(
     ----------
     fi : FactorInputs
     eps : ndarray (n, M, K)
-        Innovations, variance ``var_scale`` (times a per-path level common to all months).
+        Innovations, variance ``var_scale`` (times a per-path level common to all months) once
+        multiplied by ``eps_scale``.
     run_args : dict
         Arguments of :class:`PolicyRun` except ``n``, ``xbar``.
     extra : Conditions, optional
@@ -336,6 +339,11 @@ def simulate_factors(
         ``None``: 1). The conditioning projects in the metric of that covariance, and through
         the error correction ``fi.rho`` (:func:`simengine.conditioning.prepare`), so linear
         conditions on the factors hold exactly and the draw is the exact Gaussian conditional.
+    eps_scale : ndarray (1 or n, M), optional
+        The volatility state's scale of each path's month (``None``: the innovations are
+        ``eps`` as given): the innovations are ``eps * eps_scale[..., None]``, multiplied inside
+        the compiled ``chol eps`` (:func:`simengine.kernel.scaled_innovations`) and copied only
+        where the conditioning needs them (the same numbers either way).
     xbar_draw : ndarray (n,), optional
         Each path's posterior draw when ``xbar_base`` has one row per draw (not per path): the
         expected state is then computed once per draw and gathered (the same numbers).
@@ -384,13 +392,17 @@ def simulate_factors(
     if xbar_draw is not None and fi.kernel and min(n, M) > 1:  # chol per draw, not per path
         assert xbar_base is not None
         per_draw = (xbar_base.chol, xbar_draw)
-    u = _innovations(eps, None if per_draw else chol_n(), per_draw)
+    elif fi.kernel and min(n, M) > 1 and fi.chol.shape[0] == 1:  # point parameters
+        per_draw = (fi.chol, np.zeros(0, np.int64))
+    u = _innovations(eps, None if per_draw else chol_n(), per_draw, eps_scale)
     z, run = _run(fi, full, u)
     levels = None
     if yield_levels is not None:
         levels = (*yield_levels, fi.factor_index["rates"])
     cond = _all_conditions(extra, run, xbar, M, K, conditional_decisions, levels)
     if cond is not None and cond.n:
+        if eps_scale is not None:  # the innovations themselves, as the conditioning projects
+            eps = eps * eps_scale[..., None]
         proj = prepare(cond, fi.A, fi.chol, _ecm_rho(fi), var_scale)
         resid = proj.residual(cond, z, eps, chol_n())
         eps_c, _ = proj.apply(z, eps, resid, draw)
@@ -403,20 +415,29 @@ def simulate_factors(
 
 
 def _innovations(
-    eps: np.ndarray, chol: np.ndarray | None, per_draw: tuple | None = None
+    eps: np.ndarray,
+    chol: np.ndarray | None,
+    per_draw: tuple | None = None,
+    scale: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``u = chol eps`` per path and month (n, M, K).
+    """``u = chol (s eps)`` per path and month (n, M, K), ``s = scale[..., None]`` (or 1).
 
-    ``per_draw``: ``(chol (D, K, K), each path's draw (n,))``, the compiled route's inputs
-    (:func:`simengine.kernel.innovations`: einsum's order, without the per-path ``chol``).
+    ``per_draw``: the compiled route's inputs (:func:`simengine.kernel.scaled_innovations`),
+    ``(chol (D, K, K), each path's draw (n,))`` (einsum's order, without the per-path
+    ``chol``), or ``(chol (1, K, K), empty)`` for point parameters (OpenBLAS's order); the
+    scaling happens inside, without a scaled copy of ``eps``.
     """
     if per_draw is not None:
-        from simengine.kernel import innovations
+        from simengine.kernel import scaled_innovations
 
         chol_d, draw = per_draw
+        s = np.zeros((0, eps.shape[1])) if scale is None else np.ascontiguousarray(scale, float)
+        e = np.ascontiguousarray(eps, dtype=float)
         out = np.empty(eps.shape)
-        return innovations(eps, np.ascontiguousarray(chol_d), draw.astype(np.int64), out)
+        return scaled_innovations(e, s, np.ascontiguousarray(chol_d), draw.astype(np.int64), out)
     assert chol is not None
+    if scale is not None:
+        eps = eps * scale[..., None]
     return eps @ chol[0].T if chol.shape[0] == 1 else np.einsum("nmj,nij->nmi", eps, chol)
 
 
@@ -571,6 +592,7 @@ def policy_factor_paths(
     by_draw: tuple | None = None,
     model_factor_var=None,
     cache: dict | None = None,
+    factor_scale=None,
 ):
     """Policy and factor paths of one scenario for a chunk of paths (the engine's entry point).
 
@@ -584,7 +606,8 @@ def policy_factor_paths(
     policy : PolicyParams
     tariff : EventPaths
     draws : Draws
-        ``factor`` innovations, ``decision_u`` uniforms, ``param_draw``.
+        ``factor`` innovations (times ``factor_scale``), ``decision_u`` uniforms,
+        ``param_draw``.
     factors : tuple of str
         The stochastic factors, in the dynamics' order (must include rates, growth,
         inflation, credit).
@@ -598,9 +621,9 @@ def policy_factor_paths(
         Waggoner-Zha conditioning (conditional-forecast reading) propagates impulses through
         the same error correction, so conditions on credit hold exactly.
     factor_var : ndarray (1 or m, M), optional
-        Variance ratio of each month's factor innovations (``draws["factor"]`` are already
-        scaled by its square root; :meth:`simengine.parts.vol_state.VolState.factor_variance`),
-        the covariance the conditioning uses. ``None``: unit variance.
+        Variance ratio of each month's factor innovations (``draws["factor"]`` times
+        ``factor_scale``; :meth:`simengine.parts.vol_state.VolState.factor_variance`), the
+        covariance the conditioning uses. ``None``: unit variance.
     kernel : bool
         Each month's VAR step by :func:`simengine.kernel.var_month` (bit-identical to numpy).
     by_draw : (ndarray (m,), ndarray (D,), ndarray (D, K)), optional
@@ -614,6 +637,10 @@ def policy_factor_paths(
         A dict the caller keeps for this scenario across the chunks of a run: what does not
         depend on the chunk's paths (the state variance, the market's expected state per draw
         or for point parameters) is computed on the first chunk and read from it afterwards.
+    factor_scale : ndarray (1 or m, M), optional
+        The volatility state's scale of each path's month
+        (:meth:`simengine.parts.vol_state.VolState.factor_scale`): the factor innovations are
+        ``draws["factor"] * factor_scale[..., None]``. ``None``: ``draws["factor"]`` as given.
 
     Returns
     -------
@@ -711,6 +738,7 @@ def policy_factor_paths(
         (scn.yield_2y_pins, y0) if conditional else None,
         state_var,
         factor_var,
+        factor_scale,
         xbar_draw=xbar_draw,
         cache=cache,
     )

@@ -125,18 +125,6 @@ def _check_returns(RT: np.ndarray, what: str) -> None:
         stats.check_finite(RT, what)
 
 
-def _scaled_factor_draws(draws: Draws, residuals: Any, scn: ScenarioModel, p: Any) -> Draws:
-    """The draws with the factor shocks scaled by the residual part's volatility state.
-
-    A new :class:`Draws` (the shared draws stay untouched: other scenarios of the run use them).
-    """
-    scale = residuals.factor_scale(scn, draws, p)
-    if scale is None:
-        return draws
-    factor = draws["factor"] * scale[..., None]
-    return Draws(draws.param_draw, {**draws.values, "factor": factor})
-
-
 class _Engine:
     """Simulates the scenarios of one run for a range of blocks."""
 
@@ -208,23 +196,26 @@ class _Engine:
         """
         parts = self.params.parts
         tariff = parts["overlays"].tariff(scn, draws)
-        factor_draws = _scaled_factor_draws(draws, parts["residuals"], scn, pp["residuals"])
+        # the factor shocks times the volatility state's scale (inside the compiled chol eps)
         model_var = parts["residuals"].factor_variance(scn, self.params["residuals"])
+        factor_var = pp.gather(model_var)  # a function of each draw's parameters: gathered
+        factor_scale = parts["residuals"].factor_scale(scn, draws, pp["residuals"], factor_var)
         policy, z = policy_factor_paths(
             scn,
             pp["dynamics"],
             pp["policy"].neutral,
             self.policy,
             tariff,
-            factor_draws,
+            draws,
             self.params.structure.stochastic,
             self.params["dynamics"],
             level0=parts["dynamics"].levels(scn, pp["dynamics"]),
-            factor_var=pp.gather(model_var),  # a function of each draw's parameters: gathered
+            factor_var=factor_var,
             model_factor_var=model_var,
             kernel=self.kernel,
             by_draw=self._by_draw(scn, draws) if self.kernel else None,
             cache=self._scenario_cache.setdefault(id(scn), {}),
+            factor_scale=factor_scale,
         )
         if self.kernel and chunk_supported(
             z.shape[0], scn.n_months, scn.n_steps, len(self.params.assets)
@@ -237,10 +228,12 @@ class _Engine:
             RT, n_jumps = self._numpy_returns(scn, draws, pp, policy, tariff, z)
         _check_returns(RT, f"cumulative returns of scenario {scn.name!r}")
         # factors are reported per step: the values of the month each step ends in (monthly
-        # steps: the months themselves, no copy)
+        # steps: the months themselves, no copy). ``take`` gives a C-contiguous (m, T, K) array
+        # (``z[:, step_month]`` puts the step axis outermost in memory), which the statistics'
+        # compiled sums need.
         step_month = scn.grid.step_month
         if not np.array_equal(step_month, np.arange(z.shape[1])):
-            z = z[:, step_month]
+            z = np.take(z, step_month, axis=1)
         return RT, policy.level_step, tariff.level_step, z, n_jumps
 
     def _by_draw(self, scn: ScenarioModel, draws: Draws) -> tuple | None:

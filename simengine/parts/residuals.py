@@ -146,8 +146,11 @@ class StudentT(Part):
             ),
         )
 
-    def factor_scale(self, scn: Any, draws: Any, p: StudentTParams) -> np.ndarray | None:
-        """Scale of the factor innovations per month (m, M); ``None``: constant volatility."""
+    def factor_scale(
+        self, scn: Any, draws: Any, p: StudentTParams, w: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """Scale of the factor innovations per month (m, M); ``None``: constant volatility
+        (``w``: the variance ratio when the caller has it, unused here)."""
         return None
 
     def factor_variance(self, scn: Any, p: StudentTParams) -> np.ndarray | None:

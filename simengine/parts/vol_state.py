@@ -234,9 +234,15 @@ class VolState(StudentT):
             return None
         return variance_ratio(p.m_int, p.m_vix, p.m_smear, p.m_mean, vix, scn.n_months)
 
-    def factor_scale(self, scn: Any, draws: Any, p: VolStateParams) -> np.ndarray | None:
-        """``sqrt(w_k L)`` (m|D, M) for the factor innovations; ``None`` without a VIX."""
-        w = self.factor_variance(scn, p)
+    def factor_scale(
+        self, scn: Any, draws: Any, p: VolStateParams, w: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """``sqrt(w_k L)`` (m|D, M) for the factor innovations; ``None`` without a VIX.
+
+        ``w``: :meth:`factor_variance` of ``p`` when the caller has it already (the engine
+        computes it once per posterior draw and gathers it per path: the same numbers).
+        """
+        w = self.factor_variance(scn, p) if w is None else w
         return None if w is None else np.sqrt(w * self.level(scn, draws, p))
 
     def residual_variance(self, scn: Any, p: VolStateParams) -> np.ndarray:
