@@ -24,12 +24,18 @@ __all__ = [
     "Portfolio",
     "default_model_path",
     "default_structure",
+    "model_path",
 ]
 
 
 def default_model_path() -> Path:
     """Path of the packaged default model file."""
     return Path(str(resources.files("simengine") / "models" / "default.yaml"))
+
+
+def model_path(model: str | Path | None) -> Path:
+    """A model file's path: ``None`` or ``"default"`` is the packaged default model."""
+    return default_model_path() if model is None or str(model) == "default" else Path(model)
 
 
 @dataclass(frozen=True)
@@ -163,5 +169,4 @@ def _structure_of(path: str) -> ModelStructure:
 
 def default_structure(model: str | Path | None = None) -> ModelStructure:
     """The vocabulary of a model file (default: the packaged default model)."""
-    path = default_model_path() if model is None or str(model) == "default" else Path(model)
-    return _structure_of(str(Path(path).resolve()))
+    return _structure_of(str(model_path(model).resolve()))

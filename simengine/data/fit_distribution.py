@@ -392,9 +392,9 @@ def calibration_state(
         ``mixing_sd``.
     """
     from simengine.spec.model_file import load_model_file
-    from simengine.structure import default_model_path
+    from simengine.structure import model_path
 
-    path = default_model_path() if model is None or str(model) == "default" else Path(model)
+    path = model_path(model)
     vol = load_model_file(path)[1].get("residuals", {}).get("vol_state")
     if vol is None:
         return None, 0.0
@@ -426,8 +426,9 @@ def tails_given_state(
     """
     structure = structure or default_structure()
     resid, innov = fit["resid"], var["innovations"]
-    v = state_ratios(market, vol, resid.index, structure)[list(structure.asset_names)]
-    w = state_ratios(market, vol, innov.index, structure)["market"]
+    ratios = state_ratios(market, vol, resid.index.union(innov.index), structure)
+    v = ratios.loc[resid.index, list(structure.asset_names)]
+    w = ratios.loc[innov.index, "market"]
     s = float(vol["mixing_sd"])
     residuals = conditional_dof(resid.to_numpy() / np.sqrt(v.to_numpy()), s)
     factors = conditional_dof(innov.to_numpy() / np.sqrt(w.to_numpy())[:, None], s, pooled=True)
