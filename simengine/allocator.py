@@ -15,6 +15,10 @@ scenario; peak RSS of that process 351 -> 352-355 MiB; a 1e6-path run on 2 threa
 threshold must be set explicitly: setting the pad alone stops glibc from adapting the
 threshold, and then large arrays took a fresh mapping every chunk (0.32 -> 0.33-0.41 s). The
 numbers never change: only where the arrays live in memory.
+
+Local batches set it (:func:`simengine.batch.run_batch`, serial or before the pool forks).
+Dask workers do not: they are long-lived, multi-threaded processes, and the pad is kept per
+allocator arena.
 """
 
 from __future__ import annotations

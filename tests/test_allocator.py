@@ -66,11 +66,14 @@ def test_numbers_do_not_depend_on_the_allocator() -> None:
     assert len(tuned) > 10 and tuned == _run(_NUMBERS, "0", str(SCENARIO))
 
 
-def test_batch_jobs_keep_the_heap_top(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import simengine.allocator
+@pytest.mark.parametrize("workers", [0, 2])
+def test_local_batches_keep_the_heap_top(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    import simengine.batch
     from simengine.batch import run_batch
 
     calls: list[int] = []
-    monkeypatch.setattr(simengine.allocator, "keep_heap_top", lambda: calls.append(1) or True)
-    res = run_batch([SCENARIO], tmp_path / "b", workers=0, n_paths=256, seed=1)
-    assert res.ok and calls == [1]
+    monkeypatch.setattr(simengine.batch, "keep_heap_top", lambda: calls.append(1) or True)
+    res = run_batch([SCENARIO], tmp_path / "b", workers=workers, n_paths=256, seed=1)
+    assert res.ok and calls == [1]  # in this process; the pool's workers inherit it

@@ -83,10 +83,8 @@ def execute_job(job: Job, out_dir: str, force: bool = False, threads: int = 1) -
         ``total_s`` wall, ``cpu_s`` this process's CPU time for the job) and ``worker``
         (``host:pid``).
     """
-    from simengine.allocator import keep_heap_top
     from simengine.api import simulate
 
-    keep_heap_top()  # each chunk reuses resident memory (once per process; numbers unchanged)
     t0, c0 = time.perf_counter(), time.process_time()
     try:
         path = safe_child(Path(out_dir) / "results", Path(job.result_file).name)
