@@ -166,8 +166,9 @@ SECTION_COMMENTS = {
         "Cross-asset residuals: multivariate Student-t, unit variance, this correlation, with a\n"
         "volatility state: variance ratio k months ahead = exp(intercept_k + vix_k log VIX\n"
         "+ realised_k log RVS) smearing_k / mean_rv, from the scenario's initial.vix and\n"
-        "initial.realised_vol; the market curve scales the factor innovations; each path draws\n"
-        "a log-normal variance level with sd mixing_sd."
+        "initial.realised_vol, times the asset's slow level at the fit date (level); the\n"
+        "market curve scales the factor innovations; each path draws a log-normal variance\n"
+        "level with sd mixing_sd."
     ),
     "squeeze": (
         "Short-squeeze jumps in small caps: intensity per year = base_intensity *\n"
