@@ -10,7 +10,8 @@ parameters: arrays up to :data:`MMAP_THRESHOLD` come from the heap, and a trim k
 process already holds.
 
 Measured (2 cores, 7 scenarios x 2e5 monthly paths, one process): 0.32 s -> 0.28 s CPU per
-scenario; peak RSS of that process 351 -> 352-355 MiB; a 1e6-path run on 2 threads: CPU
+scenario; peak RSS of that process 351 -> 352-355 MiB. ``simengine run`` of 1e6 paths on 2
+threads with the same settings (glibc's ``MALLOC_*_`` variables, not set by ``run``): CPU
 2.65-2.95 s -> 2.56-2.58 s, peak RSS 428-437 -> 472-484 MiB. Both settings are needed, and the
 threshold must be set explicitly: setting the pad alone stops glibc from adapting the
 threshold, and then large arrays took a fresh mapping every chunk (0.32 -> 0.33-0.41 s). The
