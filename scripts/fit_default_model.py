@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from simengine.data import build_table, file_sha256  # noqa: E402
+from simengine.data.estimate_residual_level import BURN_MONTHS, HALF_LIFE_GRID  # noqa: E402
 from simengine.data.fit import (  # noqa: E402
     CARRY_PRIOR,
     COVID,
@@ -60,6 +61,8 @@ from simengine.data.fit_distribution import (  # noqa: E402
     drift,
     fit_news_assets,
     fit_var_ecm,
+    given_state_ratios,
+    residual_scale,
     states,
     tails_given_state,
     vol_state_section,
@@ -163,8 +166,9 @@ SECTION_COMMENTS = {
         "Cross-asset residuals: multivariate Student-t, unit variance, this correlation, with a\n"
         "volatility state: variance ratio k months ahead = exp(intercept_k + vix_k log VIX\n"
         "+ realised_k log RVS) smearing_k / mean_rv, from the scenario's initial.vix and\n"
-        "initial.realised_vol; the market curve scales the factor innovations; each path draws\n"
-        "a log-normal variance level with sd mixing_sd."
+        "initial.realised_vol, times the asset's slow level at the fit date (level); the\n"
+        "market curve scales the factor innovations; each path draws a log-normal variance\n"
+        "level with sd mixing_sd."
     ),
     "squeeze": (
         "Short-squeeze jumps in small caps: intensity per year = base_intensity *\n"
@@ -335,7 +339,9 @@ def provenance(ctx: dict) -> dict:
                 "[1, u_rates, u_growth, u_inflation, u_credit, p_{t-1} - n] with u the VAR "
                 "innovations (factor news: what was known a month before is priced and moves no "
                 "price). mu: see drift; kappa = -12 x gap coefficient, sigma = sqrt(12) x "
-                "residual sd. All coefficients OLS except the gap term: Gaussian-prior MAP (flat "
+                "the residual sd given the volatility state (sqrt(sum(e_t^2 / v_t) / (n - 6)), "
+                "v_t the asset curve's one-month ratio: the long run; the slow level at the fit "
+                "date is residuals.vol_state.per_asset.<asset>.level). All coefficients OLS except the gap term: Gaussian-prior MAP (flat "
                 "elsewhere) because OLS is noisy and has the wrong sign. Carry prior: "
                 + CARRY_PRIOR_NOTE
             ),
@@ -347,7 +353,7 @@ def provenance(ctx: dict) -> dict:
             **asset_provenance(fit, tariff),
         },
         "drift": drift_provenance(ctx["drift"]),
-        "vol_state": vol_provenance(ctx["vol"]),
+        "vol_state": {**vol_provenance(ctx["vol"]), "level": level_provenance(ctx["levels"])},
         "tariff_news": {
             **TARIFF_NEWS,
             "source": "scripts/estimate_tariff_news.py on the 2025 event windows below: the "
@@ -497,7 +503,11 @@ def main(argv: list[str] | None = None) -> int:
     fit = fit_news_assets(frame, var["innovations"], tariff, CARRY_PRIOR, SAMPLE, STRUCTURE)
     mu = drift(frame, market, {a: 12.0 * fit[a]["map"][0] for a in ASSETS}, SAMPLE, STRUCTURE)
     vol = vol_state_section(market, SAMPLE, STRUCTURE)
-    tails = tails_given_state(fit, var, market, vol, STRUCTURE)
+    ratios = given_state_ratios(fit, var, market, vol, STRUCTURE)
+    tails = tails_given_state(fit, var, market, vol, STRUCTURE, ratios)
+    levels = residual_scale(fit, ratios, STRUCTURE)
+    for a, lev in levels.items():
+        vol["per_asset"][a]["level"] = lev["level"]
     var = {**var, "dof": tails["factors"]["dof"]}
     jumps = squeeze_jumps(args.data, k_sd=SQUEEZE_K)
     ctx = {
@@ -508,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
         "drift": mu,
         "vol": vol,
         "tails": tails,
+        "levels": levels,
         "files": data_files(args.data, table.sources),
         "table_hash": table.data_hash,
     }
@@ -558,12 +569,42 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def level_provenance(levels: dict) -> dict:
+    """Provenance of ``per_asset.<asset>.level`` (:mod:`simengine.data.estimate_residual_level`)."""
+    per_asset = {}
+    for a, lev in levels.items():
+        ll = lev["loglik"]
+        per_asset[a] = {
+            "half_life_months": lev["half_life_months"],
+            "level": r(lev["level"]),
+            "sigma_given_state_long_run": r(lev["sigma"]),
+            "loglik_at_half_life": r(ll[lev["half_life_months"]], 6),
+            "loglik_constant_level": r(ll[float("inf")], 6),
+            "months_scored": lev["n"] - BURN_MONTHS,
+        }
+    return {
+        "method": "slow level of each asset's residual variance given the state: q_T / mean(e^2 "
+        "/ v), q_t the exponentially weighted mean of e_t^2 / v_t (e the residual, v_t the "
+        "asset curve's one-month ratio at the month before's state), half-life chosen on "
+        f"{list(HALF_LIFE_GRID)} months by the one-month predictive Gaussian log-likelihood "
+        f"sum_t log N(e_t; 0, q_(t-1) v_t) after a {BURN_MONTHS}-month start "
+        "(simengine/data/estimate_residual_level.py; inf = a constant level). The curves are "
+        "fitted on the whole sample and miss a level that moves over years (the Nasdaq-100's "
+        "residual given the state in 2000-02); the level multiplies the residual variance over "
+        "the horizon when the scenario gives a VIX, for point and posterior draws alike (the "
+        "Bayesian likelihood estimates the long-run sigma given the curves).",
+        **per_asset,
+    }
+
+
 def _curve(c: dict) -> dict:
     """A volatility curve for the file: lists rounded to 4 significant digits."""
     out = {k: [r(x) for x in v] if isinstance(v, list) else v for k, v in c.items()}
     if "realised_given_vix" in out:
         out["realised_given_vix"] = _vec(out["realised_given_vix"])
     out["mean_rv"] = r(out["mean_rv"])
+    if "level" in out:
+        out["level"] = r(out["level"])
     return out
 
 

@@ -27,6 +27,30 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def default_fit(shared_data: Path) -> dict:
+    """The default model's least-squares inputs on the real data, fitted as
+    ``scripts/fit_default_model.py`` fits them: ``market``, ``var``, ``fit``, ``vol``."""
+    import pandas as pd
+
+    from simengine.data import build_table
+    from simengine.data.fit import CARRY_PRIOR, SAMPLE, tariff_events
+    from simengine.data.fit_distribution import (
+        MarketData,
+        fit_news_assets,
+        fit_var_ecm,
+        vol_state_section,
+    )
+
+    table = build_table(shared_data, frequency="monthly", end=SAMPLE[1]).frame
+    market = MarketData.load(shared_data).cut(pd.Period(SAMPLE[1], "M").end_time.normalize())
+    var = fit_var_ecm(table, market.levels, SAMPLE)
+    fit = fit_news_assets(
+        table, var["innovations"], tariff_events(shared_data), CARRY_PRIOR, SAMPLE
+    )
+    return {"market": market, "var": var, "fit": fit, "vol": vol_state_section(market, SAMPLE)}
+
+
 def packaged_policy(params):
     """The packaged policy part's parameters for ``params`` (what ``simengine.simulate`` uses)."""
     from simengine.policy_model import policy_params

@@ -234,26 +234,13 @@ def test_factor_dof_is_floored(monkeypatch) -> None:
     assert got["residuals"]["dof"] == got["residuals"]["mle"] < 7
 
 
-def test_the_fitted_default_counts_the_clustering_once(shared_data) -> None:
+def test_the_fitted_default_counts_the_clustering_once(default_fit) -> None:
     """On the real data, given the state: factor innovations lighter than the raw fit, residuals
     Gaussian; the packaged default model carries exactly these values."""
-    from simengine.data import build_table
-    from simengine.data.fit import CARRY_PRIOR, SAMPLE, tariff_events
-    from simengine.data.fit_distribution import (
-        MarketData,
-        fit_news_assets,
-        fit_var_ecm,
-        tails_given_state,
-        vol_state_section,
-    )
+    from simengine.data.fit_distribution import tails_given_state
 
-    table = build_table(shared_data, frequency="monthly", end=SAMPLE[1]).frame
-    market = MarketData.load(shared_data).cut(pd.Period(SAMPLE[1], "M").end_time.normalize())
-    var = fit_var_ecm(table, market.levels, SAMPLE)
-    fit = fit_news_assets(
-        table, var["innovations"], tariff_events(shared_data), CARRY_PRIOR, SAMPLE
-    )
-    tails = tails_given_state(fit, var, market, vol_state_section(market, SAMPLE), None)
+    var, fit = default_fit["var"], default_fit["fit"]
+    tails = tails_given_state(fit, var, default_fit["market"], default_fit["vol"], None)
     assert var["dof_mle"] < 4 and fit["dof"] < 6  # the raw fits
     assert tails["residuals"]["dof"] is None
     assert 6 < tails["factors"]["dof"] < 10

@@ -15,6 +15,8 @@ with credit error correction, ``returns: factor_news``, ``residuals: vol_state``
   (:mod:`simengine.data.estimate_volatility`);
 * :func:`tails_given_state`: the Student-t dof of the residuals and of the factor innovations
   given the volatility state (:mod:`simengine.data.estimate_tails`);
+* :func:`residual_scale`: the residual volatility given the state, long run and its slow level
+  at the end of the sample (:mod:`simengine.data.estimate_residual_level`);
 * :data:`TARIFF_NEWS`: the reversal of tariff surprises (:mod:`simengine.data.estimate_tariff`).
 
 :class:`MarketData` holds the extra series; :meth:`MarketData.cut` keeps what was known at a
@@ -38,6 +40,7 @@ from simengine.data.estimate_drift import (
     prior_series,
     spx_monthly,
 )
+from simengine.data.estimate_residual_level import residual_levels
 from simengine.data.estimate_tails import conditional_dof, one_month_ratios
 from simengine.data.estimate_volatility import (
     fit_realised_given_vix,
@@ -73,6 +76,8 @@ __all__ = [
     "drift",
     "fit_news_assets",
     "fit_var_ecm",
+    "given_state_ratios",
+    "residual_scale",
     "start_state",
     "state_ratios",
     "states",
@@ -409,6 +414,7 @@ def tails_given_state(
     market: MarketData,
     vol: Mapping[str, Any],
     structure: ModelStructure | None = None,
+    ratios: pd.DataFrame | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Student-t dof of the asset residuals and of the factor innovations given the state.
 
@@ -417,7 +423,8 @@ def tails_given_state(
     market curve for the factor innovations), and the dof is fitted with the per-path level
     integrated out (:func:`simengine.data.estimate_tails.conditional_dof`): multivariate for the
     residuals, pooled univariate for the factor innovations (as the unconditional fits), the
-    factor dof floored at :data:`~simengine.data.fit.FACTOR_DOF_FLOOR`.
+    factor dof floored at :data:`~simengine.data.fit.FACTOR_DOF_FLOOR`. ``ratios``:
+    :func:`given_state_ratios` when the caller has them already.
 
     Returns
     -------
@@ -426,7 +433,8 @@ def tails_given_state(
     """
     structure = structure or default_structure()
     resid, innov = fit["resid"], var["innovations"]
-    ratios = state_ratios(market, vol, resid.index.union(innov.index), structure)
+    if ratios is None:
+        ratios = given_state_ratios(fit, var, market, vol, structure)
     v = ratios.loc[resid.index, list(structure.asset_names)]
     w = ratios.loc[innov.index, "market"]
     s = float(vol["mixing_sd"])
@@ -435,6 +443,39 @@ def tails_given_state(
     if factors["dof"] is not None:
         factors["dof"] = max(factors["dof"], FACTOR_DOF_FLOOR)
     return {"residuals": residuals, "factors": factors}
+
+
+def given_state_ratios(
+    fit: Mapping[str, Any],
+    var: Mapping[str, Any],
+    market: MarketData,
+    vol: Mapping[str, Any],
+    structure: ModelStructure | None = None,
+) -> pd.DataFrame:
+    """:func:`state_ratios` for the months of the asset residuals and the factor innovations."""
+    months = fit["resid"].index.union(var["innovations"].index)
+    return state_ratios(market, vol, months, structure)
+
+
+def residual_scale(
+    fit: dict[str, Any], ratios: pd.DataFrame, structure: ModelStructure | None = None
+) -> dict[str, dict[str, Any]]:
+    """Long-run residual volatility given the state, and its slow level at the end of the sample
+    (:func:`simengine.data.estimate_residual_level.residual_levels`).
+
+    Sets each asset's ``fit[a]["sigma"]`` to the long-run ``sigma`` (the raw residual sd stays
+    in ``fit[a]["sigma_raw"]``) and returns the per-asset results, whose ``level`` goes into
+    ``residuals.vol_state.per_asset``.
+    """
+    structure = structure or default_structure()
+    assets = list(structure.asset_names)
+    resid = fit["resid"]
+    n_params = len(fit[assets[0]]["map"])
+    levels = residual_levels(resid[assets], ratios.loc[resid.index, assets], n_params)
+    for a in assets:
+        fit[a]["sigma_raw"] = fit[a].get("sigma_raw", fit[a]["sigma"])
+        fit[a]["sigma"] = levels[a]["sigma"]
+    return levels
 
 
 def start_state(
@@ -479,7 +520,10 @@ def distribution_model(
     )
     vol = vol_state_section(market, sample, structure)
     vol.pop("diagnostics")
-    tails = tails_given_state(fit, var, market, vol, structure)
+    ratios = given_state_ratios(fit, var, market, vol, structure)
+    tails = tails_given_state(fit, var, market, vol, structure, ratios)
+    for a, lev in residual_scale(fit, ratios, structure).items():
+        vol["per_asset"][a]["level"] = lev["level"]
     var = {**var, "dof": tails["factors"]["dof"]}
     corr = fit["corr"]
     news = dict(TARIFF_NEWS)

@@ -13,7 +13,10 @@ the factor innovations (the engine calls :meth:`VolState.factor_scale` before th
 dynamics). Beyond the fitted months the ratio stays at its last value. Each path also draws one
 log-normal level ``L = exp(s n - s^2 / 2)``, ``n ~ N(0, 1)``, that multiplies both variances:
 the part of the coming months' volatility the state does not foretell (``mixing_sd``), which
-mixes volatility regimes across paths. Without ``initial.vix`` the state is at its long-run
+mixes volatility regimes across paths. Each asset's residual variance is also multiplied by its
+slow level at the fit date (``per_asset.<asset>.level``: an exponentially weighted mean of the
+state-normalised squared residuals over their long-run mean, half-life chosen by predictive
+likelihood), which the VIX and realised-variance curves, fitted on the whole sample, miss. Without ``initial.vix`` the state is at its long-run
 level (``v = w = 1``, no mixing); a missing realised volatility is set to the level the VIX
 implies (``realised_given_vix``).
 """
@@ -73,6 +76,9 @@ class _GivenVix(BaseModel):
 
 class _AssetCurve(_Curve):
     realised_given_vix: _GivenVix
+    level: float = Field(default=1.0, gt=0, le=20, allow_inf_nan=False)
+    """Slow level of the residual variance given the state, at the fit date, relative to its
+    long run (:mod:`simengine.data.estimate_residual_level`); 1 = none."""
 
 
 class _VolStateSection(BaseModel):
@@ -118,6 +124,7 @@ class VolStateParams(StudentTParams):
     m_smear: np.ndarray  # (D, K)
     m_mean: np.ndarray  # (D,)
     mixing_sd: np.ndarray  # (D,)
+    a_level: np.ndarray  # (D, N) slow level of the residual variance
 
     asset_axis = (
         "sigma",
@@ -130,8 +137,12 @@ class VolStateParams(StudentTParams):
         "g_int",
         "g_slope",
         "g_smear",
+        "a_level",
     )
-    positive = ("sigma", "sigma_scale", "chol", "a_smear", "a_mean", "g_smear", "m_smear", "m_mean")
+    positive = (
+        *("sigma", "sigma_scale", "chol", "a_smear", "a_mean", "g_smear", "m_smear", "m_mean"),
+        "a_level",
+    )
     non_negative = ("mixing_sd",)
 
 
@@ -163,9 +174,11 @@ class VolState(StudentT):
 
     Notes
     -----
-    ``resid_{a,t} = sigma_a sqrt(dt_t v_{a,k(t)} L) (chol e_t)_a`` with ``k(t)`` the month of
-    step ``t`` (0 = the month of the start date) and ``L`` the path's variance level; the factor
-    innovations of month ``k`` are scaled by ``sqrt(w_k L)``.
+    ``resid_{a,t} = sigma_a sqrt(dt_t q_a v_{a,k(t)} L) (chol e_t)_a`` with ``k(t)`` the month
+    of step ``t`` (0 = the month of the start date), ``L`` the path's variance level and ``q_a``
+    the slow level of the asset's residual variance at the fit date (``per_asset.<a>.level``,
+    :mod:`simengine.data.estimate_residual_level`; like the curves it applies when the scenario
+    gives a VIX); the factor innovations of month ``k`` are scaled by ``sqrt(w_k L)``.
     """
 
     kind = "vol_state"
@@ -203,6 +216,7 @@ class VolState(StudentT):
             m_smear=np.array([vs.market.smearing]),
             m_mean=np.array([vs.market.mean_rv]),
             mixing_sd=np.array([vs.mixing_sd]),
+            a_level=np.array([[c.level for c in curves]]),
         )
 
     def streams(self, shape: RunShape, params: VolStateParams) -> tuple[Stream, ...]:
@@ -219,13 +233,14 @@ class VolState(StudentT):
         return np.exp(s * draws["vol_level"] - 0.5 * s * s)
 
     def asset_ratios(self, scn: Any, p: VolStateParams) -> np.ndarray:
-        """``v_{a,k}`` (D|m, M, N) for the months of the scenario."""
+        """``v_{a,k}`` (D|m, M, N) for the months of the scenario: the curve's ratio times the
+        slow level ``q_a`` (:class:`VolState` notes); 1 without a VIX (the long run)."""
         n_months, vix = scn.n_months, vix_state(scn)
         if vix is None:
             return np.ones((1, n_months, p.sigma.shape[1]))
         rvs = _realised_state(scn, p, vix, self.structure.asset_names)  # (D|m, N) monthly var.
         v = variance_ratio(p.a_int, p.a_vix, p.a_smear, p.a_mean, vix, n_months, p.a_rv, rvs)
-        return np.swapaxes(v, -1, -2)
+        return np.swapaxes(v * p.a_level[..., None], -1, -2)
 
     def factor_variance(self, scn: Any, p: VolStateParams) -> np.ndarray | None:
         """``w_k`` (D, M): the factor innovations' variance ratio; ``None`` without a VIX."""
