@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit
 
 from simengine import scipy_symbols
-from simengine.kernel import FMA, LANES, _fma, _row
+from simengine.kernel import FMA, LANES, _fma, _lane_dot4, _row
 
 __all__ = [
     "MEMO_SIZE",
@@ -305,9 +305,7 @@ def _var_step(z, z0, p, m, A, da, mode, acc):
         v2 = z[p, m - 1, 2] if m > 0 else z0[zr, 2]
         v3 = z[p, m - 1, 3] if m > 0 else z0[zr, 3]
         for i in range(4):
-            even = (0.0 + v0 * A[da, i, 0]) + v2 * A[da, i, 2]
-            odd = (0.0 + v1 * A[da, i, 1]) + v3 * A[da, i, 3]
-            acc[i] = even + odd
+            acc[i] = _lane_dot4(v0, v1, v2, v3, A, da, i)
         return
     if mode == FMA or K == 1:
         for i in range(K):
