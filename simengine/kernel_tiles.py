@@ -280,6 +280,16 @@ def _lane_tile(X, C, i, P, Q, EV, OD):
         for q in range(P):
             Q[q] = 0.0 + X[0, q] * C[i, 0, q]
         return
+    if n == 2:  # the lanes in registers
+        for q in range(P):
+            Q[q] = (0.0 + X[0, q] * C[i, 0, q]) + (0.0 + X[1, q] * C[i, 1, q])
+        return
+    if n == 4:
+        for q in range(P):
+            even = (0.0 + X[0, q] * C[i, 0, q]) + X[2, q] * C[i, 2, q]
+            odd = (0.0 + X[1, q] * C[i, 1, q]) + X[3, q] * C[i, 3, q]
+            Q[q] = even + odd
+        return
     for q in range(P):
         EV[q] = 0.0
         OD[q] = 0.0
