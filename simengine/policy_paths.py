@@ -362,7 +362,7 @@ def simulate_factors(
         if "xbar_by_draw" not in cache:
             base_args = full | {"z0": xbar_base.z0}
             cache["xbar_by_draw"] = expected_state(xbar_base, base_args, xbar_base.A.shape[0])
-        xbar = cache["xbar_by_draw"][xbar_draw]
+        xbar = np.take(cache["xbar_by_draw"], xbar_draw, axis=0)
     elif xbar_base is not None and fi.A.shape[0] == 1:  # point parameters: one row per run
         if "xbar" not in cache:
             cache["xbar"] = expected_state(xbar_base, full, 1)
@@ -555,7 +555,7 @@ def _base_by_draw(
     drift = _drift(scn, dyn.A)
     if np.shape(tariff.change_month)[0] == 1:
         per_draw = _base_drive(scn, dyn, tariff, structural, start_gap, drift)
-        return per_draw[draw], per_draw
+        return np.take(per_draw, draw, axis=0), per_draw
     per_path = dyn.take(draw)
     return _base_drive(scn, per_path, tariff, structural, start_gap[draw], drift[draw]), None
 

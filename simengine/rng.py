@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import cached_property
 
 import numpy as np
 
@@ -98,6 +99,12 @@ class Stream:
     shape: tuple[int, ...]
     scale_kind: int | None = None
     nu: tuple[float, ...] = (float("inf"),)
+
+    @cached_property
+    def nu_array(self) -> np.ndarray:
+        """``nu`` as an array, built once per stream (not per block: a tuple of 1,600
+        posterior draws takes tens of microseconds to convert)."""
+        return np.asarray(self.nu, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -248,7 +255,7 @@ def _fill(
         _normals_into(gen, view, anti)
         if stream.dist == "student_t":
             assert stream.scale_kind is not None
-            nu = np.asarray(stream.nu)[param_draw]
+            nu = np.take(stream.nu_array, param_draw)
             gen = _stream(root, block, stream.scale_kind)
             if kernel:  # the same scales and products in one compiled pass
                 from simengine.kernel import t_scale_into

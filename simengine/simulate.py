@@ -319,7 +319,7 @@ class _PerPath(dict):
         computation on the per-path parameters gives, computed once per draw."""
         if per_draw is None or self.param_draw is None or per_draw.shape[0] == 1:
             return per_draw
-        return per_draw[self.param_draw]
+        return np.take(per_draw, self.param_draw, axis=0)  # per_draw[param_draw], faster
 
 
 def _map_bounded(fn: Callable, items: list[int], threads: int) -> Iterator:
