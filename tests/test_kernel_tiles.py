@@ -10,6 +10,7 @@ import simengine
 from simengine import kernel_tiles
 from simengine.kernel import _block, block_args
 from tests.conftest import SCENARIOS
+from tests.test_kernel import _assert_same
 
 
 def _inputs(
@@ -134,3 +135,10 @@ def test_the_engine_runs_the_tiles(monkeypatch, method: str, kernel: str) -> Non
     spec = simengine.load_scenario(SCENARIOS / "fed_cut_september.yaml")
     simengine.simulate(spec, n_paths=4096 + 10, seed=3, method=method)
     assert seen == [4096 + 10]
+
+
+def test_weekly_posterior_draws_equal_the_numpy_route() -> None:
+    """Weekly steps with posterior draws (part-month weights, the squeeze's jumps): the
+    engine's kernel route (the draw tiles) gives the numpy route's paths."""
+    spec = simengine.load_scenario(SCENARIOS / "short_squeeze.yaml")
+    _assert_same(spec.with_overrides(frequency="weekly"), "bayesian", n_blocks=1)
