@@ -192,7 +192,9 @@ def _t_gamma(
         # one shape for the block: the scalar-shape sampler draws the same numbers, faster
         w = gen.standard_gamma(float(shape[0, 0]), size=(half, n_steps))
     else:
-        w = gen.standard_gamma(np.broadcast_to(shape, (half, n_steps)))
+        # a contiguous array of shapes: numpy walks it faster than a stride-0 broadcast (the
+        # same numbers: one variate per element in C order either way)
+        w = gen.standard_gamma(np.repeat(shape, n_steps, axis=1))
     if doubled:
         w *= 2.0
     return w, shape * 2.0 - 2.0, finite
