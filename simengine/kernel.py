@@ -279,7 +279,8 @@ def block_args(
 ) -> tuple:
     """The arguments of the compiled return block, which writes the cumulative log returns of
     every path, series-major, into ``out[:N]`` (N, T, m): :func:`_block` path by path, or
-    :func:`simengine.kernel_tiles.block_log_returns` (tiles of paths for point parameters).
+    :func:`simengine.kernel_tiles.block_log_returns` (tiles of paths for point parameters and
+    for posterior draws).
 
     The sparse month weights are each step's non-zero months in month order; absent news and
     jumps get placeholders.

@@ -1,4 +1,4 @@
-"""The fused return block for point parameters, in tiles of paths (numba).
+"""The fused return block in tiles of paths (numba), for point parameters and posterior draws.
 
 :func:`simengine.kernel._block` walks the chunk path by path: each path's factor
 news, loadings, means, residuals and cumulative sums are a few hundred scalar operations whose
@@ -11,8 +11,14 @@ value gets the same operations in the same order as in :func:`simengine.kernel._
 same fma chains, the same left-to-right additions, ``sqrt`` is exact in SIMD as in scalar
 code), so the numbers are the same bit for bit; ``tests/test_kernel.py`` (the whole engine
 against the numpy route) and ``tests/test_kernel_tiles.py`` (this block against
-:func:`_block` on odd shapes) check it. Posterior draws (one row per draw) keep
-:func:`_block`: a tile version reading each path's draw row (gathers) measured no faster.
+:func:`_block` on odd shapes) check it.
+
+Posterior draws (:func:`_block_draws`): each path reads its draw's rows. They are first
+copied path-last into tile buffers, one field at a time with the path innermost
+(:func:`_gather2`, :func:`_gather3`; a per-path copy loop cost more than the tiles saved), and
+then the same tile loops run in :func:`_block`'s per-draw order: einsum's two lanes for
+``A lag`` and ``chol e`` (:func:`_lane_tile`), the loadings added in order
+(:func:`_seq_tile`). Other row layouts (some per-draw arrays with one row) keep :func:`_block`.
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ def is_point(args: tuple) -> bool:
 def block_log_returns(args: tuple) -> np.ndarray:
     """The cumulative log returns of the chunk into ``out[:N]`` (the last argument) from the
     arguments of :func:`simengine.kernel.block_args`: in tiles of paths for point parameters
-    (:func:`is_point`), else path by path (:func:`simengine.kernel._block`); the same numbers."""
+    (:func:`is_point`) and for posterior draws (:func:`is_by_draw`), else path by path
+    (:func:`simengine.kernel._block`); the same numbers."""
     if is_point(args):
         return _block_point(args)
     if is_by_draw(args):
