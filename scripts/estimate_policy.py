@@ -23,7 +23,6 @@ sys.path.insert(0, str(ROOT))
 
 from simengine.data import build_table, file_sha256  # noqa: E402
 from simengine.data.estimate_policy import estimate_policy  # noqa: E402
-from simengine.data.fit import SURPRISE_TOTAL  # noqa: E402
 
 FILES = (
     "fed_policy/DFEDTARU.csv",
@@ -36,12 +35,6 @@ FILES = (
 )
 
 SOURCES = {
-    "announcement_total": "Total log return per pp of policy surprise on the day: Bernanke & "
-    "Kuttner (2005, J. Finance 60), an unexpected 25bp cut lifts broad US stocks about 1% "
-    "(-0.04 per pp); Ehrmann & Fratzscher (2004, J. Money Credit Banking 36): small, "
-    "financially constrained firms respond about 1.5x (small_cap -0.06); Nasdaq-100 -0.045. "
-    "Split at load time into beta.rates x (2-year policy component) and the announcement "
-    "response, so the total holds.",
     "path_pass_through": "Rational-expectations revision of the next decision per pp of "
     "surprise: the surprise is the decision minus its fitted value on the 2-year-minus-funds "
     "spread the day before and the previous decision; lambda is the coefficient of the next "
@@ -92,7 +85,6 @@ def build(data: Path) -> dict:
             "gamma": round(gc[chosen]["gamma"], 5),
             "lags": [1, 12],
         },
-        "announcement_total": dict(SURPRISE_TOTAL),
         "historical_ranges": {
             k: [round(v[0], 3), round(v[1], 3)] for k, v in est["historical_ranges"].items()
         },

@@ -157,7 +157,7 @@ SECTION_COMMENTS = {
     "assets": (
         "Monthly log return r = (mu - kappa (p_{t-1} - n)) / 12 + beta . news_t\n"
         "+ beta.tariff (tariff surprise, partly reversing) + sigma sqrt(v_t / 12) e_t\n"
-        "+ surprise_response surprise_t + squeeze_loading J_t;\n"
+        "+ psi surprise_t + squeeze_loading J_t, psi from announcement_total (policy part);\n"
         "news_t = z_t - E_{t-1}[z_t] (factor news: rates pp, growth pp, inflation pp ann., credit pp).\n"
         "mu, kappa, sigma annual; beta per unit of the exposure per month."
     ),
@@ -246,7 +246,7 @@ def assets_section(fit: dict, tariff: dict, jumps_loading: dict, mu: dict) -> di
                 "credit": r(b[4]),
             },
             "sigma": r(fit[a]["sigma"]),
-            "surprise_response": r(SURPRISE_TOTAL[a] - b[1] * SURPRISE_PASS_THROUGH),
+            "announcement_total": SURPRISE_TOTAL[a],
             "squeeze_loading": jumps_loading[a],
         }
     return out
@@ -478,10 +478,11 @@ CARRY_PRIOR_NOTE = (
 RATES_NOTE = (
     "beta.rates is the OLS loading on the monthly change of the 2-year yield. Monthly moves mix "
     "policy surprises with growth news of the opposite sign, so the loading is small. The "
-    "announcement effect of a policy surprise is therefore carried by surprise_response (log "
-    "return per pp of surprise, on the day): surprise_response = total - beta.rates x "
-    "surprise_pass_through.rates, so that the total response to a surprise matches the event "
-    "studies: "
+    "announcement effect of a policy surprise is therefore given as announcement_total, the "
+    "total log return per pp of surprise on the day from the event studies, and the policy "
+    "part (simengine/policy_model.policy_params) splits it into beta.rates x the 2-year policy "
+    "component (announcement plus repricing of the path) and the direct response psi, so that "
+    "the total holds: "
     + "; ".join(f"{a} {t:+.3f} per pp" for a, t in SURPRISE_TOTAL.items())
     + ". Bernanke & Kuttner (2005, J. Finance 60): an unexpected 25bp cut lifts broad US stocks "
     "about 1% (-0.04 per pp); Ehrmann & Fratzscher (2004, J. Money Credit Banking 36): small, "

@@ -66,6 +66,15 @@ def _validate_part(
         raise ModelFileError(fixed + issues[len(fixed) :]) from None
 
 
+RETIRED_ASSET_FIELDS = {
+    "surprise_response": "surprise_response is no longer read (the policy part computed the "
+    "response itself and ignored it): give announcement_total instead, the total log return per "
+    "pp of policy surprise on the day (e.g. -0.06 for small caps, Bernanke & Kuttner 2005); the "
+    "policy part splits it (docs/model.md)",
+}
+"""Asset fields earlier model files had, and what to write instead."""
+
+
 def _claimed_keys(envelope: ModelFile, parts: dict[str, Part], lines: LineMap, shown: str) -> None:
     """Every top-level key and asset field belongs to the envelope or to a part."""
     top = {p.section for p in parts.values() if p.section} | {
@@ -83,7 +92,7 @@ def _claimed_keys(envelope: ModelFile, parts: dict[str, Part], lines: LineMap, s
                 shown,
                 lines.get(("assets", name, k)),
                 f"assets.{name}.{k}",
-                "unknown asset field: no part of the model reads it",
+                RETIRED_ASSET_FIELDS.get(k, "unknown asset field: no part of the model reads it"),
                 f"fields read by the parts: {sorted(per_asset)}",
             )
             for k in asset.model_extra or {}

@@ -29,7 +29,7 @@ def policy_params(pf: PolicyFile, params: ModelParams) -> PolicyParams:
     Notes
     -----
     The announcement response ``psi_a`` is set so that a 1pp surprise moves asset ``a`` by its
-    event-study total ``T_a`` on the day, through both the 2-year policy component and the
+    event-study total ``T_a`` (the model file's ``assets.<a>.announcement_total``) on the day, through both the 2-year policy component and the
     asset's loading on the 2-year change: ``(beta_rates,a + psi_a)(1 + lambda wbar) = T_a``,
     ``wbar = (24 - 1.5) / 24`` (next meeting six weeks on).
     """
@@ -37,7 +37,7 @@ def policy_params(pf: PolicyFile, params: ModelParams) -> PolicyParams:
     wbar = (pf.window_months - DEFAULT_GAP_MONTHS) / pf.window_months
     beta = params["returns"].beta
     b_rates = beta[..., params.structure.exposures.index("rates")].mean(axis=0)
-    total = np.array([pf.announcement_total.get(a, 0.0) for a in params.assets])
+    total = params["returns"].announcement_total[0]  # (N,): a model-file value, not sampled
     return PolicyParams(
         path_pass_through=lam,
         reaction=ReactionFunction(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -256,8 +256,9 @@ class _Engine:
         flows = z
         if getattr(parts["returns"], "loads_on_news", False):
             flows = parts["dynamics"].news(z, scn, pp["dynamics"], policy, tariff)
-        returns = replace(pp["returns"], surprise_beta=self.policy.announcement[None])
-        r = parts["returns"].simulate(flows, self.weights, self.dt, returns, policy, tariff)
+        r = parts["returns"].simulate(
+            flows, self.weights, self.dt, pp["returns"], policy, tariff, self.policy.announcement
+        )
         parts["residuals"].add(r, draws, self.dt, pp["residuals"], scn)
         n_jumps = parts["jumps"].add(
             r, draws, self.dt, pp["jumps"], scn.short_interest_bn, scn.squeeze

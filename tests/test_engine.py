@@ -17,6 +17,7 @@ from simengine.rng import BLOCK, DrawPlan, Kind, Stream, draw_blocks, root_seed
 from tests.conftest import FIXTURES, SCENARIOS, packaged_policy
 
 TEST_MODEL = FIXTURES / "models" / "test_model.yaml"
+PSI = np.array([-0.05, -0.03])  # an announcement response per pp of surprise (policy part's)
 
 
 def build_scenario(spec):
@@ -60,7 +61,7 @@ def _flat(params):
         mu=ret.mu,
         kappa=ret.kappa,
         beta=ret.beta,
-        surprise_beta=ret.surprise_beta,
+        psi=PSI,
         sigma=res.sigma,
         chol_a=res.chol,
     )
@@ -98,9 +99,7 @@ def _loop_reference(z0, eps_f, eps_a, policy, surprise, tau, p, scn):
             for a in range(N):
                 drift = (p.mu[0, a] - p.kappa[0, a] * (p_prev - n)) / 12.0
                 resid = p.sigma[0, a] * np.sqrt(1 / 12.0) * (p.chol_a[0] @ eps_a[i, t])[a]
-                r[i, t, a] = (
-                    drift + p.beta[0, a] @ x + p.surprise_beta[0, a] * surprise[0, t] + resid
-                )
+                r[i, t, a] = drift + p.beta[0, a] @ x + p.psi[a] * surprise[0, t] + resid
             z_prev, p_prev, tau_prev = z, policy[0, t], tau[0, t]
     return r
 
@@ -122,7 +121,8 @@ def test_exact_replay_from_fixed_draws():
     exog = exogenous_terms(scn, pp["dynamics"], policy, tariff)
     z = propagate(z0[None], eps_f, exog, pp["dynamics"], scn)
     no_jump = np.zeros((m, T))
-    r = parts["returns"].simulate(z, scn.grid.month_weights, dt, pp["returns"], policy, tariff)
+    r = parts["returns"].simulate(z, scn.grid.month_weights, dt, pp["returns"], policy, tariff, PSI)
+    assert np.any(policy.surprise_step != 0.0)  # the announcement term is exercised
     parts["residuals"].add(r, {"asset": eps_a}, dt, pp["residuals"])
     shocks = {"jump_u": no_jump, "jump_z": no_jump}
     jumps = parts["jumps"].add(r, shocks, dt, pp["jumps"], scn.short_interest_bn, scn.squeeze)

@@ -102,6 +102,46 @@ def test_correlation_out_of_range_is_a_model_file_error_with_line(tmp_path: Path
     assert "must be in [-1, 1], got 1.5" in issue.message
 
 
+def test_an_old_surprise_response_is_refused_with_what_replaced_it(tmp_path: Path) -> None:
+    """The field was silently overridden by the policy part; now it is an error with a line."""
+    path = _model(tmp_path, {"assets.small_cap.surprise_response": -0.05})
+    with pytest.raises(ModelFileError) as err:
+        _params(path)
+    issue = err.value.issues[0]
+    assert issue.file == str(path) and issue.line is not None
+    assert "surprise_response is no longer read" in issue.message
+    assert "announcement_total" in issue.message
+
+
+def test_a_policy_file_announcement_total_points_to_the_model_file(tmp_path: Path) -> None:
+    from simengine.spec.policy_file import default_policy_path, load_policy_file
+
+    data = yaml.safe_load(default_policy_path().read_text())
+    data["announcement_total"] = {"small_cap": -0.06}
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ModelFileError) as err:
+        load_policy_file(path)
+    assert "assets.<asset>.announcement_total" in err.value.issues[0].message
+    assert err.value.issues[0].file == str(path)
+
+
+def test_announcement_total_sets_the_policy_parts_response(tmp_path: Path) -> None:
+    """A model file's announcement_total reaches the engine's response (it used to be the
+    policy file's, whatever the model file said): psi moves one for one over (1 + lambda w)."""
+    from simengine.policy_model import policy_params
+    from simengine.spec.policy_file import load_policy_file
+
+    pf = load_policy_file()
+    base = policy_params(pf, _params(_model(tmp_path)))
+    path = _model(tmp_path, {"assets.small_cap.announcement_total": -0.16})
+    moved = policy_params(pf, _params(path))
+    wbar = (pf.window_months - 1.5) / pf.window_months
+    step = -0.1 / (1.0 + pf.path_pass_through * wbar)
+    assert moved.announcement[0] - base.announcement[0] == pytest.approx(step, rel=1e-12)
+    assert moved.announcement[1] == base.announcement[1]
+
+
 def test_nearest_correlation_matches_higham_example() -> None:
     # Higham (2002), section 4: the nearest correlation matrix to this one has off-diagonals
     # 0.7607, 0.1573, 0.7607 (printed to 4 decimals there: tolerance 1e-4).

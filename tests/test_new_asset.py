@@ -17,7 +17,6 @@ from simengine.data import build_table
 from simengine.data.fit import (
     CARRY_PRIOR,
     SAMPLE,
-    SURPRISE_PASS_THROUGH,
     tariff_events,
 )
 from simengine.data.fit_distribution import (
@@ -70,7 +69,7 @@ def _model_with_new_asset(data_dir: Path) -> dict:
             "tariff": tariff[NEW][0],
         },
         sigma=fit[NEW]["sigma"],
-        surprise_response=SURPRISE_TOTAL_BROAD - float(b[1]) * SURPRISE_PASS_THROUGH,
+        announcement_total=SURPRISE_TOTAL_BROAD,
     )
     names = structure.asset_names
     corr = model["residuals"]["corr"]

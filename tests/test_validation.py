@@ -201,7 +201,7 @@ def closed_form(
     dy2, change = _policy_chain(case)
     lam, gamma = POLICY["path_pass_through"], POLICY["growth_channel"]["gamma"]
     psi = (
-        np.array([POLICY["announcement_total"][a] / (1 + lam * 22.5 / 24) for a in ASSETS])
+        np.array([model["assets"][a]["announcement_total"] / (1 + lam * 22.5 / 24) for a in ASSETS])
         - beta[:, 0]
     )
     p0 = BASE["initial"]["policy_rate"]
@@ -336,16 +336,17 @@ def test_policy_surprise_response_matches_event_studies() -> None:
     # about 1%. Their estimate has a standard error of roughly a third of the point value and
     # small / growth stocks respond more (Ehrmann & Fratzscher 2004), so we accept 0.5%-2% per
     # 25bp for each of small and large caps and for their average (a broad-market proxy).
-    model = yaml.safe_load(default_model_path().read_text())
-    pass_through = model["dynamics"]["surprise_pass_through"]["rates"]
-    per_25bp = {
-        a: -0.25
-        * (
-            model["assets"][a]["surprise_response"]
-            + model["assets"][a]["beta"]["rates"] * pass_through
-        )
-        for a in ASSETS
-    }
+    # The engine's total on the day: the rates loading on the 2-year policy component plus
+    # the announcement response psi, times the repricing of the path (policy_params).
+    from simengine.policy_model import policy_params
+    from simengine.spec.policy_file import load_policy_file
+
+    params = api.load_model()
+    pol = policy_params(load_policy_file(), params)
+    wbar = (pol.window_months - 1.5) / pol.window_months
+    b_rates = params["returns"].beta[0, :, params.structure.exposures.index("rates")]
+    total = (b_rates + pol.announcement) * (1.0 + pol.path_pass_through * wbar)
+    per_25bp = {a: -0.25 * float(total[i]) for i, a in enumerate(params.assets)}
     per_25bp["average"] = (per_25bp["small_cap"] + per_25bp["large_cap"]) / 2
     for name, effect in per_25bp.items():
         assert 0.005 <= effect <= 0.02, (name, effect)  # a cut (negative surprise) lifts prices

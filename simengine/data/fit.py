@@ -515,6 +515,6 @@ def _asset(
         "kappa": float(-12.0 * b[1 + k]),
         "beta": {**beta, "tariff": float(tariff_beta[a][0])},
         "sigma": float(fit[a]["sigma"]),
-        "surprise_response": float(SURPRISE_TOTAL[a] - b[1] * SURPRISE_PASS_THROUGH),
+        "announcement_total": float(SURPRISE_TOTAL[a]),
         "squeeze_loading": 1.0 if a == squeezed else 0.0,
     }

@@ -31,15 +31,21 @@ __all__ = [
 
 
 class AssetMean(BaseModel):
-    """One asset's mean: ``(mu - kappa (p_{t-1} - n)) dt + beta . x_t + surprise_response
-    surprise_t``; ``mu``, ``kappa`` annual, ``beta`` per unit of each exposure."""
+    """One asset's mean: ``(mu - kappa (p_{t-1} - n)) dt + beta . x_t + psi surprise_t``;
+    ``mu``, ``kappa`` annual, ``beta`` per unit of each exposure.
+
+    ``announcement_total`` is the asset's total log return per pp of policy surprise on the
+    announcement day (event studies); the policy part splits it into the asset's rates loading
+    on the 2-year policy component and the direct response ``psi``
+    (:func:`simengine.policy_model.policy_params`). 0: no move on the day.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # "3.0", true: not numbers
 
     mu: float
     kappa: float
     beta: dict[str, float]
-    surprise_response: float = 0.0
+    announcement_total: float = 0.0
 
     @field_validator("beta")
     @classmethod
@@ -63,9 +69,9 @@ class LoadingParams(PartParams):
     mu: np.ndarray  # (D, N) annual log drift at p = n
     kappa: np.ndarray  # (D, N) annual drift lost per pp of (p - n)
     beta: np.ndarray  # (D, N, E)
-    surprise_beta: np.ndarray  # (D, N) log return per pp of policy surprise (announcement)
+    announcement_total: np.ndarray  # (D, N) total log return per pp of surprise on the day
 
-    asset_axis = ("mu", "kappa", "beta", "surprise_beta")
+    asset_axis = ("mu", "kappa", "beta", "announcement_total")
 
 
 def factor_loadings(z: np.ndarray, weights: np.ndarray, bz: np.ndarray) -> np.ndarray:
@@ -114,13 +120,14 @@ class FactorLoadings(Part):
     Notes
     -----
     ``mean_{a,t} = (mu_a - kappa_a (p_{t-1} - n)) dt_t + sum_m W_{tm} beta_{a,z} . z_m
-    + beta_{a,tariff} dtau_t + b_a surprise_t``. On a monthly grid ``W`` is the identity (apart
+    + beta_{a,tariff} dtau_t + psi_a surprise_t``, ``psi`` the policy part's announcement
+    response (from ``announcement_total``). On a monthly grid ``W`` is the identity (apart
     from the part-month of the start date).
     """
 
     role = "returns"
     kind = "factor_loadings"
-    asset_fields = ("mu", "kappa", "beta", "surprise_response")
+    asset_fields = ("mu", "kappa", "beta", "announcement_total")
     Schema = LoadingsSchema
 
     def __init__(self, structure: ModelStructure) -> None:
@@ -134,7 +141,7 @@ class FactorLoadings(Part):
             mu=np.array([[a.mu for a in assets]]),
             kappa=np.array([[a.kappa for a in assets]]),
             beta=np.array([[vector(a.beta, structure.exposures) for a in assets]]),
-            surprise_beta=np.array([[a.surprise_response for a in assets]]),
+            announcement_total=np.array([[a.announcement_total for a in assets]]),
         )
 
     def _loadings_and_carry(
@@ -162,14 +169,16 @@ class FactorLoadings(Part):
         p: LoadingParams,
         policy: EventPaths,
         tariff: EventPaths,
+        announcement: np.ndarray,
     ) -> np.ndarray:
-        """Mean log returns (m, T, N) (``p``: per-path parameters)."""
+        """Mean log returns (m, T, N) (``p``: per-path parameters; ``announcement``: the policy
+        part's response ``psi`` per pp of surprise, (N,))."""
         r = self._loadings_and_carry(z, weights, dt, p, policy)
         # then the events, summed left to right in place
         shock = self.tariff_shock(dt, p, tariff)
         if shock is not None:
             r += p.beta[:, None, :, self.tariff_column] * shock[..., None]
-        r += p.surprise_beta[:, None, :] * policy.surprise_step[..., None]
+        r += np.asarray(announcement)[None, None, :] * policy.surprise_step[..., None]
         return r
 
     def tariff_shock(
@@ -221,7 +230,7 @@ class FactorNews(FactorLoadings):
     Notes
     -----
     ``mean_{a,t} = (mu_a - kappa_a (p_{t-1} - n)) dt_t + sum_m W_{tm} beta_{a,z} . news_m
-    + beta_{a,tariff} (dtau^s_t - R sum_{s <= t} K[t, s] dtau^s_s) + b_a surprise_t``.
+    + beta_{a,tariff} (dtau^s_t - R sum_{s <= t} K[t, s] dtau^s_s) + psi_a surprise_t``.
     ``news_m = z_m - E_{m-1}[z_m]`` (:meth:`simengine.parts.dynamics.Var1.news`): what is known
     a month ahead (the VAR's own dynamics, the error correction of credit, the policy gap,
     announced tariffs) is priced and moves no price, so it carries no hidden drift. Tariff

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["GrowthChannel", "PolicyFile", "ReactionSpec", "default_policy_path", "load_policy_file"]
 
@@ -62,9 +62,18 @@ class PolicyFile(BaseModel):
     window_months: float = Field(24.0, gt=0.0)
     reaction: ReactionSpec
     growth_channel: GrowthChannel
-    announcement_total: dict[str, float]
     historical_ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
     provenance: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "announcement_total" in data:
+            raise ValueError(
+                "announcement_total moved to the model file (assets.<asset>.announcement_total), "
+                "next to each asset's rates loading: delete it here and set it there"
+            )
+        return data
 
 
 def default_policy_path() -> Path:
