@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from simengine.allocator import keep_heap_top
 from simengine.batch.jobs import BatchInput, Job, collect_jobs, result_key, scenario_seed
 from simengine.batch.store import Store, entry_for, summary_frame
 from simengine.batch.worker import execute_job, reusable_result
@@ -173,6 +174,7 @@ def _kept(previous: dict[str, dict[str, Any]], job: Job) -> dict[str, Any]:
 
 
 def _run_serial(run: _Run, jobs: list[Job], force: bool) -> None:
+    keep_heap_top()  # chunks reuse resident memory (this process; the numbers do not change)
     for job in jobs:
         run.running = 1
         run.tick()
@@ -254,6 +256,7 @@ def _run_pool(run: _Run, jobs: list[Job], force: bool, workers: int | None) -> N
     from simengine.batch.worker import execute_jobs, warm_up
 
     n = max(1, min(workers or default_workers(), len(jobs)))
+    keep_heap_top()  # before the fork: the workers inherit it (see simengine.allocator)
     tasks = _tasks(jobs, n)
     threads = _tail_threads(len(tasks), n)
     warm_up(jobs)  # before the fork: the workers inherit the modules and parameters

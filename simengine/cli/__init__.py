@@ -7,7 +7,9 @@ traceback and end the process with the error's exit code (2 for bad input).
 
 from __future__ import annotations
 
+import atexit
 import errno
+import gc
 import sys
 
 import typer
@@ -132,6 +134,28 @@ def _show_warnings_as_lines() -> None:
     warnings.showwarning = show
 
 
+def _freeze_at_exit() -> None:
+    """Freeze every object at interpreter exit (once per process), so shutdown skips a full
+    garbage collection.
+
+    Python's shutdown collects over every object the command created (the engine, pandas,
+    xarray, numba's registries): 0.1-0.3 s of CPU after a ``simengine batch``, on a process
+    that is about to end. :func:`gc.freeze` moves them to a generation that collections skip;
+    objects are still released by reference counting as modules are torn down (files closed,
+    buffers flushed); only unreachable cycles are left to the operating system, without their
+    finalizers (which Python does not promise at exit either; simengine's files are closed by
+    ``with`` blocks). Registered at exit, not called in :func:`main`, so that a process calling
+    :func:`main` several times (the tests) keeps collecting between calls.
+    """
+    global _FREEZE_REGISTERED
+    if not _FREEZE_REGISTERED:
+        atexit.register(gc.freeze)
+        _FREEZE_REGISTERED = True
+
+
+_FREEZE_REGISTERED = False
+
+
 def main() -> None:
     """Entry point of the ``simengine`` console script.
 
@@ -144,6 +168,7 @@ def main() -> None:
     from simengine.exceptions import SimengineError
 
     debug = _DEBUG_FLAG in sys.argv[1:]
+    _freeze_at_exit()
     _show_warnings_as_lines()
     try:
         code = app(standalone_mode=False)
