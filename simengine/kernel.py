@@ -111,6 +111,15 @@ def _lane_dot(x, y):
 
 
 @njit(inline="always")
+def _lane_dot4(v0, v1, v2, v3, A, d, i):
+    """:func:`_lane_dot` of ``(v0, v1, v2, v3)`` with ``A[d, i]`` (K = 4, the values loaded
+    once for the four rows)."""
+    even = (0.0 + v0 * A[d, i, 0]) + v2 * A[d, i, 2]
+    odd = (0.0 + v1 * A[d, i, 1]) + v3 * A[d, i, 3]
+    return even + odd
+
+
+@njit(inline="always")
 def _seq_dot(x, y):
     """``sum_k x_k y_k`` added in index order (``np.einsum`` on a strided operand)."""
     acc = 0.0
@@ -270,7 +279,8 @@ def block_args(
 ) -> tuple:
     """The arguments of the compiled return block, which writes the cumulative log returns of
     every path, series-major, into ``out[:N]`` (N, T, m): :func:`_block` path by path, or
-    :func:`simengine.kernel_tiles.block_log_returns` (tiles of paths for point parameters).
+    :func:`simengine.kernel_tiles.block_log_returns` (tiles of paths for point parameters and
+    for posterior draws).
 
     The sparse month weights are each step's non-zero months in month order; absent news and
     jumps get placeholders.
@@ -576,7 +586,10 @@ def scaled_innovations(eps, scale, chol, draw, out):
             s = scale[sr, m] if scaled else 1.0
             for k in range(K):
                 e[k] = eps[p, m, k] * s if scaled else eps[p, m, k]
-            if by_draw:
+            if by_draw and K == 4:
+                for i in range(4):
+                    out[p, m, i] = _lane_dot4(e[0], e[1], e[2], e[3], chol, d, i)
+            elif by_draw:
                 for i in range(K):
                     out[p, m, i] = _lane_dot(e, chol[d, i])
             elif K == 4:  # the four fma chains together

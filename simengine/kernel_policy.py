@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit
 
 from simengine import scipy_symbols
-from simengine.kernel import FMA, LANES, _fma, _row
+from simengine.kernel import FMA, LANES, _fma, _lane_dot4, _row
 
 __all__ = [
     "MEMO_SIZE",
@@ -298,6 +298,14 @@ def _var_step(z, z0, p, m, A, da, mode, acc):
             a2 = _fma(v, A[da, 2, k], a2)
             a3 = _fma(v, A[da, 3, k], a3)
         acc[0], acc[1], acc[2], acc[3] = a0, a1, a2, a3
+        return
+    if K == 4:  # einsum's two lanes, the four rows from one load of z_{m-1}
+        v0 = z[p, m - 1, 0] if m > 0 else z0[zr, 0]
+        v1 = z[p, m - 1, 1] if m > 0 else z0[zr, 1]
+        v2 = z[p, m - 1, 2] if m > 0 else z0[zr, 2]
+        v3 = z[p, m - 1, 3] if m > 0 else z0[zr, 3]
+        for i in range(4):
+            acc[i] = _lane_dot4(v0, v1, v2, v3, A, da, i)
         return
     if mode == FMA or K == 1:
         for i in range(K):

@@ -362,7 +362,7 @@ def simulate_factors(
         if "xbar_by_draw" not in cache:
             base_args = full | {"z0": xbar_base.z0}
             cache["xbar_by_draw"] = expected_state(xbar_base, base_args, xbar_base.A.shape[0])
-        xbar = cache["xbar_by_draw"][xbar_draw]
+        xbar = np.take(cache["xbar_by_draw"], xbar_draw, axis=0)
     elif xbar_base is not None and fi.A.shape[0] == 1:  # point parameters: one row per run
         if "xbar" not in cache:
             cache["xbar"] = expected_state(xbar_base, full, 1)
@@ -542,20 +542,26 @@ def _start_gap(scn, dyn, neutral, k_g: int) -> np.ndarray:
 
 
 def _base_by_draw(
-    scn, dyn, neutral, tariff, structural: bool, k_g: int, draw
+    scn, dyn, neutral, tariff, structural: bool, k_g: int, draw, cache: dict
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`_base_drive` of each path from the posterior draws' parameters ``dyn`` and
     ``neutral`` (one row per draw) and each path's ``draw``: ``(per path, per draw)``.
 
-    With a shared tariff path the drive is computed per draw and gathered; else the drift term
-    per draw, gathered, and the rest per path (then no per-draw drive: ``None``). Element-wise
-    the same operations on the same rows: the same numbers.
+    With a shared tariff path the drive is computed per draw and gathered (and kept in
+    ``cache`` for the next chunks with the same tariff path); else the drift term per draw,
+    gathered, and the rest per path (then no per-draw drive: ``None``). Element-wise the same
+    operations on the same rows: the same numbers.
     """
+    shared = np.shape(tariff.change_month)[0] == 1
+    kept = cache.get("base_by_draw")
+    if shared and kept is not None and np.array_equal(kept[0], tariff.change_month):
+        return np.take(kept[1], draw, axis=0), kept[1]
     start_gap = _start_gap(scn, dyn, neutral, k_g)
     drift = _drift(scn, dyn.A)
-    if np.shape(tariff.change_month)[0] == 1:
+    if shared:
         per_draw = _base_drive(scn, dyn, tariff, structural, start_gap, drift)
-        return per_draw[draw], per_draw
+        cache["base_by_draw"] = (np.array(tariff.change_month), per_draw)
+        return np.take(per_draw, draw, axis=0), per_draw
     per_path = dyn.take(draw)
     return _base_drive(scn, per_path, tariff, structural, start_gap[draw], drift[draw]), None
 
@@ -679,8 +685,9 @@ def policy_factor_paths(
     xbar_draw = base = rows = None
     if by_draw is not None and model_dyn is not None and dyn.A.shape[0] > 1:
         xbar_draw = by_draw[0]  # per posterior draw, then gathered: the same numbers
+        cache = {} if cache is None else cache
         base, base_d = _base_by_draw(
-            scn, model_dyn, by_draw[1], tariff, not conditional, k_g, xbar_draw
+            scn, model_dyn, by_draw[1], tariff, not conditional, k_g, xbar_draw, cache
         )
         if kernel and base_d is not None:  # the compiled month step reads rows per draw
             gap_d = _gap_without_growth(model_dyn, k_g)

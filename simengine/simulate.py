@@ -200,6 +200,11 @@ class _Engine:
         model_var = parts["residuals"].factor_variance(scn, self.params["residuals"])
         factor_var = pp.gather(model_var)  # a function of each draw's parameters: gathered
         factor_scale = parts["residuals"].factor_scale(scn, draws, pp["residuals"], factor_var)
+        by_draw = self._by_draw(scn, draws) if self.kernel else None
+        if by_draw is None:
+            level0 = parts["dynamics"].levels(scn, pp["dynamics"])
+        else:  # row by row from each draw's parameters: the per-draw levels, gathered
+            level0 = np.take(by_draw[2], draws.param_draw, axis=0)
         policy, z = policy_factor_paths(
             scn,
             pp["dynamics"],
@@ -209,11 +214,11 @@ class _Engine:
             draws,
             self.params.structure.stochastic,
             self.params["dynamics"],
-            level0=parts["dynamics"].levels(scn, pp["dynamics"]),
+            level0=level0,
             factor_var=factor_var,
             model_factor_var=model_var,
             kernel=self.kernel,
-            by_draw=self._by_draw(scn, draws) if self.kernel else None,
+            by_draw=by_draw,
             cache=self._scenario_cache.setdefault(id(scn), {}),
             factor_scale=factor_scale,
         )
@@ -320,7 +325,7 @@ class _PerPath(dict):
         computation on the per-path parameters gives, computed once per draw."""
         if per_draw is None or self.param_draw is None or per_draw.shape[0] == 1:
             return per_draw
-        return per_draw[self.param_draw]
+        return np.take(per_draw, self.param_draw, axis=0)  # per_draw[param_draw], faster
 
 
 def _map_bounded(fn: Callable, items: list[int], threads: int) -> Iterator:

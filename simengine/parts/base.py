@@ -95,7 +95,7 @@ class PartParams:
         if source is None or name.startswith("__"):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         params, param_draw = source
-        value = getattr(params, name)[param_draw]
+        value = np.take(getattr(params, name), param_draw, axis=0)  # = field[param_draw], faster
         object.__setattr__(self, name, value)
         return value
 
