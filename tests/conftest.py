@@ -30,7 +30,8 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def default_fit(shared_data: Path) -> dict:
     """The default model's least-squares inputs on the real data, fitted as
-    ``scripts/fit_default_model.py`` fits them: ``market``, ``var``, ``fit``, ``vol``."""
+    ``scripts/fit_default_model.py`` fits them: ``market``, ``var``, ``fit``, ``vol`` (and the
+    monthly ``table`` they were fitted on)."""
     import pandas as pd
 
     from simengine.data import build_table
@@ -48,7 +49,8 @@ def default_fit(shared_data: Path) -> dict:
     fit = fit_news_assets(
         table, var["innovations"], tariff_events(shared_data), CARRY_PRIOR, SAMPLE
     )
-    return {"market": market, "var": var, "fit": fit, "vol": vol_state_section(market, SAMPLE)}
+    vol = vol_state_section(market, SAMPLE)
+    return {"market": market, "var": var, "fit": fit, "vol": vol, "table": table}
 
 
 def packaged_policy(params):
