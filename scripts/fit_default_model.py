@@ -59,12 +59,10 @@ from simengine.data.fit_distribution import (  # noqa: E402
     TARIFF_NEWS,
     MarketData,
     drift,
+    fit_given_state,
     fit_news_assets,
     fit_var_ecm,
-    given_state_ratios,
-    residual_scale,
     states,
-    tails_given_state,
     vol_state_section,
 )
 from simengine.structure import default_structure  # noqa: E402
@@ -353,7 +351,10 @@ def provenance(ctx: dict) -> dict:
             **asset_provenance(fit, tariff),
         },
         "drift": drift_provenance(ctx["drift"]),
-        "vol_state": {**vol_provenance(ctx["vol"]), "level": level_provenance(ctx["levels"])},
+        "vol_state": {
+            **vol_provenance(ctx["vol"]),
+            "level": level_provenance(ctx["levels"], ctx["fit"]),
+        },
         "tariff_news": {
             **TARIFF_NEWS,
             "source": "scripts/estimate_tariff_news.py on the 2025 event windows below: the "
@@ -504,11 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     fit = fit_news_assets(frame, var["innovations"], tariff, CARRY_PRIOR, SAMPLE, STRUCTURE)
     mu = drift(frame, market, {a: 12.0 * fit[a]["map"][0] for a in ASSETS}, SAMPLE, STRUCTURE)
     vol = vol_state_section(market, SAMPLE, STRUCTURE)
-    ratios = given_state_ratios(fit, var, market, vol, STRUCTURE)
-    tails = tails_given_state(fit, var, market, vol, STRUCTURE, ratios)
-    levels = residual_scale(fit, ratios, STRUCTURE)
-    for a, lev in levels.items():
-        vol["per_asset"][a]["level"] = lev["level"]
+    tails = fit_given_state(fit, var, market, vol, STRUCTURE)
     var = {**var, "dof": tails["factors"]["dof"]}
     jumps = squeeze_jumps(args.data, k_sd=SQUEEZE_K)
     ctx = {
@@ -519,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         "drift": mu,
         "vol": vol,
         "tails": tails,
-        "levels": levels,
+        "levels": tails["levels"],
         "files": data_files(args.data, table.sources),
         "table_hash": table.data_hash,
     }
@@ -570,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def level_provenance(levels: dict) -> dict:
+def level_provenance(levels: dict, fit: dict) -> dict:
     """Provenance of ``per_asset.<asset>.level`` (:mod:`simengine.data.estimate_residual_level`)."""
     per_asset = {}
     for a, lev in levels.items():
@@ -579,6 +576,7 @@ def level_provenance(levels: dict) -> dict:
             "half_life_months": lev["half_life_months"],
             "level": r(lev["level"]),
             "sigma_given_state_long_run": r(lev["sigma"]),
+            "sigma_unconditional": r(fit[a]["sigma_raw"]),
             "loglik_at_half_life": r(ll[lev["half_life_months"]], 6),
             "loglik_constant_level": r(ll[float("inf")], 6),
             "months_scored": lev["n"] - BURN_MONTHS,

@@ -24,6 +24,8 @@ from simengine.data.fit_distribution import (
     drift,
     fit_news_assets,
     fit_var_ecm,
+    given_state_ratios,
+    residual_scale,
     vol_state_section,
 )
 from simengine.data.loaders import read_index_csv
@@ -59,7 +61,11 @@ def _model_with_new_asset(data_dir: Path) -> dict:
     fit = fit_news_assets(table.frame, var["innovations"], tariff, prior, SAMPLE, structure)
     b, k = fit[NEW]["map"], len(structure.stochastic)
     mu = drift(table.frame, market, {NEW: 12.0 * b[0]}, SAMPLE, structure.select_assets([NEW]))
-    vol = vol_state_section(market, SAMPLE, structure.select_assets([NEW]))
+    new_only = structure.select_assets([NEW])
+    vol = vol_state_section(market, SAMPLE, new_only)
+    # sigma given the state and its slow level, as the packaged assets have them
+    scale = residual_scale(fit, given_state_ratios(fit, var, market, vol, new_only), new_only)
+    vol["per_asset"][NEW]["level"] = scale[NEW]["level"]
     model["residuals"]["vol_state"]["per_asset"][NEW] = vol["per_asset"][NEW]
     model["assets"][NEW].update(
         mu=mu[NEW]["mu"],
@@ -68,7 +74,7 @@ def _model_with_new_asset(data_dir: Path) -> dict:
             **dict(zip(structure.stochastic, map(float, b[1 : 1 + k]), strict=True)),
             "tariff": tariff[NEW][0],
         },
-        sigma=fit[NEW]["sigma"],
+        sigma=scale[NEW]["sigma"],
         announcement_total=SURPRISE_TOTAL_BROAD,
     )
     names = structure.asset_names

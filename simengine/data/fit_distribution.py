@@ -75,6 +75,7 @@ __all__ = [
     "distribution_model",
     "drift",
     "fit_news_assets",
+    "fit_given_state",
     "fit_var_ecm",
     "given_state_ratios",
     "residual_scale",
@@ -478,6 +479,27 @@ def residual_scale(
     return levels
 
 
+def fit_given_state(
+    fit: dict[str, Any],
+    var: Mapping[str, Any],
+    market: MarketData,
+    vol: dict[str, Any],
+    structure: ModelStructure | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Everything fitted given the volatility state, on one set of state ratios.
+
+    :func:`tails_given_state` (``residuals``, ``factors``) and :func:`residual_scale`
+    (``levels``), which sets each asset's ``fit[a]["sigma"]`` to the long-run scale; each
+    asset's slow level goes into ``vol["per_asset"][a]["level"]``.
+    """
+    ratios = given_state_ratios(fit, var, market, vol, structure)
+    tails = tails_given_state(fit, var, market, vol, structure, ratios)
+    levels = residual_scale(fit, ratios, structure)
+    for a, lev in levels.items():
+        vol["per_asset"][a]["level"] = lev["level"]
+    return {**tails, "levels": levels}
+
+
 def start_state(
     market: MarketData, day: str | pd.Timestamp, structure: ModelStructure | None = None
 ) -> dict[str, float]:
@@ -520,10 +542,7 @@ def distribution_model(
     )
     vol = vol_state_section(market, sample, structure)
     vol.pop("diagnostics")
-    ratios = given_state_ratios(fit, var, market, vol, structure)
-    tails = tails_given_state(fit, var, market, vol, structure, ratios)
-    for a, lev in residual_scale(fit, ratios, structure).items():
-        vol["per_asset"][a]["level"] = lev["level"]
+    tails = fit_given_state(fit, var, market, vol, structure)
     var = {**var, "dof": tails["factors"]["dof"]}
     corr = fit["corr"]
     news = dict(TARIFF_NEWS)
