@@ -188,19 +188,35 @@ def test_market_data_after_an_origin_does_not_change_its_refit(shared_data: Path
             np.testing.assert_array_equal(value, b[role].arrays()[name], err_msg=f"{role}.{name}")
 
 
+@pytest.fixture(scope="module")
+def full_backtest(shared_data: Path) -> pd.DataFrame:
+    """The issue-11 backtest on the real data (2000-01..2025-06, 6 months, 4,096 paths)."""
+    cfg = BacktestConfig(start="2000-01", end="2025-06", horizon=6, n_paths=4096)
+    return summarise(_real_backtest(shared_data, cfg))
+
+
 @pytest.mark.slow
 @pytest.mark.shared_data
-def test_full_backtest_meets_the_issue_11_targets(shared_data: Path) -> None:
+def test_full_backtest_meets_the_issue_11_targets(full_backtest: pd.DataFrame) -> None:
     # ~300 overlapping 6-month origins: the effective sample is ~50 independent windows, so the
-    # standard error of a 90% coverage rate is about 4pp and of a 50% rate about 7pp. Targets of
-    # issue 11: CRPS skill > 0 and not below the VIX-scaled random walk's, 90% coverage 85-95%,
-    # mean PIT 0.47-0.53, 50% coverage 43-57% (the Nasdaq-100 measures 56.7-57.7% depending on
-    # the seed, Monte Carlo noise of about 1pp: the upper bound allows 58%).
-    cfg = BacktestConfig(start="2000-01", end="2025-06", horizon=6, n_paths=4096)
-    table = summarise(_real_backtest(shared_data, cfg))
+    # standard error of a 90% coverage rate is about 4pp, of a 50% rate about 7pp and of the
+    # mean PIT about 0.04. Targets of issue 11: CRPS skill > 0 and not below the VIX-scaled
+    # random walk's, 90% coverage 85-95%, 50% coverage 43-57%, mean PIT 0.47-0.53 (the
+    # Nasdaq-100's mean PIT, the one miss, is the strict xfail below).
     for asset in ("small_cap", "large_cap"):
-        model = table.loc[(asset, "model")]
+        model = full_backtest.loc[(asset, "model")]
         assert model["crps_skill"] > 0.0 and model["crps_skill_vix"] > 0.0
         assert 0.85 <= model["cover90"] <= 0.95
-        assert 0.43 <= model["cover50"] <= 0.58
-        assert 0.47 <= model["pit_mean"] <= 0.53
+        assert 0.43 <= model["cover50"] <= 0.57
+    assert 0.47 <= full_backtest.loc[("small_cap", "model"), "pit_mean"] <= 0.53
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 11 open: the Nasdaq-100's mean PIT is 0.532 (seeds 1-5: 0.5316-0.5320), "
+    "just above 0.53 (docs/model.md, the residual's slow level)",
+)
+def test_full_backtest_nasdaq_mean_pit(full_backtest: pd.DataFrame) -> None:
+    assert 0.47 <= full_backtest.loc[("large_cap", "model"), "pit_mean"] <= 0.53
