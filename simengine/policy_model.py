@@ -29,8 +29,9 @@ def policy_params(pf: PolicyFile, params: ModelParams) -> PolicyParams:
     Notes
     -----
     The announcement response ``psi_a`` is set so that a 1pp surprise moves asset ``a`` by its
-    event-study total ``T_a`` (the model file's ``assets.<a>.announcement_total``) on the day, through both the 2-year policy component and the
-    asset's loading on the 2-year change: ``(beta_rates,a + psi_a)(1 + lambda wbar) = T_a``,
+    event-study total ``T_a`` (the model file's ``assets.<a>.announcement_total``) on the day,
+    through both the 2-year policy component and the asset's loading on the 2-year change:
+    ``(beta_rates,a + psi_a)(1 + lambda wbar) = T_a``,
     ``wbar = (24 - 1.5) / 24`` (next meeting six weeks on).
     """
     lam = pf.path_pass_through

@@ -16,9 +16,10 @@ the part of the coming months' volatility the state does not foretell (``mixing_
 mixes volatility regimes across paths. Each asset's residual variance is also multiplied by its
 slow level at the fit date (``per_asset.<asset>.level``: an exponentially weighted mean of the
 state-normalised squared residuals over their long-run mean, half-life chosen by predictive
-likelihood), which the VIX and realised-variance curves, fitted on the whole sample, miss. Without ``initial.vix`` the state is at its long-run
-level (``v = w = 1``, no mixing); a missing realised volatility is set to the level the VIX
-implies (``realised_given_vix``).
+likelihood), which the VIX and realised-variance curves, fitted on the whole sample, miss.
+Without ``initial.vix`` the state is at its long-run level (``v = w = 1``, no mixing, no slow
+level); a missing realised volatility is set to the level the VIX implies
+(``realised_given_vix``).
 """
 
 from __future__ import annotations
@@ -140,7 +141,14 @@ class VolStateParams(StudentTParams):
         "a_level",
     )
     positive = (
-        *("sigma", "sigma_scale", "chol", "a_smear", "a_mean", "g_smear", "m_smear", "m_mean"),
+        "sigma",
+        "sigma_scale",
+        "chol",
+        "a_smear",
+        "a_mean",
+        "g_smear",
+        "m_smear",
+        "m_mean",
         "a_level",
     )
     non_negative = ("mixing_sd",)
