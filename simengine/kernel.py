@@ -151,11 +151,12 @@ def _news(z, p, d, args, out, lag, cum, ax):
     """Factor news of path ``p`` into ``out`` (M, K): ``z_m - E_{m-1}[z_m]`` (``lag``, ``cum``,
     ``ax``: work buffers (K,)).
 
-    ``known_m = A lag_m + (c + g gap_m) + m priced_m + rho ((S_0 + sum_{i<=m} lag_i) - start)``,
-    each bracket rounded as in :meth:`simengine.parts.dynamics.Var1.news`; ``lag_0 = start``,
-    ``lag_m = z_{m-1}`` less last month's 2-year policy component on rates.
+    ``known_m = A lag_m + (c + g gap_m) + m priced_m + h_m + rho ((S_0 + sum_{i<=m} lag_i) -
+    start)``, each bracket rounded as in :meth:`simengine.parts.dynamics.Var1.news` (``h``: the
+    drift offsets, none when ``held`` has no months); ``lag_0 = start``, ``lag_m = z_{m-1}``
+    less last month's 2-year policy component on rates.
     """
-    start, A, c, g, mcoef, rho, levels, ecm, surprise_m, k_r, gap_m, k_g, priced = args
+    start, A, c, g, mcoef, rho, levels, ecm, surprise_m, k_r, gap_m, k_g, priced, held = args
     M, K = z.shape[1], z.shape[2]
     mode = LANES if A.shape[0] > 1 else FMA
     da, ds, dl = _row(A.shape[0], d), _row(start.shape[0], d), _row(levels.shape[0], d)
@@ -189,6 +190,8 @@ def _news(z, p, d, args, out, lag, cum, ax):
             gap = gap_m[gp, 0] if i == k_g else gap_m[gp, m]
             known = known + (c[da, i] + g[da, i] * gap)
             known = known + mcoef[da, i] * priced[tp, m]
+            if held.shape[1] > 0:
+                known = known + held[_row(held.shape[0], d), m, i]
             if ecm:
                 known = known + rho[da, i] * ((levels[dl, i] + cum[i]) - start[ds, i])
             out[m, i] = z[p, m, i] - known
@@ -318,7 +321,7 @@ def block_args(
     news_on = news is not None
     if news is None:
         e = np.zeros((1, 1))
-        news = (e, np.zeros((1, K, K)), e, e, e, e, e, False, e, -1, e, -1, e)
+        news = (e, np.zeros((1, K, K)), e, e, e, e, e, False, e, -1, e, -1, e, np.zeros((1, 0, K)))
     return (
         z,
         news_on,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from simengine.parts.base import EventPaths
-from simengine.parts.dynamics import Var1
+from simengine.parts.dynamics import Var1, drift_offsets
 from simengine.parts.residuals import StudentT
 from simengine.parts.returns import FactorLoadings, FactorNews
 from simengine.parts.vol_state import VolState
@@ -79,7 +79,16 @@ def _news_inputs(
         np.ascontiguousarray(policy.gap_month, dtype=float),
         k_g,
         np.ascontiguousarray(np.atleast_2d(priced), dtype=float),
+        _drift_offsets(values.A, scn.shift),
     )
+
+
+def _drift_offsets(A: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """:func:`simengine.parts.dynamics.drift_offsets` (D, M, K), or (1, 0, K) without drifts
+    (the kernels then add nothing)."""
+    if not np.any(shift):
+        return np.zeros((1, 0, A.shape[-1]))
+    return np.ascontiguousarray(drift_offsets(A, shift))
 
 
 def _returns_inputs(

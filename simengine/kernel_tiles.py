@@ -129,7 +129,7 @@ def _lags(m, P, Z, SM, k_r, LAG, CUM):
 @njit(inline="always")
 def _news(news_args, P, buf, work):
     """The factor news of the tile (:func:`simengine.kernel._news`) into ``FL`` (M, K, tile)."""
-    start, A, c, g, mcoef, rho, levels, ecm, _, k_r, _, k_g, _ = news_args
+    start, A, c, g, mcoef, rho, levels, ecm, _, k_r, _, k_g, _, held = news_args
     Z, GM, PR, SM, FL = buf[0], buf[1], buf[2], buf[3], buf[9]
     LAG, CUM, Q = work[0], work[1], work[2]
     M, K = Z.shape[0], Z.shape[1]
@@ -147,6 +147,10 @@ def _news(news_args, P, buf, work):
                 Q[q] = Q[q] + (ci + gi * GM[gm, q])
             for q in range(P):
                 Q[q] = Q[q] + mi * PR[m, q]
+            if held.shape[1] > 0:
+                h = held[0, m, i]
+                for q in range(P):
+                    Q[q] = Q[q] + h
             if ecm:
                 ri, li, si = rho[0, i], levels[0, i], start[0, i]
                 for q in range(P):
@@ -378,10 +382,11 @@ def _load_draws(args, p0, P, rd, pb, DR):
 
 
 @njit(inline="always")
-def _news_draws(news_args, P, buf, pb, work):
+def _news_draws(news_args, P, buf, pb, work, DR):
     """The factor news of the tile with each path's draw (:func:`simengine.kernel._news`,
-    einsum's lanes for ``A lag``) into ``FL`` (M, K, tile)."""
-    ecm, k_r, k_g = news_args[7], news_args[9], news_args[11]
+    einsum's lanes for ``A lag``; ``DR`` the tile's draws) into ``FL`` (M, K, tile)."""
+    ecm, k_r, k_g, held = news_args[7], news_args[9], news_args[11], news_args[13]
+    shared_held = held.shape[0] == 1
     Z, GM, PR, SM, FL = buf[0], buf[1], buf[2], buf[3], buf[9]
     AT, CT, GT, MT, RT, LT, ST = pb[:7]
     LAG, CUM, Q, EV, OD = work[0], work[1], work[2], work[5], work[6]
@@ -399,6 +404,9 @@ def _news_draws(news_args, P, buf, pb, work):
                 Q[q] = Q[q] + (CT[i, q] + GT[i, q] * GM[gm, q])
             for q in range(P):
                 Q[q] = Q[q] + MT[i, q] * PR[m, q]
+            if held.shape[1] > 0:
+                for q in range(P):
+                    Q[q] = Q[q] + held[0 if shared_held else DR[q], m, i]
             if ecm:
                 for q in range(P):
                     Q[q] = Q[q] + RT[i, q] * ((LT[i, q] + CUM[i, q]) - ST[i, q])
@@ -472,7 +480,7 @@ def _block_draws(args):
         _load(args, p0, P, buf)
         _load_draws(args, p0, P, rd, pb, DR)
         if news_on:
-            _news_draws(news_args, P, buf, pb, work)
+            _news_draws(news_args, P, buf, pb, work, DR)
         else:
             FL[:, :, :P] = Z[:, :, :P]
         for m in range(M):

@@ -15,7 +15,7 @@ from tests.test_kernel import _assert_same
 
 def _inputs(
     rng, n: int, M: int, T: int, K: int, N: int, news: bool, per_path: bool, D: int = 1,
-    ecm: bool = True,
+    ecm: bool = True, drifts: bool = True,
 ):  # fmt: skip
     """Random block inputs of the engine's shapes: one row per parameter array, or ``D`` rows
     (posterior draws; the means and the news' start state shared) with random draws."""
@@ -61,6 +61,7 @@ def _inputs(
             rng.standard_normal((rows, M)),
             min(1, K - 1),
             rng.standard_normal((rows, M)),
+            0.1 * nd(M, K) if drifts else np.zeros((1, 0, K)),
         )
     jump = rng.standard_normal((n, T, N)) if per_path else None
     draw = rng.integers(0, D, n) if D > 1 else np.zeros(n, np.int64)
@@ -80,7 +81,7 @@ def test_tiles_equal_the_path_by_path_block(n, M, T, K, N, news, per_path, D) ->
     start state shared), einsum's lanes, the loadings in order; with and without error
     correction."""
     rng = np.random.default_rng(n + M + T + D)
-    kw = dict(D=D, ecm=n % 2 == 0 or D == 1)
+    kw = dict(D=D, ecm=n % 2 == 0 or D == 1, drifts=n % 3 != 0)
     z, news_args, draw, weights, rets, res, jump = _inputs(rng, n, M, T, K, N, news, per_path, **kw)
     args = block_args(z, news_args, draw, weights, rets, res, jump, np.full((N + 1, T, n), 7.0))
     assert kernel_tiles.is_point(args) is (D == 1) and kernel_tiles.is_by_draw(args) is (D > 1)

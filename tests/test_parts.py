@@ -153,3 +153,21 @@ def test_a_new_factor_needs_only_the_model_file(tmp_path: Path) -> None:
     diff = res.summary(wide=True)["mean"].to_numpy() - calm.summary(wide=True)["mean"].to_numpy()
     assert diff[0] == pytest.approx(0.0, abs=1e-12)
     assert -0.09 < diff[1] < -0.05  # about exp(-0.01 x 7.1) - 1 on the mean return
+
+
+def test_drift_offsets_are_the_off_diagonal_part_of_the_drift_term() -> None:
+    """``(I - A) shift`` = the drifting factors' own ``(1 - A_ii) shift_i`` + the offsets; each
+    row's offsets are the same numbers whether ``A`` has one row or many."""
+    from simengine.parts.dynamics import drift_offsets
+
+    rng = np.random.default_rng(3)
+    A = 0.3 * rng.standard_normal((5, 4, 4))
+    shift = np.zeros((7, 4))
+    shift[2:5, 1], shift[3:, 3] = 0.3, -0.1
+    held = drift_offsets(A, shift)
+    term = np.einsum("dij,tj->dti", np.eye(4) - A, shift)
+    own = (1.0 - np.einsum("dii->di", A))[:, None, :] * shift[None]
+    np.testing.assert_allclose(held, term - own, rtol=0, atol=1e-15)
+    assert np.all(held[:, :2] == 0.0) and np.all(held[:, 2:5, 0] != 0.0)
+    for d in range(5):
+        assert np.array_equal(drift_offsets(A[d : d + 1], shift)[0], held[d])

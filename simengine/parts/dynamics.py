@@ -41,6 +41,7 @@ __all__ = [
     "Var1",
     "Var1Params",
     "Var1Schema",
+    "drift_offsets",
     "propagate",
     "unconditional_mean",
     "vector",
@@ -186,6 +187,36 @@ def unconditional_mean(A: np.ndarray, c: np.ndarray) -> np.ndarray:
     """``(I - A)^{-1} c`` for stacks of monthly VAR parameters (the start state when none is given)."""
     eye = np.eye(A.shape[-1])
     return np.linalg.solve(eye - A, c[..., None])[..., 0]
+
+
+def drift_offsets(A: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """The part of each factor's drift term that holds it in place against the other factors'
+    drifts: ``-(A - diag(A)) shift_m`` for every month (D, M, K).
+
+    Parameters
+    ----------
+    A : ndarray (D, K, K)
+        VAR coefficients (one row per posterior draw, per path, or shared).
+    shift : ndarray (M, K)
+        The scenario's drifts (:attr:`simengine.parts.overlays.ScenarioModel.shift`).
+
+    Notes
+    -----
+    The drift term ``(I - A) shift_m`` of :func:`exogenous_terms` is the drift itself
+    ``(1 - A_ii) shift_i`` on each drifting factor and ``-sum_{j != i} A_ij shift_j`` on every
+    factor: the offset that undoes what the VAR would carry from the drifting factors into
+    factor ``i``. That offset is the scenario's statement that factor ``i`` stays where it is,
+    so :meth:`Var1.news` counts it as known. Computed element by element, one factor ``j`` at a
+    time, so each row's numbers do not depend on how many rows ``A`` has (the numpy route's
+    per-path rows equal the kernels' per-draw rows).
+    """
+    K = A.shape[-1]
+    held = np.zeros((A.shape[0], shift.shape[0], K))
+    for j in range(K):
+        column = A[:, :, j].copy()
+        column[:, j] = 0.0
+        held = held - column[:, None, :] * shift[None, :, j, None]
+    return held
 
 
 def exogenous_terms(
@@ -402,15 +433,20 @@ class Var1(Part):
 
         Notes
         -----
-        ``news_m = z_m - E_{m-1}[z_m]`` with
-        ``E_{m-1}[z_m] = c + A z_{m-1} + g (p_{m-1} - n) + m (dtau_m - dtau^s_m) + rho S_{m-1}``:
-        the VAR's own dynamics, the policy gap (growth's at its start level ``p_0 - n``, as in
+        ``news_m = z_m - E_{m-1}[z_m]`` with ``E_{m-1}[z_m] = c + A z_{m-1} + g (p_{m-1} - n)
+        + m (dtau_m - dtau^s_m) + h_m + rho S_{m-1}``: the VAR's own dynamics, the policy gap
+        (growth's at its start level ``p_0 - n``, as in
         :func:`simengine.policy_paths.policy_factor_paths`), the pass-through of announced
-        (priced) tariff changes and the error correction are known a month ahead, so they are
-        not news; the VAR's lagged state leaves out the 2-year policy component (``surprise``,
-        added to rates outside the lag terms); that component, the policy part's growth channel, the
-        innovations, policy and tariff surprises (``dtau^s``), and the scenario's shifts, shocks
-        and pins are.
+        (priced) tariff changes, the drift offsets ``h_m`` (:func:`drift_offsets`) and the error
+        correction are known a month ahead, so they are not news. The VAR's lagged state leaves
+        out the 2-year policy component (``surprise``, added to rates outside the lag terms);
+        that component, the policy part's growth channel, the innovations, policy and tariff
+        surprises (``dtau^s``), and the scenario's drifts, shocks and pins are news.
+
+        Of a drift's term ``(I - A) shift``, only the drifting factor's own
+        ``(1 - A_ii) shift_i`` is news. The offsets ``h_m = -(A - diag(A)) shift_m`` hold the
+        other factors where they are: they cancel what ``A z_{m-1}`` carries over from the
+        drift, so a factor that does not move brings no news.
         """
         m_paths = z.shape[0]
         start = np.broadcast_to(self.start(scn, p), (m_paths, z.shape[2]))
@@ -436,6 +472,8 @@ class Var1(Part):
         if tariff.surprise_month is not None:
             priced = priced - tariff.surprise_month
         known += p.m[:, None, :] * priced[..., None]
+        if np.any(scn.shift):  # the offsets that hold the other factors against a drift
+            known += drift_offsets(p.A, scn.shift)
         if np.any(p.rho):
             level = self.levels(scn, p)[:, None, :] + np.cumsum(lagged, axis=1) - start[:, None, :]
             known += p.rho[:, None, :] * level
