@@ -115,7 +115,70 @@ def test_origins_without_a_full_realised_horizon_are_skipped() -> None:
     cfg = BacktestConfig(start="2003-01", end="2003-12", horizon=3, n_paths=64)
     out = run_backtest(frame, cfg)
     assert out["origin"].max() == pd.Timestamp("2003-05-31")
-    assert np.isfinite(summarise(out).to_numpy(dtype=float)).all()
+    table = summarise(out)
+    uncertain = [c for c in table.columns if c.endswith("_se") or c.startswith("crps_dm")]
+    assert np.isfinite(table.drop(columns=uncertain).to_numpy(dtype=float)).all()
+    assert table[uncertain].isna().all().all()  # 5 origins: too few for a standard error
+
+
+def _ma_scores(rng, n: int, h: int) -> np.ndarray:
+    """Scores of overlapping ``h``-month windows: moving sums of white noise (MA(h-1))."""
+    e = rng.standard_normal(n + h - 1)
+    return np.convolve(e, np.ones(h), mode="valid") / h
+
+
+@pytest.mark.parametrize(("h", "low", "high"), [(1, 0.9, 1.05), (6, 0.8, 1.0)])
+def test_hac_se_allows_for_the_overlap(h: int, low: float, high: float) -> None:
+    """Means of overlapping 6-month windows vary about sqrt(6) times more than the iid formula
+    says; the HAC standard error tracks their spread over many samples (and, without overlap,
+    is the iid one)."""
+    from simengine.backtest import hac_se
+
+    rng = np.random.default_rng(h)
+    samples = [_ma_scores(rng, 300, h) for _ in range(400)]
+    spread = np.std([x.mean() for x in samples])
+    hac = np.mean([hac_se(x) for x in samples])
+    iid = np.mean([x.std(ddof=1) / np.sqrt(len(x)) for x in samples])
+    assert low < hac / spread < high
+    if h > 1:
+        assert iid / spread < 0.5
+    assert hac_se(np.full(50, 0.7)) == 0.0
+
+
+def test_diebold_mariano_signs_and_sizes() -> None:
+    from simengine.backtest import diebold_mariano
+
+    rng = np.random.default_rng(1)
+    bench = 1.0 + _ma_scores(rng, 300, 6)
+    better = bench - 0.05 + 0.01 * rng.standard_normal(300)
+    stat, p = diebold_mariano(better, bench)
+    assert stat > 3.0 and p < 0.01
+    assert diebold_mariano(bench, better)[0] == pytest.approx(-stat)
+    assert diebold_mariano(bench, bench) == (0.0, 1.0)
+    rejections = 0
+    for _ in range(200):  # equal on average: rejected at 5% about 5% of the time
+        noise = bench + _ma_scores(rng, 300, 6)
+        rejections += diebold_mariano(noise, bench + _ma_scores(rng, 300, 6))[1] < 0.05
+    assert rejections < 30
+
+
+def test_summary_reports_standard_errors_and_diebold_mariano() -> None:
+    from simengine.backtest import diebold_mariano, hac_se, summary_json
+
+    frame = synthetic_table()
+    cfg = BacktestConfig(start="2003-01", end="2005-06", horizon=3, n_paths=64)
+    out = run_backtest(frame, cfg)
+    table = summarise(out)
+    g = out[out["asset"] == "large_cap"]
+    assert len(g) == 30
+    row = table.loc[("large_cap", "model")]
+    assert row["pit_mean_se"] == hac_se(g["pit"].to_numpy()) > 0.0
+    assert row["cover50_se"] == hac_se(g["in50"].to_numpy())
+    stat, p = diebold_mariano(g["crps"].to_numpy(), g["rw_crps"].to_numpy())
+    assert (row["crps_dm"], row["crps_dm_p"]) == (stat, p)
+    assert table.loc[("large_cap", "random_walk"), "crps_dm_p"] == 1.0
+    doc = summary_json(out, {})
+    assert doc["assets"]["large_cap"]["model"]["pit_mean_se"] == row["pit_mean_se"]
 
 
 # ----------------------------------------------------------------------------- real data

@@ -15,7 +15,14 @@ from simengine.backtest.core import (
     run_backtest,
 )
 from simengine.backtest.scores import LEVELS, crps_normal, crps_samples
-from simengine.backtest.summary import plot_pit, save_backtest, summarise, summary_json
+from simengine.backtest.summary import (
+    diebold_mariano,
+    hac_se,
+    plot_pit,
+    save_backtest,
+    summarise,
+    summary_json,
+)
 
 __all__ = [
     "ASSETS",
@@ -23,8 +30,10 @@ __all__ = [
     "BacktestConfig",
     "crps_normal",
     "crps_samples",
+    "diebold_mariano",
     "fit_params",
     "forecast_origin",
+    "hac_se",
     "history",
     "origins",
     "plot_pit",

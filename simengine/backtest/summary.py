@@ -13,9 +13,14 @@ from simengine.backtest.scores import LEVELS, pit_chi2
 from simengine.exceptions import NumericalError
 from simengine.io import atomic_write
 
-__all__ = ["save_backtest", "plot_pit", "summarise", "summary_json"]
+__all__ = ["diebold_mariano", "hac_se", "plot_pit", "save_backtest", "summarise", "summary_json"]
 
 PIT_BINS = 10
+MIN_HAC_SCORES = 24
+"""Fewest scores (origins) for a standard error or a Diebold-Mariano test (two years of monthly
+origins; with fewer, the autocovariances that choose the bandwidth are not estimable)."""
+UNCERTAINTY = ("_se", "crps_dm")
+"""Summary columns that are NaN when there are too few origins (:data:`MIN_HAC_SCORES`)."""
 
 
 FORECASTERS: tuple[tuple[str, str], ...] = (
@@ -30,6 +35,46 @@ def _forecasters(forecasts: pd.DataFrame) -> list[tuple[str, str]]:
     return [(who, p) for who, p in FORECASTERS if f"{p}crps" in forecasts.columns]
 
 
+def hac_se(x: np.ndarray) -> float:
+    """Standard error of the mean of ``x``, a series of scores of forecasts made every month for
+    several months ahead: consecutive ones share months of outcome, so they are autocorrelated.
+
+    ``se = sqrt(LRV / n)``, the long-run variance ``LRV`` by the quadratic-spectral kernel
+    with its bandwidth chosen from the data (Andrews 1991, Econometrica 59(3), the kernel's
+    optimality; Newey and West 1994, Rev. Economic Studies 61(4), the bandwidth), as
+    :class:`arch.covariance.kernel.QuadraticSpectral` computes it. On 300 overlapping 6-month
+    windows of white noise it gives about 0.9 of the spread of the mean over samples (the
+    usual small-sample shortfall), where the iid formula gives 0.4. NaN with fewer than
+    :data:`MIN_HAC_SCORES` scores.
+    """
+    from arch.covariance.kernel import QuadraticSpectral
+
+    x = np.asarray(x, dtype=float)
+    if len(x) < MIN_HAC_SCORES:
+        return float("nan")
+    if np.all(x == x[0]):
+        return 0.0
+    lrv = float(QuadraticSpectral(x).cov.long_run[0, 0])
+    return float(np.sqrt(max(lrv, 0.0) / len(x)))
+
+
+def diebold_mariano(loss: np.ndarray, benchmark: np.ndarray) -> tuple[float, float]:
+    """Diebold-Mariano test of equal mean score: ``(statistic, two-sided p-value)``.
+
+    ``d_t = benchmark_t - loss_t`` (> 0: the forecaster scores better),
+    ``DM = mean(d) / se(d)`` with :func:`hac_se`, against the standard normal (Diebold and
+    Mariano 1995, J. Business & Economic Statistics 13(3)). The same scores: ``(0, 1)``.
+    """
+    from scipy.special import ndtr
+
+    d = np.asarray(benchmark, dtype=float) - np.asarray(loss, dtype=float)
+    se = hac_se(d)
+    if se == 0.0 or not np.isfinite(se):
+        return (0.0, 1.0) if se == 0.0 else (float("nan"), float("nan"))
+    stat = float(d.mean() / se)
+    return stat, float(2.0 * ndtr(-abs(stat)))
+
+
 def summarise(forecasts: pd.DataFrame) -> pd.DataFrame:
     """Per asset and forecaster (``model``, ``random_walk``, ``vix_random_walk``): scores.
 
@@ -37,11 +82,16 @@ def summarise(forecasts: pd.DataFrame) -> pd.DataFrame:
     central interval), ``crps`` (mean), ``crps_skill`` (1 - CRPS / random-walk CRPS; > 0: beats
     the random walk), ``crps_skill_vix`` (1 - CRPS / VIX-scaled random-walk CRPS, when that
     benchmark was run), ``pit_mean``, ``pit_chi2_p`` (descriptive: overlapping horizons make
-    consecutive PITs dependent).
+    consecutive PITs dependent); then what the overlap allows one to conclude: the standard
+    errors ``cover50_se``, ``cover80_se``, ``cover90_se``, ``pit_mean_se`` (:func:`hac_se`),
+    and the Diebold-Mariano statistics and p-values of the CRPS against the random walk
+    (``crps_dm``, ``crps_dm_p``) and the VIX-scaled one (``crps_dm_vix``, ``crps_dm_vix_p``;
+    :func:`diebold_mariano`, > 0: better than the benchmark).
     """
     rows = []
     who_prefix = _forecasters(forecasts)
     for asset, g in forecasts.groupby("asset", sort=False):
+        g = g.sort_values("origin") if "origin" in g else g
         rw_crps = float(g["rw_crps"].mean())
         vrw_crps = float(g["vrw_crps"].mean()) if "vrw_crps" in g else None
         for who, prefix in who_prefix:
@@ -55,12 +105,27 @@ def summarise(forecasts: pd.DataFrame) -> pd.DataFrame:
                 row["crps_skill_vix"] = 1.0 - crps / vrw_crps
             row["pit_mean"] = float(g[f"{prefix}pit"].mean())
             row["pit_chi2_p"] = pit_chi2(g[f"{prefix}pit"].to_numpy(), PIT_BINS)[1]
+            row.update(_uncertainty(g, prefix, vrw_crps is not None))
             rows.append(row)
     out = pd.DataFrame(rows).set_index(["asset", "forecaster"])
-    if not np.all(np.isfinite(out.to_numpy(dtype=np.float64))):
+    scores = [c for c in out.columns if not any(u in c for u in UNCERTAINTY)]
+    if not np.all(np.isfinite(out[scores].to_numpy(dtype=np.float64))):
         raise NumericalError(
             "backtest summary has NaN/inf: too few origins or a degenerate forecast"
         )
+    return out
+
+
+def _uncertainty(g: pd.DataFrame, prefix: str, vix: bool) -> dict[str, float]:
+    """Standard errors of the coverages and the mean PIT, and the Diebold-Mariano tests."""
+    out = {
+        f"cover{int(c * 100)}_se": hac_se(g[f"{prefix}in{int(c * 100)}"].to_numpy()) for c in LEVELS
+    }
+    out["pit_mean_se"] = hac_se(g[f"{prefix}pit"].to_numpy())
+    crps = g[f"{prefix}crps"].to_numpy()
+    out["crps_dm"], out["crps_dm_p"] = diebold_mariano(crps, g["rw_crps"].to_numpy())
+    if vix:
+        out["crps_dm_vix"], out["crps_dm_vix_p"] = diebold_mariano(crps, g["vrw_crps"].to_numpy())
     return out
 
 
@@ -73,7 +138,8 @@ def summary_json(forecasts: pd.DataFrame, settings: dict[str, Any]) -> dict[str,
         entry = doc["assets"].setdefault(asset, {})
         prefix = prefixes[str(who)]
         counts = pit_chi2(forecasts.loc[forecasts["asset"] == asset, f"{prefix}pit"].to_numpy())[0]
-        entry[who] = {**{k: float(v) for k, v in row.items()}, "pit_histogram": counts.tolist()}
+        values = {k: float(v) if np.isfinite(v) else None for k, v in row.items()}
+        entry[who] = {**values, "pit_histogram": counts.tolist()}
     return doc
 
 

@@ -15,26 +15,37 @@ __all__ = ["backtest", "register"]
 WHO = {"model": "model", "random_walk": "RW", "vix_random_walk": "VIX-RW"}
 
 
+def _number(x: float, fmt: str) -> str:
+    """``x`` formatted, or ``n/a`` (a standard error from too few origins)."""
+    return format(x, fmt) if x == x else "n/a"
+
+
 def _print(summary, failed: dict[str, str], horizon: int) -> None:
+    from rich import box
     from rich.table import Table  # here, not at start-up
 
     table = Table(
         title=f"Backtest: {horizon}-month cumulative log returns (model vs random walks)",
         title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
     )
     for col in (
         "asset",
         "who",
         "n",
         "in 50%",
-        "in 80%",
-        "in 90%",
+        "80%",
+        "90%",
         "CRPS",
         "skill",
+        "DM p",
         "PIT",
-        "chi2 p",
+        "± se",
     ):
-        table.add_column(col, justify="left" if col in ("asset", "who") else "right")
+        table.add_column(col, justify="left" if col in ("asset", "who") else "right", no_wrap=True)
     from simengine.structure import default_structure  # pydantic + spec: only when printing
 
     index = {a.name: a.index or a.name for a in default_structure().assets}
@@ -44,18 +55,22 @@ def _print(summary, failed: dict[str, str], horizon: int) -> None:
             WHO.get(str(who), str(who)),
             f"{int(row['n'])}",
             *(f"{100 * row[c]:.1f}%" for c in ("cover50", "cover80", "cover90")),
-            f"{row['crps']:.4f}",
+            f"{row['crps']:.3f}",
             f"{100 * row['crps_skill']:+.1f}%",
-            f"{row['pit_mean']:.2f}",
-            f"{row['pit_chi2_p']:.2g}",
+            "" if str(who) == "random_walk" else _number(row["crps_dm_p"], ".2g"),
+            f"{row['pit_mean']:.3f}",
+            _number(row["pit_mean_se"], ".3f"),
         )
     console.print(table)
     console.print(
         "in X%: share of realised returns inside the central X% interval (target X%); RW: "
         "random walk, trailing 60-month volatility; VIX-RW: the same volatility scaled by the VIX "
         "at the origin over its expanding mean; skill: 1 - CRPS/CRPS(RW), > 0 beats the "
-        "random walk; PIT: mean PIT (0.5 = unbiased); chi2 p: PIT uniformity, descriptive "
-        "(overlapping horizons make PITs dependent)."
+        "random walk; DM p: Diebold-Mariano p-value of the CRPS against the random walk; PIT: "
+        "mean PIT (0.5 = unbiased) and its standard error. Standard errors and DM allow for the "
+        "overlapping horizons (heteroskedasticity and autocorrelation consistent, "
+        "quadratic-spectral kernel). --format json adds the PIT histogram, its chi-squared "
+        "p-value (descriptive) and the standard errors of the coverages."
     )
     for origin, message in failed.items():
         err_console.print(f"[yellow]origin {origin} not scored:[/] {message}")
