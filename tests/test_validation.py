@@ -217,13 +217,16 @@ def closed_form(
         lagged = [levels[t - lag] if t - lag >= 0 else p0 for lag in range(1, 13)]
         start_gap = np.array([0.0, g_growth * (p0 - n_rate), 0.0, 0.0])
         # known a month ahead (the tariff steps here are surprises); the VAR's state excludes
-        # the 2-year policy component, which is added to rates outside the lag terms
-        known_m = c + A @ zm + g * gap + start_gap + rho * level_m
+        # the 2-year policy component, which is added to rates outside the lag terms. A
+        # drift's term (I - A) shift: the offsets -(A - diag A) shift that hold the other
+        # factors in place are known, the drifting factor's own (1 - A_ii) shift_i is news
+        held = -(A - np.diag(np.diag(A))) @ x["shift"][t]
+        known_m = c + A @ zm + g * gap + start_gap + rho * level_m + held
         known_c = A @ Z + rho[:, None] * level_c
         news_drive = (
             np.array([0.0, gamma * (np.mean(lagged) - p0), 0.0, 0.0])  # growth channel
             + m * x["dtau"][t]
-            + (np.eye(K) - A) @ x["shift"][t]
+            + (1.0 - np.diag(A)) * x["shift"][t]
             + x["shock"][t]
         )
         zm, Z = known_m + news_drive, known_c.copy()
