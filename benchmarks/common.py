@@ -104,11 +104,10 @@ def engine_plan(spec: Any, n_paths: int, seed: int = 1) -> tuple[Any, np.random.
     from simengine.parts import build_scenario
     from simengine.policy_model import policy_params
     from simengine.simulate import RunConfig, _Engine
-    from simengine.spec.policy_file import load_policy_file
 
     params = load_params_for(spec)
     model = build_scenario(spec, params.structure)
-    policy = policy_params(load_policy_file(), params)
+    policy = policy_params(params)
     engine = _Engine([model], params, RunConfig(n_paths, seed), policy)
     return engine.plan, engine.root
 

@@ -28,7 +28,6 @@ from simengine.parts import build_scenario
 from simengine.policy import CHANNELS
 from simengine.policy_model import policy_params
 from simengine.simulate import RunConfig, run_scenarios
-from simengine.spec.policy_file import load_policy_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +36,7 @@ def log_returns(spec, params, n: int, seed: int, policy=None) -> np.ndarray:
     """Terminal cumulative log returns (n, N) of the assets (``policy``: the policy part's
     parameters, default the packaged ones)."""
     scn = build_scenario(spec, params.structure)
-    policy = policy or policy_params(load_policy_file(), params)
+    policy = policy or policy_params(params)
     cfg = RunConfig(n, seed, chunk_size=4096, n_sample=n)
     accs = run_scenarios([scn], params, cfg, policy=policy)
     return np.log1p(accs[0].variable("sample_returns")[:, -1, : len(params.assets)])
@@ -78,7 +77,7 @@ def main() -> None:
     rows = {}
     for name, p in variants.items():
         rows[name] = (total - log_returns(spec, p, args.paths, args.seed)).mean(axis=0)
-    no_policy = policy_params(load_policy_file(), params).without(*CHANNELS)
+    no_policy = policy_params(params).without(*CHANNELS)
     rows["policy (announcement, repricing, growth channel)"] = (
         total - log_returns(spec, params, args.paths, args.seed, no_policy)
     ).mean(axis=0)

@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from simengine.data import build_table, file_sha256  # noqa: E402
+from simengine.data.estimate_policy import policy_section  # noqa: E402
 from simengine.data.estimate_residual_level import BURN_MONTHS, HALF_LIFE_GRID  # noqa: E402
 from simengine.data.fit import (  # noqa: E402
     CARRY_PRIOR,
@@ -145,6 +146,14 @@ SECTION_COMMENTS = {
     "parts": "The parts of the model (role: kind); their parameters are the sections below.",
     "states": "Start-date states the parts read from a scenario's `initial` (e.g. vix: 35).",
     "neutral_rate": "% nominal neutral policy rate n (carry and policy-gap terms act on p - n).",
+    "policy": (
+        "The policy part (fomc): path_pass_through lambda = the next decision's revision per pp of\n"
+        "surprise; the 2-year yield averages the policy path over window_months; the reaction\n"
+        "function, an ordered probit of the decision (-50..+50bp) with these slopes on the state\n"
+        "(3-month growth and inflation, last month's credit change) and cutpoints; the growth\n"
+        "channel, gamma pp of monthly growth per pp of policy above its start level, averaged\n"
+        "over lags months before. Estimated by simengine.data.estimate_policy (provenance.policy)."
+    ),
     "dynamics": (
         "Monthly VAR(1) of z = (rates, growth, inflation, credit), units of docs/architecture.md:\n"
         "z_t = const + ar z_{t-1} + policy_gap (p_{t-1} - n) + surprise_pass_through * surprise_t\n"
@@ -508,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     tails = fit_given_state(fit, var, market, vol, STRUCTURE)
     var = {**var, "dof": tails["factors"]["dof"]}
     jumps = squeeze_jumps(args.data, k_sd=SQUEEZE_K)
+    policy, policy_prov = policy_section(build_table(args.data).frame, args.data)
     ctx = {
         "var": var,
         "fit": fit,
@@ -533,9 +543,10 @@ def main(argv: list[str] | None = None) -> int:
             "state anchored on the VIX, tariff surprises that partly reverse, compensated "
             "squeeze jumps; carry term shrunk to a prior, literature pass-throughs."
         ),
-        "provenance": provenance(ctx),
+        "provenance": {**provenance(ctx), "policy": policy_prov},
         **envelope,
         "neutral_rate": NEUTRAL,
+        "policy": policy,
         "dynamics": dynamics_section(var, tariff_pass_through(var["ar"], FACTORS)),
         "assets": assets_section(fit, tariff, {"small_cap": 1.0, "large_cap": 0.0}, mu),
         "tariff_news": dict(TARIFF_NEWS),

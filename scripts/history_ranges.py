@@ -8,7 +8,9 @@ For every factor (rates, growth, inflation, credit; the units of the calibration
 records the range (and the 1% and 99% quantiles) of monthly values (what a one-off ``shock`` or a ``pin`` is compared with)
 and the range of 12-month averages (what a sustained ``drift`` shift is compared with); for the
 policy rate and the tariff rate, the range of monthly levels. ``simengine validate`` and
-``simengine run`` warn, with these ranges, about scenario values outside them.
+``simengine run`` warn, with these ranges, about scenario values outside them. ``fit_sample``:
+the monthly ranges over the default model's fit sample, which the units warning on pins of a
+monthly change (``rates``, ``credit``) quotes.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from simengine.data import build_table  # noqa: E402
+from simengine.data.fit import SAMPLE  # noqa: E402
 
 FACTORS = ("rates", "growth", "inflation", "credit")
 
@@ -35,6 +38,19 @@ def _span(series) -> dict[str, float | str]:
         "p99": round(float(s.quantile(0.99)), 4),
         "min_date": str(s.idxmin().date()),
         "max_date": str(s.idxmax().date()),
+    }
+
+
+def fit_sample_ranges(frame) -> dict:
+    """(min, max) of each factor's monthly value, the policy rate and the tariff level over the
+    default model's fit sample."""
+    window = frame.loc[SAMPLE[0] : SAMPLE[1]]
+    names = (*FACTORS, "policy_rate", "tariff")
+    return {
+        "sample": f"{SAMPLE[0]}..{SAMPLE[1]}",
+        "monthly": {
+            n: [round(float(window[n].min()), 3), round(float(window[n].max()), 3)] for n in names
+        },
     }
 
 
@@ -57,6 +73,7 @@ def main() -> None:
         "monthly": {f: _span(frame[f]) for f in FACTORS},
         "avg_12m": {f: _span(frame[f].rolling(12).mean()) for f in FACTORS},
         "level": {f: _span(frame[f]) for f in ("policy_rate", "tariff")},
+        "fit_sample": fit_sample_ranges(frame),
     }
     Path(args.out).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

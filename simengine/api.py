@@ -16,10 +16,9 @@ from simengine.params import ModelParams, default_model_path
 from simengine.parts import build_scenario
 from simengine.rng import BLOCK
 from simengine.spec import ScenarioSpec, check_against_model, check_comparison, load_scenario
-from simengine.spec.advice import warn_scenario
+from simengine.spec.advice import fit_sample_ranges, warn_scenario
 from simengine.spec.checks import check_run_settings, warn_extreme_positioning
 from simengine.spec.model_checks import check_pin_units
-from simengine.spec.policy_file import load_policy_file
 from simengine.version import __version__
 
 if TYPE_CHECKING:  # the engine and results (xarray) load when a run starts, not for validate
@@ -155,10 +154,10 @@ def _run(
     from simengine.simulate import RunConfig, run_scenarios
 
     params = params_override if params_override is not None else params
-    policy_file = load_policy_file()
+    ranges = fit_sample_ranges()
     for spec in specs:
         warn_scenario(spec)
-        check_pin_units(spec, dict(policy_file.historical_ranges))
+        check_pin_units(spec, ranges)
         squeeze = params.values.get("jumps")
         if squeeze is not None:
             values = (squeeze.base_intensity, squeeze.normal_si, squeeze.elasticity)
@@ -171,7 +170,7 @@ def _run(
         )
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads, keep_terminal)
     n_series = len(params.structure.series)
-    policy = policy_params(policy_file, params)
+    policy = policy_params(params)
     if scheduler:
         from simengine.cluster import cluster_path_limit, run_on_cluster
 

@@ -1,7 +1,7 @@
-"""Build the policy part's inputs from a policy file, the model and a compiled scenario (pure).
+"""Build the policy part's inputs from the model's parameters and a compiled scenario (pure).
 
-Nothing here reads files: the caller passes a validated :class:`~simengine.spec.policy_file.
-PolicyFile`.
+Nothing here reads files: the policy part's parameters come with the model
+(:class:`~simengine.parts.policy.FomcParams`, the model file's ``policy`` section).
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from simengine.policy import (
     ReactionFunction,
     meeting_plan,
 )
-from simengine.spec.policy_file import STATE_NAMES, PolicyFile
 
 __all__ = ["overlay_conditions", "plan_from_scenario", "policy_params"]
 
 
-def policy_params(pf: PolicyFile, params: ModelParams) -> PolicyParams:
-    """:class:`PolicyParams` for the model's assets (their loadings on the 2-year change).
+def policy_params(params: ModelParams) -> PolicyParams:
+    """:class:`PolicyParams` of the model: its policy part's reaction function, pass-through and
+    growth channel, and each asset's announcement response (from its loading on the 2-year
+    change).
 
     Notes
     -----
@@ -34,21 +35,21 @@ def policy_params(pf: PolicyFile, params: ModelParams) -> PolicyParams:
     ``(beta_rates,a + psi_a)(1 + lambda wbar) = T_a``,
     ``wbar = (24 - 1.5) / 24`` (next meeting six weeks on).
     """
-    lam = pf.path_pass_through
-    wbar = (pf.window_months - DEFAULT_GAP_MONTHS) / pf.window_months
+    fomc = params["policy"]  # model-file values, not sampled: the first draw's
+    lam = float(fomc.path_pass_through[0])
+    window = float(fomc.window_months[0])
+    wbar = (window - DEFAULT_GAP_MONTHS) / window
     beta = params["returns"].beta
     b_rates = beta[..., params.structure.exposures.index("rates")].mean(axis=0)
     total = params["returns"].announcement_total[0]  # (N,): a model-file value, not sampled
+    first, last = (int(x) for x in fomc.growth_lags[0])
     return PolicyParams(
         path_pass_through=lam,
-        reaction=ReactionFunction(
-            slopes=np.array([pf.reaction.slopes[k] for k in STATE_NAMES]),
-            cuts=np.array(pf.reaction.cutpoints),
-        ),
-        growth_gamma=pf.growth_channel.gamma,
+        reaction=ReactionFunction(slopes=fomc.slopes[0].copy(), cuts=fomc.cuts[0].copy()),
+        growth_gamma=float(fomc.growth_gamma[0]),
         announcement=total / (1.0 + lam * wbar) - b_rates,
-        growth_lags=tuple(pf.growth_channel.lags),
-        window_months=pf.window_months,
+        growth_lags=(first, last),
+        window_months=window,
     )
 
 

@@ -56,6 +56,5 @@ def default_fit(shared_data: Path) -> dict:
 def packaged_policy(params):
     """The packaged policy part's parameters for ``params`` (what ``simengine.simulate`` uses)."""
     from simengine.policy_model import policy_params
-    from simengine.spec.policy_file import load_policy_file
 
-    return policy_params(load_policy_file(), params)
+    return policy_params(params)

@@ -113,31 +113,54 @@ def test_an_old_surprise_response_is_refused_with_what_replaced_it(tmp_path: Pat
     assert "announcement_total" in issue.message
 
 
-def test_a_policy_file_announcement_total_points_to_the_model_file(tmp_path: Path) -> None:
-    from simengine.spec.policy_file import default_policy_path, load_policy_file
-
-    data = yaml.safe_load(default_policy_path().read_text())
-    data["announcement_total"] = {"small_cap": -0.06}
-    path = tmp_path / "policy.yaml"
+def test_a_model_file_without_its_policy_section_is_refused(tmp_path: Path) -> None:
+    """The policy part's parameters live in the model file (there is no second file to fall
+    back on): a missing section, or a field of it, is named with the file."""
+    data = yaml.safe_load(default_model_path().read_text())
+    del data["policy"]
+    path = tmp_path / "no_policy.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     with pytest.raises(ModelFileError) as err:
-        load_policy_file(path)
-    assert "assets.<asset>.announcement_total" in err.value.issues[0].message
-    assert err.value.issues[0].file == str(path)
+        _params(path)
+    text = str(err.value)
+    assert str(path) in text and "policy" in text
+    path = _model(tmp_path, {"policy.growth_channel.gamma": 0.05})
+    with pytest.raises(ModelFileError, match=r"policy\.growth_channel\.gamma"):
+        _params(path)
+
+
+def test_policy_parameters_come_from_the_model_file(tmp_path: Path) -> None:
+    """The reaction slopes, cutpoints, pass-through and growth channel the engine uses are the
+    model file's (a refit model carries its own)."""
+    from simengine.policy_model import policy_params
+
+    base = policy_params(_params(_model(tmp_path)))
+    path = _model(
+        tmp_path,
+        {
+            "policy.reaction.slopes.credit1": -0.9,
+            "policy.reaction.cutpoints": [-2.0, -1.0, 1.0, 2.0],
+            "policy.path_pass_through": 0.5,
+            "policy.growth_channel.gamma": -0.1,
+            "policy.growth_channel.lags": [2, 6],
+        },
+    )
+    moved = policy_params(_params(path))
+    assert moved.reaction.slopes[2] == -0.9 and base.reaction.slopes[2] != -0.9
+    assert list(moved.reaction.cuts) == [-2.0, -1.0, 1.0, 2.0]
+    assert (moved.path_pass_through, moved.growth_gamma, moved.growth_lags) == (0.5, -0.1, (2, 6))
 
 
 def test_announcement_total_sets_the_policy_parts_response(tmp_path: Path) -> None:
-    """A model file's announcement_total reaches the engine's response (it used to be the
-    policy file's, whatever the model file said): psi moves one for one over (1 + lambda w)."""
+    """A model file's announcement_total reaches the engine's response: psi moves one for one
+    over (1 + lambda w)."""
     from simengine.policy_model import policy_params
-    from simengine.spec.policy_file import load_policy_file
 
-    pf = load_policy_file()
-    base = policy_params(pf, _params(_model(tmp_path)))
+    base = policy_params(_params(_model(tmp_path)))
     path = _model(tmp_path, {"assets.small_cap.announcement_total": -0.16})
-    moved = policy_params(pf, _params(path))
-    wbar = (pf.window_months - 1.5) / pf.window_months
-    step = -0.1 / (1.0 + pf.path_pass_through * wbar)
+    moved = policy_params(_params(path))
+    wbar = (base.window_months - 1.5) / base.window_months
+    step = -0.1 / (1.0 + base.path_pass_through * wbar)
     assert moved.announcement[0] - base.announcement[0] == pytest.approx(step, rel=1e-12)
     assert moved.announcement[1] == base.announcement[1]
 

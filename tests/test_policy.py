@@ -16,7 +16,6 @@ from simengine.policy_model import policy_params
 from simengine.rng import draw_blocks
 from simengine.simulate import RunConfig, _Engine, _PerPath
 from simengine.spec import load_scenario
-from simengine.spec.policy_file import load_policy_file
 from tests.conftest import SCENARIOS
 
 BASE = SCENARIOS / "base_2025h2.yaml"
@@ -76,7 +75,7 @@ def _engine_paths(path: Path, n: int = 2 * 4096):
     spec = load_scenario(path)
     params = load_params_for(spec)
     scn = build_scenario(spec, params.structure)
-    policy = policy_params(load_policy_file(), params)
+    policy = policy_params(params)
     eng = _Engine([scn], params, RunConfig(n_paths=n, seed=11), policy)
     draws = draw_blocks(eng.root, 0, n // 4096, eng.plan)
     pp = params.per_path(None)
@@ -116,9 +115,7 @@ def test_random_decisions_agree_with_pricing_at_a_high_vix(tmp_path: Path) -> No
     params = load_params_for(spec)
     scn = build_scenario(spec, params.structure)
     n = 8 * 4096
-    eng = _Engine(
-        [scn], params, RunConfig(n_paths=n, seed=5), policy_params(load_policy_file(), params)
-    )
+    eng = _Engine([scn], params, RunConfig(n_paths=n, seed=5), policy_params(params))
     draws = draw_blocks(eng.root, 0, n // 4096, eng.plan)
     _, level_step, *_ = eng.paths(scn, draws, _PerPath(params, None))  # as run_blocks passes
     steps = [mt.step for mt in scn.meetings]
@@ -237,8 +234,7 @@ def test_sept_vs_oct_attribution_sums_to_the_mean_difference() -> None:
 
 def test_policy_params_match_the_event_study_total() -> None:
     params = load_params_for(load_scenario(BASE))
-    pf = load_policy_file()
-    pol = policy_params(pf, params)
+    pol = policy_params(params)
     wbar = (24 - 1.5) / 24
     b_rates = params["returns"].beta[0, :, 0]
     total = (b_rates + pol.announcement) * (1 + pol.path_pass_through * wbar)

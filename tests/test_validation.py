@@ -19,7 +19,6 @@ is fixed, so the outcome is reproducible).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,6 @@ from simengine import api
 from simengine.calendar import FOMC_DECISION_DATES
 from simengine.params import default_model_path
 from simengine.spec import ScenarioSpec
-from simengine.spec.policy_file import PolicyFile, default_policy_path
 
 FACTORS = ("rates", "growth", "inflation", "credit")
 ASSETS = ("small_cap", "large_cap")
@@ -43,17 +41,7 @@ RATES_NEWS_BETA = -0.05
 DEFAULT = yaml.safe_load(default_model_path().read_text())
 
 
-POLICY = yaml.safe_load(default_policy_path().read_text())
-
-
-@pytest.fixture(scope="module", autouse=True)
-def linear_policy() -> Iterator[dict[str, Any]]:
-    """The packaged policy part with zero reaction slopes (surprises linear in the decisions)."""
-    flat = copy.deepcopy(POLICY)
-    flat["reaction"]["slopes"] = {k: 0.0 for k in flat["reaction"]["slopes"]}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(api, "load_policy_file", lambda: PolicyFile.model_validate(flat))
-        yield flat
+POLICY = DEFAULT["policy"]
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +56,8 @@ def gaussian_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
     # announcement response psi = total - beta.rates keeps the event-study total
     for a in ASSETS:
         model["assets"][a]["beta"]["rates"] = RATES_NEWS_BETA
+    # the policy part with zero reaction slopes (surprises linear in the decisions)
+    model["policy"]["reaction"]["slopes"] = {k: 0.0 for k in POLICY["reaction"]["slopes"]}
     path = tmp_path_factory.mktemp("model") / "gaussian.yaml"
     path.write_text(yaml.safe_dump(model))
     return path, model
@@ -342,10 +332,9 @@ def test_policy_surprise_response_matches_event_studies() -> None:
     # The engine's total on the day: the rates loading on the 2-year policy component plus
     # the announcement response psi, times the repricing of the path (policy_params).
     from simengine.policy_model import policy_params
-    from simengine.spec.policy_file import load_policy_file
 
     params = api.load_model()
-    pol = policy_params(load_policy_file(), params)
+    pol = policy_params(params)
     wbar = (pol.window_months - 1.5) / pol.window_months
     b_rates = params["returns"].beta[0, :, params.structure.exposures.index("rates")]
     total = (b_rates + pol.announcement) * (1.0 + pol.path_pass_through * wbar)

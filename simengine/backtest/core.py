@@ -239,11 +239,10 @@ def _simulate_origin(spec: Any, scn: Any, params: Any, cfg: BacktestConfig) -> n
     from simengine.policy_model import policy_params
     from simengine.rng import BLOCK
     from simengine.simulate import RunConfig, run_scenarios
-    from simengine.spec.policy_file import load_policy_file
 
     chunk = -(-cfg.n_paths // BLOCK) * BLOCK
     run = RunConfig(cfg.n_paths, spec.seed, chunk_size=chunk, n_sample=cfg.n_paths)
-    accs = run_scenarios([scn], params, run, policy=policy_params(load_policy_file(), params))
+    accs = run_scenarios([scn], params, run, policy=policy_params(params))
     R = accs[0].variable("sample_returns")  # (n, T, S) cumulative returns; series 0..1: assets
     return np.log1p(R[:, -1, : len(ASSETS)])
 

@@ -44,6 +44,7 @@ __all__ = [
     "fit_var",
     "map_regression",
     "ols",
+    "packaged_policy",
     "point_model",
     "squeeze_jumps",
     "t_dof_multivariate",
@@ -447,6 +448,7 @@ def point_model(
         "name": f"refit-{sample[1]}",
         **envelope,
         "neutral_rate": NEUTRAL,
+        "policy": packaged_policy(),
         "dynamics": _dynamics(var),
         "assets": {a: _asset(fit, tariff_beta, structure, a) for a in assets},
         "residuals": {
@@ -458,6 +460,23 @@ def point_model(
         },
         "squeeze": {"normal_short_interest_bn": 8.0, "elasticity": 1.0, **squeeze},
     }
+
+
+def packaged_policy() -> dict[str, Any]:
+    """The packaged default model's ``policy`` section, for refits that do not estimate the
+    policy part.
+
+    Its estimates need the FOMC decision days and the meeting files besides the calibration
+    table (:func:`simengine.data.estimate_policy.policy_section`); the backtest's baseline holds
+    the policy rate at its origin value with no meetings, so it never reads them, and the refit
+    stays a complete model file.
+    """
+    import copy
+
+    from simengine.spec.model_file import load_model_file
+    from simengine.structure import default_model_path
+
+    return copy.deepcopy(load_model_file(default_model_path())[1]["policy"])
 
 
 def vocabulary(structure: ModelStructure) -> dict[str, Any]:

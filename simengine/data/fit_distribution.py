@@ -59,6 +59,7 @@ from simengine.data.fit import (
     asset_equations,
     daily_closes,
     ols,
+    packaged_policy,
     t_dof_univariate,
 )
 from simengine.data.loaders import read_fred_csv, read_index_csv
@@ -557,6 +558,7 @@ def distribution_model(
         "name": f"refit-{sample[1]}",
         **envelope,
         "neutral_rate": NEUTRAL,
+        "policy": packaged_policy(),
         "dynamics": dynamics,
         "assets": {
             a: {**_asset(fit, tariff_beta, structure, a), "mu": mu[a]["mu"]} for a in assets

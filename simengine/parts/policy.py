@@ -4,7 +4,10 @@ The scenario's decisions (fixed or with probabilities) and what the market price
 each meeting of the window, an outcome distribution and an expected change; random decisions
 are drawn from this part's own uniforms. The surprise of a decision is the decision minus what
 was priced. The part owns the neutral rate ``n`` (``p - n`` drives the carry and the policy
-gap of the factor dynamics).
+gap of the factor dynamics) and, in the model file's ``policy`` section, the parameters of the
+Fed's reaction and of what a surprise does (:class:`FomcSchema`; estimated by
+:mod:`simengine.data.estimate_policy`, turned into :class:`simengine.policy.PolicyParams` by
+:func:`simengine.policy_model.policy_params`).
 
 A policy that reprices the expected path after surprises, or reacts to the simulated state,
 keeps the interface: :meth:`Fomc.simulate` returns the policy path on steps and months; a
@@ -15,10 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from simengine.calendar import FOMC_DECISION_DATES, TimeGrid
 from simengine.parts.base import EventPaths, Part, PartParams, RunShape
@@ -30,10 +33,13 @@ if TYPE_CHECKING:
     from simengine.spec import ScenarioSpec
 
 __all__ = [
+    "STATE_NAMES",
     "Fomc",
     "FomcParams",
     "FomcSchema",
+    "GrowthChannel",
     "Meeting",
+    "ReactionSpec",
     "compile_meetings",
     "expected_change_pp",
     "policy_paths",
@@ -42,17 +48,80 @@ __all__ = [
 BP = 0.01  # one basis point in percentage points
 
 
+STATE_NAMES = ("growth3", "inflation3", "credit1")
+"""The reaction function's state (:data:`simengine.policy.STATE_NAMES`)."""
+_SECTION = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReactionSpec(BaseModel):
+    """Ordered probit of the decision: latent slopes on the state before a meeting, and its
+    cutpoints (between -50, -25, 0, +25 and +50bp)."""
+
+    model_config = _SECTION
+
+    slopes: dict[str, float]
+    cutpoints: tuple[float, float, float, float]
+
+    @field_validator("slopes")
+    @classmethod
+    def _slopes(cls, value: dict[str, float]) -> dict[str, float]:
+        if set(value) != set(STATE_NAMES):
+            raise ValueError(
+                f"expected slopes for exactly {list(STATE_NAMES)}, got {sorted(value)}"
+            )
+        return value
+
+    @field_validator("cutpoints")
+    @classmethod
+    def _cuts(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if list(value) != sorted(value):
+            raise ValueError(f"cutpoints must increase, got {list(value)}")
+        return value
+
+
+class GrowthChannel(BaseModel):
+    """Growth response to the policy rate's deviation from its start level, lagged."""
+
+    model_config = _SECTION
+
+    measure: str
+    gamma: float = Field(le=0.0, description="pp monthly growth per pp of policy (<= 0)")
+    lags: tuple[int, int] = Field(description="first and last month of the lag window")
+
+    @field_validator("lags")
+    @classmethod
+    def _lags(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= value[0] <= value[1]:
+            raise ValueError(f"lags must be 1 <= first <= last, got {list(value)}")
+        return value
+
+
 class FomcSchema(BaseModel):
-    """Top-level ``neutral_rate`` (% nominal)."""
+    """Top-level ``neutral_rate`` (% nominal) and the ``policy`` section: the path pass-through
+    ``lambda`` (the next decision's revision per pp of surprise), the window over which the
+    2-year yield averages the policy path (months), the reaction function and the growth
+    channel."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # "3.0", true: not numbers
 
     neutral_rate: float
+    path_pass_through: float = Field(ge=-1.0, le=1.0)
+    window_months: float = Field(gt=0.0)
+    reaction: ReactionSpec
+    growth_channel: GrowthChannel
 
 
 @dataclass(frozen=True)
 class FomcParams(PartParams):
     neutral: np.ndarray  # (D,) % nominal neutral rate
+    path_pass_through: np.ndarray  # (D,) next decision's revision per pp of surprise
+    window_months: np.ndarray  # (D,) months the 2-year yield averages the policy path over
+    slopes: np.ndarray  # (D, 3) reaction slopes on STATE_NAMES
+    cuts: np.ndarray  # (D, 4) ordered-probit cutpoints
+    growth_gamma: np.ndarray  # (D,) pp monthly growth per pp of policy (<= 0)
+    growth_lags: np.ndarray  # (D, 2) first and last lag (months) of the growth channel
+
+    positive: ClassVar[tuple[str, ...]] = ("window_months",)
 
 
 @dataclass(frozen=True)
@@ -196,6 +265,7 @@ class Fomc(Part):
 
     role = "policy"
     kind = "fomc"
+    section = "policy"
     top_fields = ("neutral_rate",)
     Schema = FomcSchema
 
@@ -203,7 +273,16 @@ class Fomc(Part):
         self.structure = structure
 
     def build(self, schema: FomcSchema, structure: ModelStructure, where: str) -> FomcParams:
-        return FomcParams(neutral=np.array([float(schema.neutral_rate)]))
+        reaction, growth = schema.reaction, schema.growth_channel
+        return FomcParams(
+            neutral=np.array([float(schema.neutral_rate)]),
+            path_pass_through=np.array([schema.path_pass_through]),
+            window_months=np.array([schema.window_months]),
+            slopes=np.array([[reaction.slopes[k] for k in STATE_NAMES]]),
+            cuts=np.array([reaction.cutpoints]),
+            growth_gamma=np.array([growth.gamma]),
+            growth_lags=np.array([growth.lags], dtype=float),
+        )
 
     def streams(self, shape: RunShape, params: FomcParams) -> tuple[Stream, ...]:
         return (Stream("decision_u", Kind.DECISION, "uniform_events", (shape.n_meetings,)),)

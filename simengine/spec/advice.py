@@ -53,6 +53,13 @@ def history() -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def fit_sample_ranges() -> dict[str, tuple[float, float]]:
+    """(min, max) monthly value of each factor (and the policy rate and tariff level) over the
+    default model's fit sample, 1997-2025 (``history.json``'s ``fit_sample``): what the units
+    warning on pins of a monthly change quotes (:func:`simengine.spec.model_checks.check_pin_units`)."""
+    return {k: (float(lo), float(hi)) for k, (lo, hi) in history()["fit_sample"]["monthly"].items()}
+
+
 def _window(spec: ScenarioSpec) -> tuple[date, ...]:
     return tuple(m for m in spec.calendar if spec.start < m <= spec.horizon)
 

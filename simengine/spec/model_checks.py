@@ -164,8 +164,9 @@ CHANGE_PINS = {
 def check_pin_units(spec: ScenarioSpec, ranges: dict[str, tuple[float, float]]) -> list[str]:
     """Warn where a pin on a monthly change lies outside that change's historical range.
 
-    ``ranges`` maps a factor to its (min, max) monthly value in the data (the policy file's
-    ``historical_ranges``). Returns the messages (also issued as :class:`UnitsWarning`).
+    ``ranges`` maps a factor to its (min, max) monthly value in the data
+    (:func:`simengine.spec.advice.fit_sample_ranges`). Returns the messages (also issued as
+    :class:`UnitsWarning`).
     """
     import warnings
 
