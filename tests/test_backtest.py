@@ -20,7 +20,7 @@ from simengine.backtest import (
     run_backtest,
     summarise,
 )
-from simengine.backtest.scores import coverage_normal, coverage_samples, pit_samples
+from simengine.backtest.scores import coverage_normal, coverage_samples, pit_chi2, pit_samples
 from simengine.data.table import COLUMNS
 
 
@@ -145,6 +145,16 @@ def test_hac_se_allows_for_the_overlap(h: int, low: float, high: float) -> None:
     assert hac_se(np.full(50, 0.7)) == 0.0
 
 
+def test_hac_se_and_diebold_mariano_need_24_scores() -> None:
+    """Two years of monthly origins is the floor: 23 scores give NaN, 24 a number."""
+    from simengine.backtest import diebold_mariano, hac_se
+
+    x = _ma_scores(np.random.default_rng(5), 24, 6)
+    assert np.isnan(hac_se(x[:23])) and hac_se(x) > 0.0
+    assert np.isnan(diebold_mariano(x[:23], x[:23] + 0.1)).all()
+    assert np.isfinite(diebold_mariano(x, 1.1 * x + 0.1)).all()
+
+
 def test_diebold_mariano_signs_and_sizes() -> None:
     from simengine.backtest import diebold_mariano
 
@@ -158,27 +168,151 @@ def test_diebold_mariano_signs_and_sizes() -> None:
     rejections = 0
     for _ in range(200):  # equal on average: rejected at 5% about 5% of the time
         noise = bench + _ma_scores(rng, 300, 6)
-        rejections += diebold_mariano(noise, bench + _ma_scores(rng, 300, 6))[1] < 0.05
+        stat, p = diebold_mariano(noise, bench + _ma_scores(rng, 300, 6))
+        assert p == pytest.approx(2.0 * stats.norm.sf(abs(stat)), rel=1e-12)  # two-sided
+        rejections += p < 0.05
     assert rejections < 30
 
 
-def test_summary_reports_standard_errors_and_diebold_mariano() -> None:
-    from simengine.backtest import diebold_mariano, hac_se, summary_json
-
+@pytest.fixture(scope="module")
+def overlap_run() -> pd.DataFrame:
+    """30 monthly origins of 3-month forecasts with the VIX benchmark (enough for HAC)."""
     frame = synthetic_table()
+    vix = pd.Series(np.linspace(10.0, 40.0, len(frame)), index=frame.index)
     cfg = BacktestConfig(start="2003-01", end="2005-06", horizon=3, n_paths=64)
-    out = run_backtest(frame, cfg)
+    return run_backtest(frame, cfg, vix=vix)
+
+
+def _first_origins(forecasts: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The forecasts of the first ``n`` origins (too few for a standard error when < 24)."""
+    return forecasts[forecasts["origin"] < forecasts["origin"].unique()[n]]
+
+
+def test_summary_reports_standard_errors_and_diebold_mariano(overlap_run: pd.DataFrame) -> None:
+    from simengine.backtest import diebold_mariano, hac_se
+
+    out = overlap_run
     table = summarise(out)
     g = out[out["asset"] == "large_cap"]
     assert len(g) == 30
     row = table.loc[("large_cap", "model")]
     assert row["pit_mean_se"] == hac_se(g["pit"].to_numpy()) > 0.0
-    assert row["cover50_se"] == hac_se(g["in50"].to_numpy())
+    for level in (50, 80, 90):
+        assert row[f"cover{level}_se"] == hac_se(g[f"in{level}"].to_numpy())
     stat, p = diebold_mariano(g["crps"].to_numpy(), g["rw_crps"].to_numpy())
     assert (row["crps_dm"], row["crps_dm_p"]) == (stat, p)
+    stat, p = diebold_mariano(g["crps"].to_numpy(), g["vrw_crps"].to_numpy())
+    assert (row["crps_dm_vix"], row["crps_dm_vix_p"]) == (stat, p) and stat != row["crps_dm"]
     assert table.loc[("large_cap", "random_walk"), "crps_dm_p"] == 1.0
-    doc = summary_json(out, {})
-    assert doc["assets"]["large_cap"]["model"]["pit_mean_se"] == row["pit_mean_se"]
+    assert row["crps_skill"] == pytest.approx(1.0 - g["crps"].mean() / g["rw_crps"].mean())
+    assert row["pit_chi2_p"] == pit_chi2(g["pit"].to_numpy(), 10)[1]
+    assert list(table.index.unique(0)) == ["small_cap", "large_cap"]  # the structure's order
+    assert table.loc[("large_cap", "vix_random_walk"), "crps_dm_vix_p"] == 1.0
+
+
+def test_summary_orders_each_assets_scores_by_origin(overlap_run: pd.DataFrame) -> None:
+    """The standard errors allow for the overlap of neighbouring origins, so they read the
+    scores in time order whatever the row order of the table (and without an origin column,
+    in the order given)."""
+    table = summarise(overlap_run)
+    shuffled = summarise(overlap_run.sample(frac=1.0, random_state=2)).loc[table.index]
+    pd.testing.assert_frame_equal(shuffled, table, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(summarise(overlap_run.drop(columns="origin")), table)
+    origins = overlap_run["origin"].sample(frac=1.0, random_state=3).to_numpy()
+    scrambled = summarise(overlap_run.assign(origin=origins)).loc[table.index]
+    assert np.all(scrambled["pit_mean_se"] != table["pit_mean_se"])
+
+
+def test_summary_json_has_settings_histograms_and_no_nan(overlap_run: pd.DataFrame) -> None:
+    from simengine.backtest import summary_json
+
+    table = summarise(overlap_run)
+    doc = summary_json(overlap_run, {"horizon": 3})
+    assert doc["settings"] == {"horizon": 3} and set(doc["assets"]) == {"small_cap", "large_cap"}
+    for (asset, who), row in table.iterrows():
+        entry = doc["assets"][asset][who]
+        assert {k: v for k, v in entry.items() if k != "pit_histogram"} == row.to_dict()
+        prefix = {"model": "", "random_walk": "rw_", "vix_random_walk": "vrw_"}[who]
+        pit = overlap_run.loc[overlap_run["asset"] == asset, f"{prefix}pit"]
+        assert entry["pit_histogram"] == pit_chi2(pit.to_numpy())[0].tolist()
+    few = _first_origins(overlap_run, 5)
+    doc = summary_json(few, {})  # too few origins: the standard errors and DM are null
+    model = doc["assets"]["small_cap"]["model"]
+    assert model["pit_mean_se"] is None and model["crps_dm_vix_p"] is None
+    assert model["pit_mean"] is not None
+    json.dumps(doc, allow_nan=False)  # strict JSON: no NaN
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_a_nan_score_is_refused_but_a_nan_standard_error_is_not(
+    overlap_run: pd.DataFrame,
+) -> None:
+    from simengine.exceptions import NumericalError
+
+    bad = overlap_run.copy()
+    bad.loc[bad.index[3], "crps"] = np.inf  # (a NaN one pandas' mean skips)
+    with pytest.raises(NumericalError, match="backtest summary has NaN/inf: too few origins"):
+        summarise(bad)
+    few = _first_origins(overlap_run, 5)
+    assert summarise(few)["cover90_se"].isna().all()
+
+
+def test_cli_table_shows_dm_p_and_the_pit_standard_error_in_80_columns(
+    overlap_run: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backtest table: DM p for the model and the VIX random walk (blank for the random
+    walk, its own benchmark), the mean PIT and its standard error, ``n/a`` where there are too
+    few origins, numbers right-aligned; with the widths of a full run (300 origins, a 100.0%
+    coverage, DM p 0.0025) no line of the table is wider than 80 characters."""
+    import io
+
+    from rich.console import Console
+
+    from simengine.cli import backtest as cli
+
+    def printed(summary: pd.DataFrame, width: int = 200) -> list[str]:
+        out, err = io.StringIO(), io.StringIO()
+        monkeypatch.setattr(cli, "console", Console(file=out, width=width))
+        monkeypatch.setattr(cli, "err_console", Console(file=err, width=width))
+        cli._print(summary, {"2003-02": "boom"}, 3)
+        assert "origin 2003-02 not scored: boom" in err.getvalue()
+        return [line.rstrip() for line in out.getvalue().splitlines()]
+
+    table = summarise(overlap_run).assign(n=300, crps_dm_p=0.0025, crps_skill=0.122)
+    lines = printed(table)[: 4 + len(table)]  # title, blank, header, rule, rows
+    assert lines[0] == "Backtest: 3-month cumulative log returns (model vs random walks)"
+    assert max(len(line) for line in lines) <= 80
+    header = lines[2].split()
+    assert header == [*"asset who n in 50% 80% 90% CRPS skill DM p PIT ± se".split()]
+    assert {len(line) for line in lines[4:]} == {len(lines[2])}  # right-aligned to the edge
+    left = [line.index(w) for line, w in zip(lines[4:], ["model", "RW", "VIX-RW"] * 2, strict=True)]
+    assert left == [lines[2].index("who")] * 6 and lines[4].index("RUT") == lines[2].index("asset")
+    narrow = printed(table, width=60)  # one line per row (cut short), not wrapped
+    rule = next(i for i, line in enumerate(narrow) if line.lstrip().startswith("─"))
+    rows = narrow[rule + 1 : narrow.index("", rule)]
+    assert narrow[rule - 2] == "" and narrow[rule - 1].split()[0].startswith("as")  # header too
+    assert [line.split()[0] for line in rows] == ["RUT"] * 3 + ["NDX"] * 3
+    row = table.loc[("large_cap", "model")]
+    cells = next(line for line in lines if line.startswith(" NDX") and " model " in line).split()
+    assert cells == [
+        "NDX",
+        "model",
+        "300",
+        *(f"{100 * row[c]:.1f}%" for c in ("cover50", "cover80", "cover90")),
+        f"{row['crps']:.3f}",
+        "+12.2%",
+        "0.0025",
+        f"{row['pit_mean']:.3f}",
+        f"{row['pit_mean_se']:.3f}",
+    ]
+    rw = next(line for line in lines if " RW " in line).split()
+    assert rw[1] == "RW" and len(rw) == len(cells) - 1  # no DM p against itself
+    vix_rw = next(line for line in lines if " VIX-RW " in line).split()
+    assert vix_rw[8] == "0.0025"
+    model = next(
+        line for line in printed(summarise(_first_origins(overlap_run, 5))) if " model " in line
+    )
+    assert model.split()[-3:] == ["n/a", model.split()[-2], "n/a"] and model.split()[-2] != "n/a"
 
 
 # ----------------------------------------------------------------------------- real data
