@@ -18,7 +18,8 @@ def _inputs(
     ecm: bool = True, drifts: bool = True,
 ):  # fmt: skip
     """Random block inputs of the engine's shapes: one row per parameter array, or ``D`` rows
-    (posterior draws; the means and the news' start state shared) with random draws."""
+    (posterior draws; the means and the news' start state shared) with random draws. The drift
+    offsets have the draws' rows, except for ``n = 128``: one row shared by every draw."""
     rows = n if per_path else 1
     z = rng.standard_normal((n, M, K))
     nd = lambda *s: rng.standard_normal((D, *s))  # noqa: E731
@@ -61,7 +62,9 @@ def _inputs(
             rng.standard_normal((rows, M)),
             min(1, K - 1),
             rng.standard_normal((rows, M)),
-            0.1 * nd(M, K) if drifts else np.zeros((1, 0, K)),
+            0.1 * rng.standard_normal((1 if n == 128 else D, M, K))
+            if drifts
+            else np.zeros((1, 0, K)),
         )
     jump = rng.standard_normal((n, T, N)) if per_path else None
     draw = rng.integers(0, D, n) if D > 1 else np.zeros(n, np.int64)
