@@ -44,16 +44,39 @@ def test_path_pass_through_recovers_momentum() -> None:
     assert est["value"] == pytest.approx(lam, abs=4 * est["standard_error"] + 0.05)
 
 
+def test_the_policy_section_needs_a_growth_measure_that_responds(monkeypatch, tmp_path) -> None:
+    """Without a growth measure with a significant negative response to the stance there is no
+    growth channel to write: refused, not written as zero."""
+    from simengine.data import estimate_policy as ep
+    from simengine.exceptions import DataError
+
+    est = {"reaction_function": {}, "path_pass_through": {}, "growth_channel": {"chosen": None}}
+    monkeypatch.setattr(ep, "estimate_policy", lambda table, data_dir: est)
+    with pytest.raises(DataError, match="no growth measure has a significant negative response"):
+        ep.policy_section(pd.DataFrame(), tmp_path)
+
+
 @pytest.mark.shared_data
 def test_estimates_on_the_real_data_have_the_documented_signs() -> None:
+    """The estimates' signs, and the packaged model file's policy section and its provenance are
+    what :func:`policy_section` gives on the data (the section is reproducible)."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not available: {SHARED_DATA} does not exist")
-    from simengine.data import build_table
-    from simengine.data.estimate_policy import estimate_policy
+    import yaml
 
-    est = estimate_policy(build_table(SHARED_DATA).frame, SHARED_DATA)
-    slopes = est["reaction_function"]["coefficients"]
+    from simengine.data import build_table
+    from simengine.data.estimate_policy import METHODS, POLICY_FILES, policy_section
+    from simengine.params import default_model_path
+
+    section, prov = policy_section(build_table(SHARED_DATA).frame, SHARED_DATA)
+    slopes = prov["reaction_estimates"]["coefficients"]
     assert slopes["growth3"] > 0 and slopes["inflation3"] > 0 and slopes["credit1"] < 0
-    assert est["growth_channel"]["chosen"] == "industrial_production"
-    assert est["growth_channel"]["industrial_production"]["gamma"] < 0
-    assert 0.0 < est["path_pass_through"]["value"] < 1.0
+    growth = prov["growth_channel_estimates"]
+    assert growth["chosen"] == "industrial_production"
+    assert growth["industrial_production"]["gamma"] < 0
+    assert 0.0 < prov["path_pass_through_estimates"]["value"] < 1.0
+    packaged = yaml.safe_load(default_model_path().read_text())
+    assert section == packaged["policy"]
+    assert section["growth_channel"]["gamma"] == round(growth["industrial_production"]["gamma"], 5)
+    assert set(prov["data_files"]) == set(POLICY_FILES) and prov["methods"] == METHODS
+    assert prov["data_files"] == packaged["provenance"]["policy"]["data_files"]

@@ -129,26 +129,81 @@ def test_a_model_file_without_its_policy_section_is_refused(tmp_path: Path) -> N
         _params(path)
 
 
+_SLOPES = {"inflation3": 0.7, "credit1": -0.9, "growth3": 0.3}  # not in the engine's order
+
+BAD_POLICY = [
+    ({"policy.reaction.slopes": {"growth3": 0.1, "inflation3": 0.2}}, r"reaction\.slopes"),
+    ({"policy.reaction.slopes": {**_SLOPES, "vix": 0.1}}, r"reaction\.slopes"),
+    ({"policy.reaction.cutpoints": [-1.0, -2.0, 1.0, 2.0]}, r"reaction\.cutpoints"),
+    ({"policy.reaction.cutpoints": [-1.0, 1.0, 2.0]}, r"reaction\.cutpoints"),
+    ({"policy.reaction.intercept": 0.3}, r"reaction\.intercept"),
+    ({"policy.growth_channel.lags": [0, 12]}, r"growth_channel\.lags"),
+    ({"policy.growth_channel.lags": [12, 1]}, r"growth_channel\.lags"),
+    ({"policy.growth_channel.lags": [1.5, 12]}, r"growth_channel\.lags"),
+    ({"policy.path_pass_through": 1.01}, r"policy\.path_pass_through"),
+    ({"policy.path_pass_through": -1.01}, r"policy\.path_pass_through"),
+    ({"policy.window_months": 0.0}, r"policy\.window_months"),
+]
+
+
+@pytest.mark.parametrize(("edit", "field"), BAD_POLICY, ids=lambda x: str(x)[:40])
+def test_a_bad_policy_section_field_is_refused_by_name(
+    tmp_path: Path, edit: dict[str, Any], field: str
+) -> None:
+    """Each rule of the policy section (FomcSchema): the slopes on exactly the reaction
+    function's state, four increasing cutpoints, lags 1 <= first <= last (whole months), a
+    pass-through in [-1, 1], a positive window, no unknown fields."""
+    with pytest.raises(ModelFileError, match=field):
+        _params(_model(tmp_path, edit))
+
+
+def test_policy_section_edge_values_are_accepted(tmp_path: Path) -> None:
+    """The bounds themselves are allowed: equal first and last lag, pass-through of -1 and 1,
+    no growth response."""
+    from simengine.policy_model import policy_params
+
+    for lam in (-1.0, 1.0):
+        edit = {"policy.growth_channel.lags": [3, 3], "policy.growth_channel.gamma": 0.0}
+        pol = policy_params(_params(_model(tmp_path, {**edit, "policy.path_pass_through": lam})))
+        assert (pol.growth_lags, pol.growth_gamma, pol.path_pass_through) == ((3, 3), 0.0, lam)
+
+
 def test_policy_parameters_come_from_the_model_file(tmp_path: Path) -> None:
-    """The reaction slopes, cutpoints, pass-through and growth channel the engine uses are the
-    model file's (a refit model carries its own)."""
+    """The reaction slopes, cutpoints, pass-through, 2-year window and growth channel the engine
+    uses are the model file's (a refit model carries its own), the slopes in the reaction
+    function's order whatever the file's."""
+    from simengine.policy import STATE_NAMES
     from simengine.policy_model import policy_params
 
     base = policy_params(_params(_model(tmp_path)))
     path = _model(
         tmp_path,
         {
-            "policy.reaction.slopes.credit1": -0.9,
+            "policy.reaction.slopes": _SLOPES,
             "policy.reaction.cutpoints": [-2.0, -1.0, 1.0, 2.0],
             "policy.path_pass_through": 0.5,
+            "policy.window_months": 12.0,
             "policy.growth_channel.gamma": -0.1,
             "policy.growth_channel.lags": [2, 6],
         },
     )
     moved = policy_params(_params(path))
-    assert moved.reaction.slopes[2] == -0.9 and base.reaction.slopes[2] != -0.9
+    assert moved.window_months == 12.0 and base.window_months == 24.0
+    assert list(moved.reaction.slopes) == [_SLOPES[k] for k in STATE_NAMES]
+    assert base.reaction.slopes[2] != -0.9
     assert list(moved.reaction.cuts) == [-2.0, -1.0, 1.0, 2.0]
     assert (moved.path_pass_through, moved.growth_gamma, moved.growth_lags) == (0.5, -0.1, (2, 6))
+
+
+def test_a_refit_carries_the_packaged_policy_section() -> None:
+    """Refits that do not estimate the policy part (the backtest's) carry the packaged model's
+    section, a copy of their own."""
+    from simengine.data.fit import packaged_policy
+
+    section = packaged_policy()
+    assert section == DEFAULT["policy"]
+    section["reaction"]["slopes"]["growth3"] = 99.0
+    assert packaged_policy() == DEFAULT["policy"]
 
 
 def test_announcement_total_sets_the_policy_parts_response(tmp_path: Path) -> None:
