@@ -33,13 +33,11 @@ __all__ = [
     "PolicyParams",
     "PolicyRun",
     "ReactionFunction",
-    "STATE_NAMES",
     "meeting_plan",
     "state_weights",
 ]
 
 DECISION_STEPS_PP = np.array([-0.5, -0.25, 0.0, 0.25, 0.5])
-STATE_NAMES = ("growth3", "inflation3", "credit1")
 STATE_FACTORS = ("growth", "inflation", "credit")
 STATE_MONTHS = (3, 3, 1)  # months averaged for each state variable (the months before the meeting)
 CHANNELS = ("announcement", "repricing", "growth")  # the switches this part owns
@@ -57,7 +55,7 @@ class ReactionFunction:
     (:data:`DECISION_STEPS_PP`); every method also takes a meeting's own (market-implied) ones.
     """
 
-    slopes: np.ndarray  # (3,) on STATE_NAMES
+    slopes: np.ndarray  # (3,) on simengine.parts.policy.STATE_NAMES
     cuts: np.ndarray  # (4,)
 
     def probabilities(self, eta: np.ndarray, cuts: np.ndarray | None = None) -> np.ndarray:

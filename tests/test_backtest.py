@@ -249,10 +249,15 @@ def test_a_nan_score_is_refused_but_a_nan_standard_error_is_not(
 ) -> None:
     from simengine.exceptions import NumericalError
 
-    bad = overlap_run.copy()
-    bad.loc[bad.index[3], "crps"] = np.inf  # (a NaN one pandas' mean skips)
-    with pytest.raises(NumericalError, match="backtest summary has NaN/inf: too few origins"):
-        summarise(bad)
+    for column, value in (("crps", np.inf), ("crps", np.nan), ("vrw_pit", np.nan)):
+        bad = overlap_run.copy()
+        bad.loc[bad.index[3], column] = value  # a NaN, which pandas' mean would skip, too
+        row = bad.loc[bad.index[3]]
+        where = f"origin {row['origin']:%Y-%m}, {row['asset']}"
+        with pytest.raises(
+            NumericalError, match=f"score {column[-4:].lstrip('_')} is {value}.*{where}"
+        ):
+            summarise(bad)
     few = _first_origins(overlap_run, 5)
     assert summarise(few)["cover90_se"].isna().all()
 
@@ -309,6 +314,10 @@ def test_cli_table_shows_dm_p_and_the_pit_standard_error_in_80_columns(
     assert rw[1] == "RW" and len(rw) == len(cells) - 1  # no DM p against itself
     vix_rw = next(line for line in lines if " VIX-RW " in line).split()
     assert vix_rw[8] == "0.0025"
+    extreme = table.assign(crps_dm_p=2.5e-5, crps_skill=-0.123)  # the widest cells
+    lines = printed(extreme)[: 4 + len(extreme)]
+    assert max(len(line) for line in lines) <= 80
+    assert next(line for line in lines if " model " in line).split()[8] == "<0.001"
     model = next(
         line for line in printed(summarise(_first_origins(overlap_run, 5))) if " model " in line
     )

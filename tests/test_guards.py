@@ -172,7 +172,7 @@ def test_policy_parameters_come_from_the_model_file(tmp_path: Path) -> None:
     """The reaction slopes, cutpoints, pass-through, 2-year window and growth channel the engine
     uses are the model file's (a refit model carries its own), the slopes in the reaction
     function's order whatever the file's."""
-    from simengine.policy import STATE_NAMES
+    from simengine.parts.policy import STATE_NAMES
     from simengine.policy_model import policy_params
 
     base = policy_params(_params(_model(tmp_path)))

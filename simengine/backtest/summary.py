@@ -87,9 +87,15 @@ def summarise(forecasts: pd.DataFrame) -> pd.DataFrame:
     and the Diebold-Mariano statistics and p-values of the CRPS against the random walk
     (``crps_dm``, ``crps_dm_p``) and the VIX-scaled one (``crps_dm_vix``, ``crps_dm_vix_p``;
     :func:`diebold_mariano`, > 0: better than the benchmark).
+
+    Raises
+    ------
+    NumericalError
+        If a forecast's score is NaN or infinite (a mean would skip or carry it silently).
     """
     rows = []
     who_prefix = _forecasters(forecasts)
+    _check_scores(forecasts, who_prefix)
     for asset, g in forecasts.groupby("asset", sort=False):
         g = g.sort_values("origin") if "origin" in g else g
         rw_crps = float(g["rw_crps"].mean())
@@ -114,6 +120,22 @@ def summarise(forecasts: pd.DataFrame) -> pd.DataFrame:
             "backtest summary has NaN/inf: too few origins or a degenerate forecast"
         )
     return out
+
+
+def _check_scores(forecasts: pd.DataFrame, who_prefix: list[tuple[str, str]]) -> None:
+    """Every score (CRPS, PIT, coverage) of every forecaster finite, or a NumericalError that
+    names the first bad one."""
+    for who, prefix in who_prefix:
+        for name in ("crps", "pit", *(f"in{int(c * 100)}" for c in LEVELS)):
+            values = forecasts[f"{prefix}{name}"].to_numpy(dtype=np.float64)
+            bad = ~np.isfinite(values)
+            if bad.any():
+                row = forecasts.iloc[int(np.argmax(bad))]
+                where = f"origin {row['origin']:%Y-%m}, " if "origin" in forecasts else ""
+                raise NumericalError(
+                    f"backtest {who} score {name} is {values[bad][0]} ({where}{row['asset']}): "
+                    "a degenerate forecast; the summary would skip or carry it"
+                )
 
 
 def _uncertainty(g: pd.DataFrame, prefix: str, vix: bool) -> dict[str, float]:

@@ -15,6 +15,13 @@ __all__ = ["backtest", "register"]
 WHO = {"model": "model", "random_walk": "RW", "vix_random_walk": "VIX-RW"}
 
 
+def _p_value(p: float) -> str:
+    """A p-value in at most six characters (``<0.001`` below a thousandth), or ``n/a``."""
+    if p != p:
+        return "n/a"
+    return "<0.001" if p < 0.001 else f"{p:.2g}"
+
+
 def _number(x: float, fmt: str) -> str:
     """``x`` formatted, or ``n/a`` (a standard error from too few origins)."""
     return format(x, fmt) if x == x else "n/a"
@@ -57,7 +64,7 @@ def _print(summary, failed: dict[str, str], horizon: int) -> None:
             *(f"{100 * row[c]:.1f}%" for c in ("cover50", "cover80", "cover90")),
             f"{row['crps']:.3f}",
             f"{100 * row['crps_skill']:+.1f}%",
-            "" if str(who) == "random_walk" else _number(row["crps_dm_p"], ".2g"),
+            "" if str(who) == "random_walk" else _p_value(row["crps_dm_p"]),
             f"{row['pit_mean']:.3f}",
             _number(row["pit_mean_se"], ".3f"),
         )

@@ -49,7 +49,8 @@ BP = 0.01  # one basis point in percentage points
 
 
 STATE_NAMES = ("growth3", "inflation3", "credit1")
-"""The reaction function's state (:data:`simengine.policy.STATE_NAMES`)."""
+"""The reaction function's state, in the order of :class:`simengine.policy.ReactionFunction`'s
+slopes: 3-month average growth and inflation factors, last month's credit change."""
 _SECTION = ConfigDict(frozen=True, extra="forbid")
 
 
