@@ -392,3 +392,19 @@ def test_params_from_posterior_fills_model_params(fitted, tmp_path):
     level_end = float(load_posterior(path).posterior.attrs["level_end"])
     shift = arrays["rho"] * (point["dynamics"].level0[0] - level_end)
     assert np.allclose(dynamics.c, arrays["c"] - shift) and np.allclose(shift[:, :3], 0.0)
+
+
+@pytest.mark.parametrize(("sampler", "tune"), [("nutpie", 500), ("pymc", 1000), ("pymc", 7)])
+def test_the_warm_up_defaults_to_the_samplers_own(monkeypatch, sampler: str, tune: int) -> None:
+    """``tune=None``: 500 warm-up steps with nutpie (above its own 400), PyMC's 1000 with PyMC's
+    NUTS; an explicit value is kept."""
+    import importlib
+
+    fit_module = importlib.import_module("simengine.bayes.fit")
+    seen = {}
+    monkeypatch.setattr(fit_module, "resolve_sampler", lambda s: sampler)
+    monkeypatch.setattr(
+        fit_module, "_run_sampler", lambda name, model, draws, t, *a: seen.update(tune=t)
+    )
+    fit_module.sample_model(None, tune=None if tune in (500, 1000) else tune, sampler=sampler)
+    assert seen["tune"] == tune

@@ -32,7 +32,13 @@ def calibrate_command(
         typer.Option("--priors", help="Prior file (default: the packaged priors.yaml)."),
     ] = None,
     draws: Annotated[int, typer.Option(help="Post-warmup draws per chain.")] = 1000,
-    tune: Annotated[int, typer.Option(help="Warmup iterations per chain.")] = 1000,
+    tune: Annotated[
+        int | None,
+        typer.Option(
+            help="Warmup iterations per chain (default: 500 with nutpie, 1000 with PyMC's NUTS).",
+            show_default=False,
+        ),
+    ] = None,
     chains: Annotated[int, typer.Option(help="Number of chains.")] = 2,
     seed: Annotated[int, typer.Option(help="Sampler seed.")] = _SEED,
     sampler: Annotated[str, typer.Option(help="auto | nutpie | pymc")] = "auto",
