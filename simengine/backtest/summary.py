@@ -63,7 +63,8 @@ def diebold_mariano(loss: np.ndarray, benchmark: np.ndarray) -> tuple[float, flo
 
     ``d_t = benchmark_t - loss_t`` (> 0: the forecaster scores better),
     ``DM = mean(d) / se(d)`` with :func:`hac_se`, against the standard normal (Diebold and
-    Mariano 1995, J. Business & Economic Statistics 13(3)). The same scores: ``(0, 1)``.
+    Mariano 1995, J. Business & Economic Statistics 13(3)). The same scores: ``(0, 1)``;
+    fewer than :data:`MIN_HAC_SCORES` scores: ``(nan, nan)``.
     """
     from scipy.special import ndtr
 
