@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from simengine.data.fit import NEUTRAL, ols
+from simengine.data.fit import ols
 from simengine.data.loaders import read_fred_csv
 
 __all__ = [
@@ -327,7 +327,6 @@ def estimate_policy(table: pd.DataFrame, data_dir: Path) -> dict[str, Any]:
         "reaction_function": reaction_function(table),
         "path_pass_through": path_pass_through(meeting_decisions(data_dir)),
         "growth_channel": growth_channel(table, data_dir),
-        "neutral_rate": NEUTRAL,
     }
 
 
