@@ -417,8 +417,12 @@ def drift_provenance(d: dict) -> dict:
     return {
         "method": "mu = w m + (1 - w) muhat: muhat = 12 x the news regression's intercept; m the "
         "long-run prior centre = 12 x mean monthly log price return of the S&P 500 since 1928 "
-        "+ (b - 1) x ERP, ERP = 12 x mean Fama-French market excess return since 1926-07, b "
-        "the asset's OLS beta on the S&P 500 (monthly, its whole history); w chosen on a grid "
+        "+ (b - 1) x ERP + (y_m - y_a), ERP = 12 x mean Fama-French market excess return since "
+        "1926-07, b the asset's OLS beta on the S&P 500 (monthly, its whole history), y_m - y_a "
+        "the S&P 500's dividend yield minus the asset's (the indices are price indices and ERP "
+        "a total-return premium): each yield 12 x the mean monthly log return of the index's "
+        "dividend-adjusted ETF (SPY, IWM, QQQ) minus the index's, plus the ETF's expense ratio "
+        "(prospectuses: 0.0945%, 0.19%, 0.20%), from the ETF's first month; w chosen on a grid "
         f"0, 0.05, .., 1 by the squared error of the past {HORIZON}-month forecasts "
         "w m_s + (1 - w) mean(r_1997-01..s) made at every month s whose outcome is known by "
         "2025-06 (data before the cut-off only; the backtest repeats this at each origin).",
@@ -429,6 +433,7 @@ def drift_provenance(d: dict) -> dict:
         **{
             a: {
                 "prior_centre": r(v["centre"]),
+                "yield_gap": r(v["yield_gap"]),
                 "shrinkage_weight": v["weight"],
                 "muhat": r(v["mu_hat"]),
                 "mu": r(v["mu"]),

@@ -6,12 +6,21 @@ sampling error of the simulated sample) and reads no data after its cut-off.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from simengine.data.estimate_credit import fit_credit_ecm
-from simengine.data.estimate_drift import choose_shrinkage, drift_prior
+from simengine.data.estimate_drift import (
+    YIELD_PROXIES,
+    choose_shrinkage,
+    drift_prior,
+    prior_series,
+    yield_gap_series,
+    yield_spread,
+)
 from simengine.data.estimate_tariff import fit_reversal
 from simengine.data.estimate_volatility import (
     fit_realised_given_vix,
@@ -88,6 +97,66 @@ def test_drift_prior_adds_the_beta_premium() -> None:
     assert prior["centre"] == pytest.approx(12 * market.mean() + 0.5 * 0.072, abs=0.002)
     early = drift_prior(asset, market, excess, idx[300])
     assert early["market_months"] == 301  # nothing after the cut-off
+
+
+def test_drift_prior_adds_the_yield_gap_and_the_series_agrees_month_by_month() -> None:
+    idx = pd.date_range("1930-01-31", periods=600, freq="ME")
+    rng = np.random.default_rng(7)
+    market = pd.Series(0.005 + 0.04 * rng.standard_normal(600), index=idx)
+    asset = 1.3 * market + 0.02 * rng.standard_normal(600)
+    excess = pd.Series(0.006 + 0.001 * rng.standard_normal(600), index=idx)
+    gap = pd.Series(np.linspace(0.0, 0.012, 600), index=idx)
+    plain = drift_prior(asset, market, excess, idx[-1])
+    with_gap = drift_prior(asset, market, excess, idx[-1], yield_gap=0.012)
+    assert with_gap["centre"] - plain["centre"] == pytest.approx(0.012, abs=1e-12)
+    assert with_gap["yield_gap"] == 0.012
+    series = prior_series(asset, market, excess, idx, gap)
+    for k in (150, 350, 599):
+        one = drift_prior(asset, market, excess, idx[k], yield_gap=float(gap.iloc[k]))
+        assert series.iloc[k] == pytest.approx(one["centre"], abs=1e-12)
+    no_gap = prior_series(asset, market, excess, idx)
+    assert series.iloc[599] - no_gap.iloc[599] == pytest.approx(0.012, abs=1e-12)
+
+
+def _close_file(path: Path, closes: pd.Series) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame({"Open": closes, "High": closes, "Low": closes, "Close": closes})
+    frame.rename_axis("Date").to_csv(path)
+
+
+def test_yield_spread_recovers_the_dividend_yield_net_of_the_expense_ratio(tmp_path: Path) -> None:
+    index_file = "equity/NDX_index_daily.csv"
+    etf_file, expense = YIELD_PROXIES[index_file]
+    days = pd.bdate_range("2001-01-01", "2010-12-31")
+    rng = np.random.default_rng(8)
+    index = pd.Series(100.0 * np.exp(np.cumsum(0.01 * rng.standard_normal(len(days)))), days)
+    net = (0.015 - expense) / 252.0  # a 1.5% yield paid daily, less the fund's fee
+    etf = 40.0 * index / index.iloc[0] * np.exp(net * np.arange(len(days)))
+    _close_file(tmp_path / index_file, index)
+    _close_file(tmp_path / etf_file, etf.iloc[5:])  # the fund starts a week later
+    spread = yield_spread(tmp_path, index_file)
+    assert spread is not None and spread.index[0] == pd.Timestamp("2001-02-28")
+    # the ETF's log return less the index's telescopes: net x the trading days between the
+    # first and the last month end, plus the fee added back each month
+    k = days.get_loc(pd.Timestamp("2010-12-31")) - days.get_loc(pd.Timestamp("2001-01-31"))
+    n = len(spread)
+    assert n == 119
+    assert 12.0 * spread.mean() == pytest.approx(12.0 * (net * k / n + expense / 12.0), rel=1e-9)
+    assert 12.0 * spread.mean() == pytest.approx(0.015, abs=0.0005)
+    assert yield_spread(tmp_path, "equity/XYZ_index_daily.csv") is None  # no ETF: no yield
+
+
+def test_yield_gap_is_known_at_each_month_and_zero_before_a_year_of_dividends() -> None:
+    months = pd.date_range("2000-01-31", periods=60, freq="ME")
+    market = pd.Series(0.02 / 12.0, index=months)
+    asset = pd.Series(0.005 / 12.0, index=months[6:])  # its fund starts in July
+    gap = yield_gap_series(market, asset, months)
+    assert (gap.iloc[:17] == 0.0).all()  # the asset's first 11 months: no yield yet
+    np.testing.assert_allclose(gap.iloc[17:], 0.015)
+    wild = asset.copy()
+    wild.iloc[30:] = 0.5  # later dividends do not reach back
+    np.testing.assert_array_equal(yield_gap_series(market, wild, months).iloc[:36], gap.iloc[:36])
+    assert yield_gap_series(market, None, months).eq(0.0).all()  # an asset without an ETF
 
 
 def test_shrinkage_picks_the_prior_when_window_means_are_noise() -> None:

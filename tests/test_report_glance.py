@@ -107,4 +107,4 @@ def test_bayes_gap_splits_the_difference_exactly():
     )
     from simengine.cli.run import _bayes_note  # the line a Bayesian run's header adds
 
-    assert "Russell 2000 drift 6.4 vs 7.0" in _bayes_note(spec)
+    assert "Russell 2000 drift 6.8 vs 7.4" in _bayes_note(spec)

@@ -4,13 +4,21 @@ The prior centre of each asset's annual log drift ``mu_a`` (at the neutral polic
 long-run mean log *price* return of the US market, plus the asset's extra premium for its
 market beta::
 
-    m_a = 12 mean(log SPX_t / SPX_{t-1}) + (b_a - 1) ERP
+    m_a = 12 mean(log SPX_t / SPX_{t-1}) + (b_a - 1) ERP + (y_m - y_a)
 
 * ``mean(log SPX)``: S&P 500 price index, monthly, from 1928 to the cut-off (a price drift, like
   the Russell 2000 and Nasdaq-100 price indices the model simulates);
 * ``ERP``: 12 x mean Fama-French market excess return (Mkt-RF), July 1926 to the cut-off;
 * ``b_a``: OLS beta of the asset's monthly log return on the S&P 500's, asset history to the
   cut-off.
+
+The indices are price indices, while ``ERP`` is a total-return premium; the market's price drift
+and an asset's differ by their dividend yields as well as by the premium
+(``price_a - price_m = (b_a - 1) ERP + (y_m - y_a)``), so the centre adds the market's yield
+minus the asset's, ``y_m - y_a`` (:func:`yield_gap_series`): each yield is the mean log return
+of the index's dividend-adjusted ETF minus the index's, plus the ETF's expense ratio, from the
+ETF's first month to the cut-off (:data:`YIELD_PROXIES`). The Nasdaq-100 yields about 1.2pp a
+year less than the S&P 500, the Russell 2000 about 0.4pp less (1993-2025).
 
 The historical-average premium is the benchmark that return predictors fail to beat out of
 sample (Goyal & Welch 2008, Rev. Financial Studies 21(4); Campbell & Thompson 2008, RFS 21(4));
@@ -40,11 +48,14 @@ __all__ = [
     "FF5_FILE",
     "SHRINK_GRID",
     "SPX_FILE",
+    "YIELD_PROXIES",
     "choose_shrinkage",
     "drift_prior",
     "market_excess",
     "prior_series",
     "spx_monthly",
+    "yield_gap_series",
+    "yield_spread",
 ]
 
 SPX_FILE = "equity/SPX_index_daily.csv"
@@ -52,6 +63,17 @@ FF3_FILE = "factors/ff3_monthly_1926_2018_from_arch.csv"
 FF5_FILE = "factors/us_ff5_mom_monthly.csv"
 SHRINK_GRID = tuple(np.round(np.linspace(0.0, 1.0, 21), 2))
 MIN_WINDOW = 24  # months in a window mean before a past forecast counts
+YIELD_PROXIES: dict[str, tuple[str, float]] = {
+    SPX_FILE: ("equity/SPY_adj_daily.csv", 0.000945),
+    "equity/RUT_index_daily.csv": ("equity/IWM_adj_daily.csv", 0.0019),
+    "equity/NDX_index_daily.csv": ("equity/QQQ_adj_daily.csv", 0.0020),
+}
+"""Index close file -> (its ETF's split- and dividend-adjusted close file, the ETF's annual
+expense ratio). Expense ratios from the funds' prospectuses: SPDR S&P 500 ETF Trust 0.0945%,
+iShares Russell 2000 ETF 0.19%, Invesco QQQ Trust 0.20%. The adjusted ETF return is the index's
+price return plus its dividend yield less the expense ratio, so the yield is the difference
+plus the expense ratio."""
+MIN_YIELD_MONTHS = 12  # a year of dividends (quarterly payers) before a yield counts
 
 
 def spx_monthly(data_dir: Path) -> pd.Series:
@@ -75,6 +97,49 @@ def market_excess(data_dir: Path) -> pd.Series:
     return (spliced / 100.0).rename("mkt_rf")
 
 
+def yield_spread(data_dir: Path, index_file: str) -> pd.Series | None:
+    """Monthly dividend yield of an index (fraction per month), from its ETF; ``None`` without one.
+
+    ``log(E_t / E_{t-1}) - log(I_t / I_{t-1}) + c / 12`` at month ends, ``E`` the ETF's
+    dividend-adjusted close, ``I`` the index close (both on the days both have a close), ``c``
+    the ETF's annual expense ratio (:data:`YIELD_PROXIES`).
+    """
+    if index_file not in YIELD_PROXIES:
+        return None
+    etf_file, expense = YIELD_PROXIES[index_file]
+    closes = pd.concat(
+        {
+            "etf": read_index_csv(Path(data_dir) / etf_file)["Close"],
+            "index": read_index_csv(Path(data_dir) / index_file)["Close"],
+        },
+        axis=1,
+        join="inner",
+    ).dropna()
+    month_end = np.log(closes.resample("ME").last().dropna())
+    diff = month_end["etf"].diff() - month_end["index"].diff()
+    return (diff.dropna() + expense / 12.0).rename(index_file)
+
+
+def yield_gap_series(
+    market: pd.Series | None, asset: pd.Series | None, months: pd.DatetimeIndex
+) -> pd.Series:
+    """Annual dividend yield of the market minus the asset's, as known at each month.
+
+    Each yield is ``12 x`` the expanding mean of :func:`yield_spread` up to the month, counted
+    from :data:`MIN_YIELD_MONTHS` months on; before that, or for an index without an ETF, the
+    gap is 0 (the asset is taken to yield what the market does, the centre without the term).
+    """
+    yields = []
+    for spread in (market, asset):
+        if spread is None:
+            yields.append(pd.Series(np.nan, index=months))
+            continue
+        s = spread.dropna()
+        known = (12.0 * s.expanding().mean()).where(s.expanding().count() >= MIN_YIELD_MONTHS)
+        yields.append(known.reindex(months, method="ffill"))
+    return (yields[0] - yields[1]).fillna(0.0).rename("yield_gap")
+
+
 def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str:
     for n in names:
         if n in frame.columns:
@@ -83,7 +148,11 @@ def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str:
 
 
 def drift_prior(
-    asset: pd.Series, market: pd.Series, excess: pd.Series, end: str | pd.Timestamp
+    asset: pd.Series,
+    market: pd.Series,
+    excess: pd.Series,
+    end: str | pd.Timestamp,
+    yield_gap: float = 0.0,
 ) -> dict[str, float]:
     """Prior centre of an asset's annual log drift from data up to ``end``.
 
@@ -97,11 +166,15 @@ def drift_prior(
         :func:`market_excess`.
     end : str or Timestamp
         Last month used.
+    yield_gap : float
+        The market's annual dividend yield minus the asset's at ``end``
+        (:func:`yield_gap_series`).
 
     Returns
     -------
     dict
-        ``centre`` (annual log drift), ``market_drift``, ``erp``, ``beta``, sample sizes.
+        ``centre`` (annual log drift), ``market_drift``, ``erp``, ``beta``, ``yield_gap``,
+        sample sizes.
     """
     m = market.loc[:end].dropna()
     e = excess.loc[:end].dropna()
@@ -113,21 +186,28 @@ def drift_prior(
     market_drift = 12.0 * float(m.mean())
     erp = 12.0 * float(e.mean())
     return {
-        "centre": market_drift + (beta - 1.0) * erp,
+        "centre": market_drift + (beta - 1.0) * erp + yield_gap,
         "market_drift": market_drift,
         "erp": erp,
         "beta": beta,
+        "yield_gap": yield_gap,
         "market_months": len(m),
         "asset_months": len(both),
     }
 
 
 def prior_series(
-    asset: pd.Series, market: pd.Series, excess: pd.Series, months: pd.DatetimeIndex
+    asset: pd.Series,
+    market: pd.Series,
+    excess: pd.Series,
+    months: pd.DatetimeIndex,
+    yield_gap: pd.Series | None = None,
 ) -> pd.Series:
     """:func:`drift_prior`'s ``centre`` as known at each month of ``months`` (expanding sums).
 
-    The same numbers as calling :func:`drift_prior` with each month as ``end``, in one pass.
+    The same numbers as calling :func:`drift_prior` with each month as ``end`` and
+    ``yield_gap`` at that month (:func:`yield_gap_series` on ``months``; ``None``: 0), in one
+    pass.
     """
     m = market.dropna()
     both = pd.concat({"a": asset, "m": m}, axis=1, join="inner").dropna()
@@ -141,7 +221,8 @@ def prior_series(
         pd.concat({"beta": beta, "drift": market_drift, "erp": erp}, axis=1).sort_index().ffill()
     )
     frame = frame.reindex(months, method="ffill")
-    return (frame["drift"] + (frame["beta"] - 1.0) * frame["erp"]).rename("prior")
+    gap = 0.0 if yield_gap is None else yield_gap.reindex(months).fillna(0.0)
+    return (frame["drift"] + (frame["beta"] - 1.0) * frame["erp"] + gap).rename("prior")
 
 
 def choose_shrinkage(

@@ -26,7 +26,7 @@ date, so a backtest refit cannot see later data.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +35,13 @@ import pandas as pd
 
 from simengine.data.estimate_credit import HY_FILE
 from simengine.data.estimate_drift import (
+    SPX_FILE,
     choose_shrinkage,
     market_excess,
     prior_series,
     spx_monthly,
+    yield_gap_series,
+    yield_spread,
 )
 from simengine.data.estimate_residual_level import residual_levels
 from simengine.data.estimate_tails import conditional_dof, one_month_ratios
@@ -137,7 +140,9 @@ class MarketData:
 
     ``daily``: daily log returns of the assets and ``market`` (S&P 500); ``vix``: daily VIX;
     ``spx``: monthly S&P 500 log price returns from 1928; ``excess``: Fama-French market excess
-    return from 1926; ``levels``: daily levels of the error-correcting factors.
+    return from 1926; ``levels``: daily levels of the error-correcting factors; ``yields``:
+    monthly dividend yields (fraction per month) of ``market`` and of each asset with an ETF
+    (:func:`~simengine.data.estimate_drift.yield_spread`; none: the drift prior's yield gap is 0).
     """
 
     daily: pd.DataFrame
@@ -145,20 +150,25 @@ class MarketData:
     spx: pd.Series
     excess: pd.Series
     levels: pd.DataFrame
+    yields: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def load(cls, data_dir: Path, structure: ModelStructure | None = None) -> MarketData:
         """Read everything from a data folder laid out like ``../shared/data``."""
         data_dir = Path(data_dir)
         daily = daily_closes(data_dir, structure)
-        spx = mark_stale(read_index_csv(data_dir / "equity/SPX_index_daily.csv")["Close"])
+        spx = mark_stale(read_index_csv(data_dir / SPX_FILE)["Close"])
         daily = daily.join(np.log(spx).diff().rename("market"), how="outer")
+        assets = (structure or default_structure()).assets
+        files = {"market": SPX_FILE, **{a.name: a.data for a in assets}}
+        spreads = {name: yield_spread(data_dir, f) for name, f in files.items()}
         return cls(
             daily=daily,
             vix=read_vix(data_dir),
             spx=spx_monthly(data_dir),
             excess=market_excess(data_dir),
             levels=pd.concat({"credit": read_fred_csv(data_dir / HY_FILE).dropna()}, axis=1),
+            yields=pd.concat({k: v for k, v in spreads.items() if v is not None}, axis=1),
         )
 
     def cut(self, day: str | pd.Timestamp) -> MarketData:
@@ -172,6 +182,7 @@ class MarketData:
             spx=self.spx.loc[: month_end if day == month_end else day],
             excess=self.excess.loc[: month_end if day == month_end else day],
             levels=self.levels.loc[:day],
+            yields=self.yields.loc[: month_end if day == month_end else day],
         )
 
 
@@ -288,24 +299,31 @@ def drift(
     structure: ModelStructure | None = None,
     horizon: int = HORIZON,
 ) -> dict[str, dict[str, Any]]:
-    """``mu = w m + (1 - w) muhat`` per asset: prior centre ``m`` and weight ``w`` from data
-    up to the end of ``sample`` only (:mod:`simengine.data.estimate_drift`)."""
+    """``mu = w m + (1 - w) muhat`` per asset: prior centre ``m`` (with the market's dividend
+    yield minus the asset's) and weight ``w`` from data up to the end of ``sample`` only
+    (:mod:`simengine.data.estimate_drift`)."""
     structure = structure or default_structure()
     end = pd.Period(sample[1], "M").end_time.normalize()
     months = table.loc[:end].index
     out = {}
     for a in structure.asset_names:
-        prior = prior_series(table[a].loc[:end], market.spx, market.excess, months)
+        gap = yield_gap_series(_yield(market, "market"), _yield(market, a), months)
+        prior = prior_series(table[a].loc[:end], market.spx, market.excess, months, gap)
         choice = choose_shrinkage(table[a], prior, sample[0], end, horizon)
         centre, w = float(prior.loc[end]), float(choice["weight"])
         out[a] = {
             "centre": centre,
+            "yield_gap": float(gap.loc[end]),
             "weight": w,
             "mu_hat": float(mu_hat[a]),
             "mu": w * centre + (1.0 - w) * float(mu_hat[a]),
             "n_past_forecasts": choice["n"],
         }
     return out
+
+
+def _yield(market: MarketData, name: str) -> pd.Series | None:
+    return market.yields[name] if name in market.yields.columns else None
 
 
 def _curve(fit: dict[str, Any], realised: bool) -> dict[str, Any]:
