@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from simengine.cli.common import err_console, exit_reader_gone
+from simengine.cli.common import err_console, exit_reader_gone, reflow_help
 
 __all__ = ["app", "main"]
 
@@ -46,6 +46,7 @@ def _register() -> None:
 
 
 _register()
+reflow_help(app)
 
 
 _DEBUG_FLAG = "--debug"

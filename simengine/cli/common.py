@@ -1,15 +1,25 @@
-"""Shared pieces of the command line: consoles, a progress bar that appears after a second."""
+"""Shared pieces of the command line: consoles, a progress bar that appears after a second,
+help text that wraps to the terminal."""
 
 from __future__ import annotations
 
+import inspect
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import typer
 from rich.console import Console
 
-__all__ = ["console", "err_console", "exit_reader_gone", "progress_bar"]
+__all__ = [
+    "console",
+    "err_console",
+    "exit_reader_gone",
+    "progress_bar",
+    "reflow_help",
+    "reflow_paragraphs",
+]
 
 
 def exit_reader_gone() -> None:
@@ -79,3 +89,35 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator:
     finally:
         if state["bar"] is not None:
             state["bar"].stop()
+
+
+def reflow_paragraphs(text: str) -> str:
+    """``text`` with each paragraph on one line, so the terminal wraps it (rich keeps a
+    docstring's own line breaks, which at 80 columns leaves every other line a stub).
+
+    Paragraphs are separated by blank lines; a line that starts a list item (``-``, ``*``,
+    ``1.``) or is indented keeps its break; text after a ``\\f`` line (help cut-off) is dropped.
+    """
+    text = inspect.cleandoc(text).partition("\f")[0]
+    out = []
+    for para in text.split("\n\n"):
+        lines = para.splitlines()
+        joined = lines[:1]
+        for line in lines[1:]:
+            if line.startswith((" ", "-", "*")) or line.split(" ", 1)[0].rstrip(".").isdigit():
+                joined.append(line)
+            else:
+                joined[-1] = f"{joined[-1]} {line.strip()}"
+        out.append("\n".join(joined))
+    return "\n\n".join(out).strip()
+
+
+def reflow_help(app: typer.Typer) -> None:
+    """Give every command of ``app`` (and of its groups) its docstring reflowed as help
+    (:func:`reflow_paragraphs`), unless it was given a help text."""
+    for info in app.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.help = reflow_paragraphs(info.callback.__doc__)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            reflow_help(group.typer_instance)
