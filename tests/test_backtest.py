@@ -396,6 +396,23 @@ def test_market_data_after_an_origin_does_not_change_its_refit(shared_data: Path
             np.testing.assert_array_equal(value, b[role].arrays()[name], err_msg=f"{role}.{name}")
 
 
+def test_market_data_cut_keeps_only_what_was_known_on_the_day() -> None:
+    from simengine.data.fit_distribution import MarketData
+
+    days = pd.bdate_range("2008-01-01", "2008-12-31")
+    months = pd.date_range("2008-01-31", "2008-12-31", freq="ME")
+    daily = pd.DataFrame({"market": 0.01}, index=days)
+    monthly = pd.Series(0.01, index=months)
+    market = MarketData(daily, daily["market"], monthly, monthly, daily, monthly.to_frame("market"))
+    # a month end keeps its month's row; a day inside June only the months before it
+    for day, month in (("2008-06-30", "2008-06-30"), ("2008-06-17", "2008-05-31")):
+        cut = market.cut(day)
+        for name in ("daily", "vix", "levels"):
+            assert getattr(cut, name).index[-1] == pd.Timestamp(day), name
+        for name in ("spx", "excess", "yields"):
+            assert getattr(cut, name).index[-1] == pd.Timestamp(month), name
+
+
 @pytest.fixture(scope="module")
 def full_backtest(shared_data: Path) -> pd.DataFrame:
     """The issue-11 backtest on the real data (2000-01..2025-06, 6 months, 4,096 paths)."""

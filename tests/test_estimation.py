@@ -6,11 +6,13 @@ sampling error of the simulated sample) and reads no data after its cut-off.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from simengine.data.estimate_credit import fit_credit_ecm
 from simengine.data.estimate_drift import (
@@ -30,6 +32,10 @@ from simengine.data.estimate_volatility import (
     trailing_variance,
     variance_ratios,
 )
+from simengine.data.fit import SAMPLE
+from simengine.data.fit_distribution import MarketData, drift
+from simengine.exceptions import DataError
+from simengine.structure import default_model_path
 
 # ----------------------------------------------------------------------------- volatility
 
@@ -86,17 +92,40 @@ def test_implied_realised_vol_inverts_the_fit() -> None:
 # ----------------------------------------------------------------------------- drift
 
 
+def _beta_world(
+    seed: int, n: int, beta: float, noise: float, start: str = "1930-01-31"
+) -> tuple[pd.DatetimeIndex, pd.Series, pd.Series, pd.Series]:
+    """Months, market returns, an asset of that beta on the market, and a flat 7.2% ERP."""
+    idx = pd.date_range(start, periods=n, freq="ME")
+    rng = np.random.default_rng(seed)
+    market = pd.Series(0.005 + 0.04 * rng.standard_normal(n), index=idx)
+    asset = beta * market + noise * rng.standard_normal(n)
+    return idx, market, asset, pd.Series(0.006, index=idx)
+
+
 def test_drift_prior_adds_the_beta_premium() -> None:
-    idx = pd.date_range("1930-01-31", periods=1000, freq="ME")
-    rng = np.random.default_rng(2)
-    market = pd.Series(0.005 + 0.04 * rng.standard_normal(1000), index=idx)
-    asset = 1.5 * market + 0.01 * rng.standard_normal(1000)
-    excess = pd.Series(0.006, index=idx)
+    idx, market, asset, excess = _beta_world(2, 1000, 1.5, 0.01)
     prior = drift_prior(asset, market, excess, idx[-1])
     assert prior["beta"] == pytest.approx(1.5, abs=0.02)
     assert prior["centre"] == pytest.approx(12 * market.mean() + 0.5 * 0.072, abs=0.002)
     early = drift_prior(asset, market, excess, idx[300])
     assert early["market_months"] == 301  # nothing after the cut-off
+
+
+def test_drift_prior_needs_24_months_of_the_asset_and_120_of_the_market() -> None:
+    idx, market, asset, excess = _beta_world(12, 120, 1.2, 0.02, "1990-01-31")
+    asset = asset.iloc[-24:]
+    prior = drift_prior(asset, market, excess, idx[-1])
+    assert prior["asset_months"] == 24 and prior["market_months"] == 120
+    assert prior["market_drift"] == pytest.approx(12.0 * market.mean(), rel=1e-12)
+    assert prior["erp"] == pytest.approx(0.072, rel=1e-12)
+    series = prior_series(asset, market, excess, idx)
+    assert series.iloc[-1] == pytest.approx(prior["centre"], abs=1e-12)
+    assert np.isnan(series.iloc[-2])  # 23 months of the asset: no beta yet
+    with pytest.raises(DataError, match="too little history"):
+        drift_prior(asset.iloc[1:], market, excess, idx[-1])
+    with pytest.raises(DataError, match="too little history"):
+        drift_prior(asset, market.iloc[1:], excess, idx[-1])
 
 
 def test_drift_prior_adds_the_yield_gap_and_the_series_agrees_month_by_month() -> None:
@@ -157,6 +186,98 @@ def test_yield_gap_is_known_at_each_month_and_zero_before_a_year_of_dividends() 
     wild.iloc[30:] = 0.5  # later dividends do not reach back
     np.testing.assert_array_equal(yield_gap_series(market, wild, months).iloc[:36], gap.iloc[:36])
     assert yield_gap_series(market, None, months).eq(0.0).all()  # an asset without an ETF
+
+
+def test_yield_gap_carries_each_last_yield_on_and_is_indexed_by_the_months() -> None:
+    months = pd.date_range("2000-01-31", periods=60, freq="ME")
+    market = pd.Series(0.024 / 12.0, index=pd.date_range("1995-01-31", "2002-12-31", freq="ME"))
+    asset = pd.Series(0.006 / 12.0, index=pd.date_range("2000-07-31", "2003-12-31", freq="ME"))
+    gap = yield_gap_series(market, asset, months)
+    assert gap.index.equals(months)  # not the funds' months (from 1995, to 2003)
+    assert (gap.loc[:"2001-05"] == 0.0).all()  # the asset's first 11 months
+    # each yield stays at its last known value after its fund's last month (2002-12, 2003-12)
+    np.testing.assert_allclose(gap.loc["2001-06":], 0.018)
+    no_market = yield_gap_series(None, asset, months)  # a market without an ETF: no gap
+    assert no_market.index.equals(months) and no_market.eq(0.0).all()
+
+
+def test_prior_series_counts_months_without_a_yield_gap_as_zero() -> None:
+    idx, market, asset, excess = _beta_world(9, 600, 1.2, 0.02)
+    gap = pd.Series(0.01, index=idx[400:500])  # known for some months only
+    series = prior_series(asset, market, excess, idx, gap)
+    assert series.index.equals(idx)
+    added = (series - prior_series(asset, market, excess, idx)).iloc[100:]
+    np.testing.assert_allclose(added, np.r_[np.zeros(300), np.full(100, 0.01), np.zeros(100)])
+    later = idx.append(pd.date_range(idx[-1], periods=13, freq="ME")[1:])
+    held = prior_series(asset, market, excess, later, gap)  # months after the data's last
+    assert held.index.equals(later) and (held.iloc[-12:] == series.iloc[-1]).all()
+
+
+def _drift_world(seed: int) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Monthly asset returns from 1980 (``table``), S&P 500 returns from 1928, a flat ERP."""
+    rng = np.random.default_rng(seed)
+    long = pd.date_range("1928-01-31", "2020-12-31", freq="ME")
+    spx = pd.Series(0.005 + 0.04 * rng.standard_normal(len(long)), index=long)
+    m = spx.loc["1980":]
+    noise = 0.02 * rng.standard_normal((len(m), 2))
+    # the large cap beats its beta by 2% a month: its past window means beat the prior
+    table = pd.DataFrame(
+        {"small_cap": 1.1 * m + noise[:, 0], "large_cap": 0.02 + 1.3 * m + 0.25 * noise[:, 1]}
+    )
+    return table, spx, pd.Series(0.006, index=long)
+
+
+def test_drift_adds_each_assets_yield_gap_as_known_at_the_end_month() -> None:
+    table, spx, excess = _drift_world(10)
+    etf = pd.date_range("1993-02-28", "2020-12-31", freq="ME")
+    rng = np.random.default_rng(11)
+    yields = pd.DataFrame(
+        {
+            "market": 0.02 / 12.0 + 0.001 * rng.standard_normal(len(etf)),
+            "small_cap": 0.012 / 12.0 + 0.001 * rng.standard_normal(len(etf)),
+        },
+        index=etf,
+    )  # no large_cap column: its index has no ETF
+    yields.loc[:"2000-05", "small_cap"] = np.nan  # its fund starts in 2000-06
+    yields.loc["2016":] = 0.5  # after the sample's end: must not count
+    empty = pd.DataFrame(index=pd.DatetimeIndex([]))
+    plain = MarketData(empty, pd.Series(dtype=float), spx, excess, empty)
+    mu_hat = {"small_cap": 0.05, "large_cap": 0.09}
+    sample = ("1997-01", "2015-12")
+    got = drift(table, replace(plain, yields=yields), mu_hat, sample)
+    base = drift(table, plain, mu_hat, sample)
+    known = yields.loc[:"2015-12"]
+    want = 12.0 * (known["market"].mean() - known["small_cap"].mean())
+    assert 0.006 < want < 0.010
+    assert got["small_cap"]["yield_gap"] == pytest.approx(want, rel=1e-12)
+    assert got["small_cap"]["centre"] - base["small_cap"]["centre"] == pytest.approx(
+        want, abs=1e-12
+    )
+    assert got["large_cap"]["yield_gap"] == 0.0 == base["small_cap"]["yield_gap"]
+    assert got["large_cap"]["centre"] == base["large_cap"]["centre"]
+    assert got["large_cap"]["weight"] < 0.5
+    for a, v in got.items():
+        assert v["mu_hat"] == mu_hat[a]
+        assert v["mu"] == pytest.approx(v["weight"] * v["centre"] + (1 - v["weight"]) * mu_hat[a])
+    cut = drift(table.loc[:"2015-12"], replace(plain, yields=yields), mu_hat, sample)
+    assert cut == got  # no row of the table after the sample's end counts
+
+
+@pytest.mark.shared_data
+def test_the_packaged_drift_is_what_drift_gives_on_the_data(default_fit) -> None:
+    d = default_fit
+    mu_hat = {a: 12.0 * d["fit"][a]["map"][0] for a in ("small_cap", "large_cap")}
+    got = drift(d["table"], d["market"], mu_hat, SAMPLE)
+    packaged = yaml.safe_load(default_model_path().read_text())["provenance"]["drift"]
+    for a, v in got.items():
+        p = packaged[a]
+        assert v["yield_gap"] > 0.003  # the S&P 500 yields more than either index
+        assert p["yield_gap"] == pytest.approx(v["yield_gap"], rel=1e-3)
+        assert p["prior_centre"] == pytest.approx(v["centre"], rel=1e-3)
+        assert p["muhat"] == pytest.approx(v["mu_hat"], rel=1e-3)
+        assert p["mu"] == pytest.approx(v["mu"], rel=1e-3)
+        assert p["shrinkage_weight"] == v["weight"]
+        assert p["past_forecasts_scored"] == v["n_past_forecasts"]
 
 
 def test_shrinkage_picks_the_prior_when_window_means_are_noise() -> None:
