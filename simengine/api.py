@@ -190,6 +190,10 @@ def _run(
             ("scenario", "series", "channel"),
             np.concatenate([first, contributions]),
         )
+    if any(m.squeeze for m in models):
+        from simengine.attribution import jump_means
+
+        extra["jump_mean"] = (("scenario", "series"), jump_means(models, params, cfg, policy, accs))
     from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
 
     attrs = {

@@ -22,6 +22,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from simengine import stats
 from simengine.params import ModelParams
 from simengine.parts import ScenarioModel
 from simengine.policy import PolicyParams
@@ -29,7 +30,15 @@ from simengine.simulate import RunConfig, run_scenarios
 from simengine.statistics import Accumulators
 from simengine.statistics.differences import pooled_moments
 
-__all__ = ["CHANNELS", "CHANNEL_ORDER", "attribute", "mean_differences", "switch_off"]
+__all__ = [
+    "CHANNELS",
+    "CHANNEL_ORDER",
+    "attribute",
+    "jump_means",
+    "mean_differences",
+    "switch_off",
+    "terminal_means",
+]
 
 CHANNEL_ORDER: tuple[str, ...] = (
     "announcement",
@@ -142,3 +151,39 @@ def attribute(
     d = np.stack(levels, axis=-1)  # (sc-1, S, n+1)
     contributions = np.concatenate([d[..., :-1] - d[..., 1:], d[..., -1:]], axis=-1)
     return contributions, d[..., 0]
+
+
+def terminal_means(accs: Sequence[Accumulators]) -> np.ndarray:
+    """Mean cumulative return at the horizon per scenario and series, (sc, S): the exact
+    quantised sums of :class:`simengine.statistics.moments.Moments` over the path count."""
+    return np.stack([a.variable("sum")[:, -1] / float(2**stats.Q_SUM) / a.n for a in accs])
+
+
+def jump_means(
+    scenarios: Sequence[ScenarioModel],
+    params: ModelParams,
+    cfg: RunConfig,
+    policy: PolicyParams,
+    full: Sequence[Accumulators],
+) -> np.ndarray:
+    """How much of each scenario's mean return comes from its squeeze jumps, (sc, S).
+
+    ``mean(full model) - mean(jumps off)`` on the same random numbers, for the scenarios that
+    simulate jumps (``positioning.squeeze: true``); 0 for the others. ``full`` holds the
+    accumulators of the full run, one per scenario.
+
+    Notes
+    -----
+    The jumps are compensated (each step subtracts ``lambda E[J] dt``), so their contribution
+    to the mean *log* return is 0 up to Monte Carlo noise; in simple returns they add what a
+    right tail adds through compounding, ``E[exp(J)] - exp(E[J]) > 0`` per jump.
+    """
+    out = np.zeros((len(scenarios), len(params.structure.series)))
+    jumping = [i for i, scn in enumerate(scenarios) if scn.squeeze]
+    if not jumping or "jumps" not in params.values:
+        return out
+    quiet = replace(cfg, n_sample=0)
+    off, policy = switch_off("jumps", params, policy)
+    without = run_scenarios([scenarios[i] for i in jumping], off, quiet, policy=policy)
+    out[jumping] = terminal_means([full[i] for i in jumping]) - terminal_means(without)
+    return out

@@ -257,6 +257,20 @@ class SimulationResult:
             name="cumulative_return",
         )
 
+    @property
+    def has_jump_means(self) -> bool:
+        return "jump_mean" in self._ds
+
+    def jump_means(self) -> pd.DataFrame:
+        """How much of each scenario's mean return comes from squeeze jumps (index: scenario,
+        columns: series): the mean minus the mean of the same paths with the jumps off
+        (:func:`simengine.attribution.jump_means`). 0 for scenarios without jumps; empty when
+        no scenario of the run simulated them."""
+        if not self.has_jump_means:
+            return pd.DataFrame()
+        da = self._ds["jump_mean"]
+        return pd.DataFrame(da.values, index=list(self.scenarios), columns=list(self.series))
+
     def factor_mean(self) -> xr.DataArray:
         """Mean factor paths, dims (scenario, time, factor)."""
         return FactorMeans.mean(self._ds)

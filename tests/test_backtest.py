@@ -433,3 +433,20 @@ def test_full_backtest_meets_the_issue_11_targets(full_backtest: pd.DataFrame) -
         assert 0.85 <= model["cover90"] <= 0.95
         assert 0.43 <= model["cover50"] <= 0.57
         assert 0.47 <= model["pit_mean"] <= 0.53
+
+
+@pytest.mark.shared_data
+def test_only_the_drift_prior_needs_the_etf_files(shared_data: Path, tmp_path: Path) -> None:
+    from simengine.data.fit_distribution import MarketData, calibration_state
+    from simengine.exceptions import DataError
+
+    for path in shared_data.rglob("*.csv"):  # the data folder without the three ETF files
+        if not path.name.endswith("_adj_daily.csv"):
+            link = tmp_path / path.relative_to(shared_data)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(path)
+    months = pd.date_range("2010-01-31", "2012-12-31", freq="ME")
+    state, _ = calibration_state(tmp_path, months)  # calibrate --data: no ETF needed
+    assert state is not None and len(state) == len(months)
+    with pytest.raises(DataError, match="SPY_adj_daily.csv"):  # the backtest's drift prior
+        MarketData.load(tmp_path)

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 import simengine
+from simengine.parts import build_scenario
 from simengine.parts.returns import reversal_kernel
+from simengine.structure import default_structure as model_structure
 from tests.conftest import SCENARIOS
 
 N = 1 << 14
@@ -96,6 +98,38 @@ def test_squeezes_are_off_by_default_and_compensated_when_on() -> None:
     assert abs(gap) < 0.01 + 4 * se, gap
     assert on.loc["small_cap", "q99"] > off.loc["small_cap", "q99"]  # fatter right tail
     assert on.loc["large_cap", "mean"] == off.loc["large_cap", "mean"]  # no loading
+
+
+def test_the_mean_from_jumps_is_the_run_minus_the_same_paths_without_them() -> None:
+    squeeze = simengine.load_scenario(SCENARIOS / "short_squeeze.yaml")
+    positioning = squeeze.positioning.model_dump() | {"squeeze": False}
+    off = squeeze.with_overrides(positioning=positioning, name="no-jumps")
+    n = 1 << 18
+    res = simengine.compare([off, squeeze], n_paths=n, seed=4, attribution=False)
+    jumps = res.jump_means()
+    means = res.summary(wide=True)["mean"]
+    # exact: the same random numbers with the jumps off (one fixed-point rounding per sum)
+    for series in ("small_cap", "large_cap", "pair"):
+        own = means.loc[("short-squeeze", series)] - means.loc[("no-jumps", series)]
+        assert jumps.loc["short-squeeze", series] == pytest.approx(own, abs=1e-12)
+        assert jumps.loc["no-jumps", series] == 0.0  # a scenario without jumps
+    assert jumps.loc["short-squeeze", "large_cap"] == 0.0  # no loading on large caps
+    # analytic: compound Poisson N(m, s^2) jumps compensated by lambda m dt multiply
+    # E[1 + R] by exp(lambda T (exp(m + s^2/2) - 1 - m))
+    model = simengine.load_model("default")["jumps"]
+    lam = float(model.base_intensity[0]) * squeeze.positioning.short_interest_bn / 8.0
+    m, s = float(model.jump_mean[0]), float(model.jump_sd[0])
+    years = float(np.sum(build_scenario(squeeze, model_structure()).grid.dt_years))
+    factor = np.expm1(lam * years * (np.exp(m + s * s / 2.0) - 1.0 - m))
+    expected = (1.0 + means.loc[("no-jumps", "small_cap")]) * factor
+    se = 1.05 * np.sqrt(lam * years * (m * m + s * s)) / np.sqrt(n)  # sd of the per-path gap
+    assert jumps.loc["short-squeeze", "small_cap"] == pytest.approx(expected, abs=4 * se)
+    assert expected > 6 * se  # the test can tell the convexity from 0
+
+
+def test_a_run_without_jumps_reports_none() -> None:
+    res = simengine.simulate(_base(), n_paths=1024, seed=1)
+    assert not res.has_jump_means and res.jump_means().empty
 
 
 # ----------------------------------------------------------------------------- news

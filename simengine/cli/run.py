@@ -132,6 +132,9 @@ def result_json(result: Any) -> dict[str, Any]:
             for name in result.scenarios
         },
     }
+    if result.has_jump_means:
+        for name, row in result.jump_means().iterrows():
+            doc["scenarios"][name]["jumps"] = {s: {"mean": _finite(v)} for s, v in row.items()}
     if hasattr(result, "difference_summary"):
         diffs = result.difference_summary(wide=True)
         doc["reference"] = result.reference

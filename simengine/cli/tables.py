@@ -18,6 +18,7 @@ from rich.table import Table
 __all__ = [
     "CROSS_ASSET",
     "fmt_value",
+    "jump_text",
     "print_frames",
     "print_result",
     "split_cross",
@@ -99,11 +100,26 @@ def split_cross(rows: Any) -> tuple[Any, str]:
     return rows[keep], text
 
 
+def jump_text(result: Any, name: str) -> str:
+    """How much of scenario ``name``'s mean return comes from squeeze jumps, as text ("" when
+    it simulated none)."""
+    if not getattr(result, "has_jump_means", False):
+        return ""
+    row = result.jump_means().loc[name]
+    if not row.abs().max() > 0:
+        return ""
+    parts = ", ".join(f"{series} {100 * value:+.2f}pp" for series, value in row.items())
+    return f"mean from squeeze jumps (compensated): {parts}"
+
+
 def print_result(console: Console, result: Any, header: str) -> None:
     """Every table of a run or comparison: returns, index levels, differences."""
     console.print(header, highlight=False)
     summary = result.summary(wide=True)
-    split = {name: _split(summary, name) for name in result.scenarios}
+    split = {}
+    for name in result.scenarios:
+        frame, text = _split(summary, name)
+        split[name] = (frame, "; ".join(t for t in (text, jump_text(result, name)) if t))
     formats = _formats(result)
     print_frames(
         console,

@@ -153,22 +153,27 @@ class MarketData:
     yields: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
-    def load(cls, data_dir: Path, structure: ModelStructure | None = None) -> MarketData:
-        """Read everything from a data folder laid out like ``../shared/data``."""
+    def load(
+        cls, data_dir: Path, structure: ModelStructure | None = None, *, yields: bool = True
+    ) -> MarketData:
+        """Read everything from a data folder laid out like ``../shared/data`` (``yields``:
+        also the ETF files of the dividend yields, which only the drift prior reads)."""
         data_dir = Path(data_dir)
         daily = daily_closes(data_dir, structure)
         spx = mark_stale(read_index_csv(data_dir / SPX_FILE)["Close"])
         daily = daily.join(np.log(spx).diff().rename("market"), how="outer")
         assets = (structure or default_structure()).assets
         files = {"market": SPX_FILE, **{a.name: a.data for a in assets}}
-        spreads = {name: yield_spread(data_dir, f) for name, f in files.items()}
+        spreads = {name: yield_spread(data_dir, f) for name, f in files.items()} if yields else {}
         return cls(
             daily=daily,
             vix=read_vix(data_dir),
             spx=spx_monthly(data_dir),
             excess=market_excess(data_dir),
             levels=pd.concat({"credit": read_fred_csv(data_dir / HY_FILE).dropna()}, axis=1),
-            yields=pd.concat({k: v for k, v in spreads.items() if v is not None}, axis=1),
+            yields=pd.concat({k: v for k, v in spreads.items() if v is not None}, axis=1)
+            if any(v is not None for v in spreads.values())
+            else pd.DataFrame(),
         )
 
     def cut(self, day: str | pd.Timestamp) -> MarketData:
@@ -424,7 +429,7 @@ def calibration_state(
     if vol is None:
         return None, 0.0
     structure = default_structure(path)
-    market = MarketData.load(data_dir, structure)
+    market = MarketData.load(data_dir, structure, yields=False)
     return state_ratios(market, vol, pd.DatetimeIndex(months), structure), float(vol["mixing_sd"])
 
 

@@ -111,6 +111,25 @@ def _scenarios_section(result: SimulationResult) -> str:
     return intro + assumptions_table(shown, names)
 
 
+def _jump_means(result: SimulationResult) -> list[str]:
+    """How much of each mean comes from squeeze jumps (the scenarios that simulate them)."""
+    if not result.has_jump_means:
+        return []
+    frame = result.jump_means()
+    frame = frame[frame.abs().max(axis=1) > 0]
+    if frame.empty:
+        return []
+    frame.index.name = "scenario"
+    return [
+        "<h3>Mean from squeeze jumps</h3><p>How much of each mean return above comes from the "
+        "short-squeeze jumps: the mean minus the mean of the same paths with the jumps off. "
+        "The jumps are compensated (their expected log return is taken out of the drift), so "
+        "they add right tail, and to the mean of simple returns only what that tail adds "
+        "through compounding.</p>",
+        table(frame, dict.fromkeys(frame.columns, pp)),
+    ]
+
+
 def _summary_section(result: SimulationResult) -> str:
     summary = result.summary(wide=True)
     bayes = result.attrs.get("method") == "bayesian"
@@ -135,6 +154,7 @@ def _summary_section(result: SimulationResult) -> str:
             "squeeze in small caps before the horizon.</p>",
             table(per_scenario, _formats(cross), HEADERS),
         ]
+    parts += _jump_means(result)
     levels = result.levels()
     if len(levels):
         cols = list(levels.columns)
