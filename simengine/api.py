@@ -171,12 +171,16 @@ def _run(
     cfg = RunConfig(n, s, chunk_size, anti, min(n_sample, n, BLOCK), threads, keep_terminal)
     n_series = len(params.structure.series)
     policy = policy_params(params)
+    runner = run_scenarios  # the re-runs of attribution and jump means go where the run went
     if scheduler:
+        from functools import partial
+
         from simengine.cluster import cluster_path_limit, run_on_cluster
 
         cfg = RunConfig(n, s, chunk_size, anti, cfg.n_sample, 1, keep_terminal)  # 1 thread/task
         _check_size(cfg, models[0].n_steps, n_series, len(models), cluster_path_limit())
-        accs = run_on_cluster(models, params, cfg, scheduler, progress, policy=policy)
+        runner = partial(run_on_cluster, scheduler=scheduler)
+        accs = runner(models, params, cfg, progress=progress, policy=policy)
     else:
         _check_size(cfg, models[0].n_steps, n_series, len(models))
         accs = run_scenarios(models, params, cfg, progress, policy=policy)
@@ -184,7 +188,7 @@ def _run(
     if attribution and len(models) > 1:
         from simengine.attribution import attribute
 
-        contributions, _ = attribute(models, params, cfg, policy, full=accs)
+        contributions, _ = attribute(models, params, cfg, policy, full=accs, runner=runner)
         first = np.zeros((1, *contributions.shape[1:]))  # the reference: no difference
         extra["attribution"] = (
             ("scenario", "series", "channel"),
@@ -193,7 +197,8 @@ def _run(
     if any(m.squeeze for m in models):
         from simengine.attribution import jump_means
 
-        extra["jump_mean"] = (("scenario", "series"), jump_means(models, params, cfg, policy, accs))
+        jumps = jump_means(models, params, cfg, policy, accs, runner)
+        extra["jump_mean"] = (("scenario", "series"), jumps)
     from simengine.results import Comparison, SimulationResult, build_dataset, now_iso
 
     attrs = {

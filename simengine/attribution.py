@@ -17,7 +17,7 @@ switch. Switching a channel off sets its parameter to zero in *both* scenarios.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -32,6 +32,7 @@ from simengine.statistics.differences import pooled_moments
 
 __all__ = [
     "CHANNELS",
+    "Runner",
     "CHANNEL_ORDER",
     "attribute",
     "jump_means",
@@ -39,6 +40,10 @@ __all__ = [
     "switch_off",
     "terminal_means",
 ]
+
+Runner = Callable[..., list[Accumulators]]
+"""``runner(scenarios, params, cfg, policy=policy)``: :func:`simengine.simulate.run_scenarios`,
+or the same on a cluster (:func:`simengine.cluster.run_on_cluster` with its scheduler)."""
 
 CHANNEL_ORDER: tuple[str, ...] = (
     "announcement",
@@ -125,6 +130,7 @@ def attribute(
     cfg: RunConfig,
     policy: PolicyParams,
     full: Sequence | None = None,
+    runner: Runner = run_scenarios,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Channel contributions to the mean difference of each scenario from the first.
 
@@ -134,6 +140,8 @@ def attribute(
         As for :func:`simengine.simulate.run_scenarios`.
     full : sequence of Accumulators, optional
         The accumulators of the full-model run, if already simulated (saves one run).
+    runner : callable
+        Runs the re-simulations where the run itself ran (:data:`Runner`).
 
     Returns
     -------
@@ -143,11 +151,11 @@ def attribute(
         The mean difference ``D_0``; ``contributions.sum(-1)`` equals it.
     """
     quiet = replace(cfg, n_sample=0)
-    accs = full if full is not None else run_scenarios(scenarios, params, quiet, policy=policy)
+    accs = full if full is not None else runner(scenarios, params, quiet, policy=policy)
     levels = [mean_differences(accs)]
     for channel in CHANNEL_ORDER:
         params, policy = switch_off(channel, params, policy)
-        levels.append(mean_differences(run_scenarios(scenarios, params, quiet, policy=policy)))
+        levels.append(mean_differences(runner(scenarios, params, quiet, policy=policy)))
     d = np.stack(levels, axis=-1)  # (sc-1, S, n+1)
     contributions = np.concatenate([d[..., :-1] - d[..., 1:], d[..., -1:]], axis=-1)
     return contributions, d[..., 0]
@@ -165,12 +173,14 @@ def jump_means(
     cfg: RunConfig,
     policy: PolicyParams,
     full: Sequence[Accumulators],
+    runner: Runner = run_scenarios,
 ) -> np.ndarray:
     """How much of each scenario's mean return comes from its squeeze jumps, (sc, S).
 
     ``mean(full model) - mean(jumps off)`` on the same random numbers, for the scenarios that
     simulate jumps (``positioning.squeeze: true``); 0 for the others. ``full`` holds the
-    accumulators of the full run, one per scenario.
+    accumulators of the full run, one per scenario; ``runner`` runs the re-simulation
+    (:data:`Runner`).
 
     Notes
     -----
@@ -184,6 +194,6 @@ def jump_means(
         return out
     quiet = replace(cfg, n_sample=0)
     off, policy = switch_off("jumps", params, policy)
-    without = run_scenarios([scenarios[i] for i in jumping], off, quiet, policy=policy)
+    without = runner([scenarios[i] for i in jumping], off, quiet, policy=policy)
     out[jumping] = terminal_means([full[i] for i in jumping]) - terminal_means(without)
     return out

@@ -165,15 +165,14 @@ class MarketData:
         assets = (structure or default_structure()).assets
         files = {"market": SPX_FILE, **{a.name: a.data for a in assets}}
         spreads = {name: yield_spread(data_dir, f) for name, f in files.items()} if yields else {}
+        found = {name: v for name, v in spreads.items() if v is not None}
         return cls(
             daily=daily,
             vix=read_vix(data_dir),
             spx=spx_monthly(data_dir),
             excess=market_excess(data_dir),
             levels=pd.concat({"credit": read_fred_csv(data_dir / HY_FILE).dropna()}, axis=1),
-            yields=pd.concat({k: v for k, v in spreads.items() if v is not None}, axis=1)
-            if any(v is not None for v in spreads.values())
-            else pd.DataFrame(),
+            yields=pd.concat(found, axis=1) if found else pd.DataFrame(),
         )
 
     def cut(self, day: str | pd.Timestamp) -> MarketData:
